@@ -1,0 +1,1 @@
+"""The Flask sync API (issue 3)."""

@@ -1,0 +1,54 @@
+"""The record that a mutation was processed, so it is never applied twice.
+
+Every change enters as a mutation with a client-made ``mutation_id``. Its
+record is an aggregate whose id derives from that ``mutation_id`` and is saved
+in the same transaction as the change itself: a second attempt to apply the
+same mutation collides on the record's first version and is turned into a
+"duplicate" answer carrying the original result.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+MUTATIONS_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/mutations")
+
+
+def mutation_record_id(program_id: UUID | str, mutation_id: str) -> UUID:
+    return uuid5(MUTATIONS_NAMESPACE, f"{program_id}:{mutation_id}")
+
+
+class MutationRecord(Aggregate):
+    """A processed mutation: what was asked, by which device, and what came of it."""
+
+    class Processed(Aggregate.Created):
+        mutation_id: str
+        mutation_type: str
+        device_id: str
+        occurred_at: datetime
+        args: dict
+        status: str
+        result: dict
+
+    def __init__(self, mutation_id: str, mutation_type: str, device_id: str, occurred_at: datetime,
+                 args: dict, status: str, result: dict):
+        self.mutation_id = mutation_id
+        self.mutation_type = mutation_type
+        self.device_id = device_id
+        self.occurred_at = occurred_at
+        self.args = args
+        self.status = status
+        self.result = result
+
+    @classmethod
+    def processed(cls, program_id: UUID | str, mutation_id: str, mutation_type: str, device_id: str,
+                  occurred_at: datetime, args: dict, status: str, result: dict,
+                  recorded_at: datetime) -> MutationRecord:
+        return cls._create(
+            cls.Processed, id=mutation_record_id(program_id, mutation_id), mutation_id=mutation_id,
+            mutation_type=mutation_type, device_id=device_id, occurred_at=occurred_at, args=args,
+            status=status, result=result, timestamp=recorded_at,
+        )

@@ -1,0 +1,430 @@
+"""The Program aggregate: every decision about a person's plan, in one stream.
+
+Each command method checks its decision against the program *as of the
+decision's own valid time* (so a backdated decision is judged by the plan of
+that day), then records an event carrying absolute from/to values. Applying
+an event only writes those values into the bitemporal index
+(``domain.timeline``), which is what makes "the program as of any date" cheap.
+
+Event classes are stored by name (``domain.program:Program.<Name>``) and each
+has a ``class_version``; see ``tests/samples`` for stored samples of each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import InvalidValue, NotFound, Refused
+from domain.evidence import Exposure, SignatureRule, evaluate
+from domain.prescription import apply_changes, check_move, normalize
+from domain.timeline import PROGRAM, last_change, record, record_effects, state_at, time_key
+from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
+from domain.view import ExerciseView, ProgramView, materialize
+
+CLOCK_TOLERANCE = timedelta(minutes=10)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who decided what, when it happened, when it is being recorded, and why."""
+
+    occurred_at: datetime
+    device_id: str
+    mutation_id: str
+    recorded_at: datetime
+    reason: str | None = None
+    reason_code: str = "unspecified"
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "occurred_at": self.occurred_at, "device_id": self.device_id, "mutation_id": self.mutation_id,
+            "reason": self.reason, "reason_code": self.reason_code, "timestamp": self.recorded_at,
+        }
+
+
+def check_time(occurred_at: datetime, recorded_at: datetime) -> None:
+    """Valid time must carry a time zone and not lie beyond the clock tolerance in the future."""
+    if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+        raise InvalidValue("at", "needs a time zone offset")
+    if occurred_at > recorded_at + CLOCK_TOLERANCE:
+        raise InvalidValue(
+            "at", f"{occurred_at.isoformat()} is in the future; allowed up to "
+            f"{int(CLOCK_TOLERANCE.total_seconds() // 60)} minutes after now",
+        )
+
+
+def _started_effects(name: str, tz: str, occurred_at: datetime) -> list[tuple[str, str, Any]]:
+    return [(PROGRAM, "name", name), (PROGRAM, "timezone", tz), (PROGRAM, "started", time_key(occurred_at))]
+
+
+def _exercise_effects(exercise_id: str, name: str, kind: str | None, added: datetime,
+                      prescription: dict, parent: str | None = None) -> list[tuple[str, str, Any]]:
+    fixed = [
+        ("name", name), ("kind", kind), ("added", time_key(added)), ("status", "active"),
+        ("signature", False), ("parent", parent), ("components", []),
+    ]
+    return [(exercise_id, f, v) for f, v in fixed] + [(exercise_id, d, v) for d, v in prescription.items()]
+
+
+class Program(Aggregate):
+    """One person's program: the decisions, and a bitemporal index of their effects."""
+
+    class Started(Aggregate.Created):
+        """The program began (``init``)."""
+
+        name: str
+        timezone: str
+        occurred_at: datetime
+        device_id: str
+        mutation_id: str
+        command = "init"
+
+        def effects(self) -> list[tuple[str, str, Any]]:
+            return _started_effects(self.name, self.timezone, self.occurred_at)
+
+        def change(self) -> tuple[dict | None, dict | None]:
+            return None, {"name": self.name, "timezone": self.timezone}
+
+        exercise_ids = ()
+        reason = None
+        reason_code = "unspecified"
+
+    class Decision(Aggregate.Event):
+        """Base of every decision after the start: who, when, why."""
+
+        occurred_at: datetime
+        device_id: str
+        mutation_id: str
+        reason: str | None
+        reason_code: str
+        command = "decision"
+
+        def effects(self) -> list[tuple[str, str, Any]]:
+            raise NotImplementedError
+
+        def change(self) -> tuple[dict | None, dict | None]:
+            raise NotImplementedError
+
+        @property
+        def exercise_ids(self) -> tuple[str, ...]:
+            eid = getattr(self, "exercise_id", None)
+            return (eid,) if eid else ()
+
+        def apply(self, aggregate: Program) -> None:
+            record(aggregate.timeline, self)
+
+    class ExerciseAdded(Decision):
+        exercise_id: str
+        name: str
+        kind: str | None
+        prescription: dict
+        command = "add"
+
+        def effects(self):
+            return _exercise_effects(self.exercise_id, self.name, self.kind, self.occurred_at, self.prescription)
+
+        def change(self):
+            return None, {"name": self.name, "kind": self.kind, **self.prescription}
+
+    class PrescriptionChanged(Decision):
+        exercise_id: str
+        changes: dict
+        raised: list
+        lowered: list
+
+        def effects(self):
+            return [(self.exercise_id, d, c["to"]) for d, c in self.changes.items()]
+
+        def change(self):
+            return ({d: c["from"] for d, c in self.changes.items()}, {d: c["to"] for d, c in self.changes.items()})
+
+    class ExerciseProgressed(PrescriptionChanged):
+        command = "progress"
+
+    class ExerciseRegressed(PrescriptionChanged):
+        command = "regress"
+
+    class ExerciseAdapted(PrescriptionChanged):
+        command = "adapt"
+
+    class StatusChanged(Decision):
+        exercise_id: str
+        from_status: str
+        to_status: str
+
+        def effects(self):
+            return [(self.exercise_id, "status", self.to_status)]
+
+        def change(self):
+            return {"status": self.from_status}, {"status": self.to_status}
+
+    class ExercisePaused(StatusChanged):
+        command = "pause"
+
+    class ExerciseResumed(StatusChanged):
+        command = "resume"
+
+    class ExerciseRetired(StatusChanged):
+        command = "retire"
+
+    class ExerciseRebuilt(StatusChanged):
+        command = "rebuild"
+
+    class ExerciseDeconstructed(Decision):
+        exercise_id: str
+        from_status: str
+        components: list
+        command = "deconstruct"
+
+        def effects(self):
+            out = [(self.exercise_id, "status", "deconstructed"),
+                   (self.exercise_id, "components", [c["id"] for c in self.components])]
+            for c in self.components:
+                if c["new"]:
+                    out += _exercise_effects(c["id"], c["name"], c["kind"], self.occurred_at,
+                                             c["prescription"], parent=self.exercise_id)
+                else:
+                    out.append((c["id"], "parent", self.exercise_id))
+            return out
+
+        @property
+        def exercise_ids(self):
+            return (self.exercise_id, *[c["id"] for c in self.components])
+
+        def change(self):
+            return ({"status": self.from_status},
+                    {"status": "deconstructed", "components": [c["name"] for c in self.components]})
+
+    class ExercisePromoted(Decision):
+        exercise_id: str
+        evidence: dict
+        forced: bool
+        command = "promote"
+
+        def effects(self):
+            return [(self.exercise_id, "signature", True)]
+
+        def change(self):
+            return {"signature": False}, {"signature": True, "forced": self.forced, "evidence": self.evidence}
+
+    class ExerciseDemoted(Decision):
+        exercise_id: str
+        command = "demote"
+
+        def effects(self):
+            return [(self.exercise_id, "signature", False)]
+
+        def change(self):
+            return {"signature": True}, {"signature": False}
+
+    class FittingOpened(Decision):
+        number: int
+        notes: str | None
+        command = "fitting-open"
+
+        def effects(self):
+            return [(PROGRAM, "fitting", {"number": self.number, "opened": time_key(self.occurred_at),
+                                          "notes": self.notes}),
+                    (PROGRAM, "fittings", self.number)]
+
+        def change(self):
+            return {"fitting": None}, {"fitting": self.number, "notes": self.notes}
+
+    class FittingClosed(Decision):
+        number: int
+        notes: str | None
+        command = "fitting-close"
+
+        def effects(self):
+            return [(PROGRAM, "fitting", None)]
+
+        def change(self):
+            return {"fitting": self.number}, {"fitting": None, "notes": self.notes}
+
+    def __init__(self, name: str, timezone: str, occurred_at: datetime, device_id: str, mutation_id: str):
+        self.timeline: dict = {}
+        record_effects(self.timeline, occurred_at, self.version, self.created_on,
+                       _started_effects(name, timezone, occurred_at))
+
+    # ----- starting --------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, program_id: Any, name: str, timezone: str, ctx: Context) -> Program:
+        check_time(ctx.occurred_at, ctx.recorded_at)
+        if not name or not name.strip():
+            raise InvalidValue("name", "must not be blank")
+        return cls._create(
+            cls.Started, id=program_id, name=name.strip(), timezone=timezone,
+            occurred_at=ctx.occurred_at, device_id=ctx.device_id, mutation_id=ctx.mutation_id,
+            timestamp=ctx.recorded_at,
+        )
+
+    # ----- reading ---------------------------------------------------------------------------
+
+    def view(self, as_of: datetime = FAR_FUTURE, known_at: datetime | None = None) -> ProgramView:
+        """The program as of valid time ``as_of``, as known at recorded time ``known_at``."""
+        return materialize(state_at(self.timeline, as_of, known_at))
+
+    def _view_for(self, ctx: Context) -> ProgramView:
+        check_time(ctx.occurred_at, ctx.recorded_at)
+        one_of("reason_code", ctx.reason_code, REASON_CODES)
+        view = self.view(ctx.occurred_at)
+        if view.started and time_key(ctx.occurred_at) < view.started:
+            raise Refused("before_start", f"the program started on {view.started[:10]}; "
+                                          "a decision cannot come before it")
+        return view
+
+    def _exercise(self, view: ProgramView, exercise_id: str, ctx: Context, *, allow=("active", "paused")) -> ExerciseView:
+        ex = view.exercises.get(exercise_id)
+        if ex is None:
+            raise NotFound("exercise", f"exercise {exercise_id[:8]} did not exist on {ctx.occurred_at.date()}")
+        if ex.status not in allow:
+            if ex.status == "retired":
+                raise Refused("retired", f"{ex.name!r} is retired; a retired exercise takes no further decisions")
+            if ex.status == "deconstructed":
+                raise Refused("deconstructed", f"{ex.name!r} is deconstructed into components; rebuild it first")
+            raise Refused("status", f"{ex.name!r} is {ex.status}; this needs it to be {' or '.join(allow)}")
+        return ex
+
+    def _require_reason(self, ctx: Context, what: str) -> None:
+        if not ctx.reason or not ctx.reason.strip():
+            raise InvalidValue("reason", f"{what} needs a reason")
+
+    def _no_later_decisions(self, ex: ExerciseView, ctx: Context, what: str) -> None:
+        later = last_change(self.timeline, ex.id)
+        if later is not None and later > time_key(ctx.occurred_at):
+            raise Refused("later_decisions", f"{ex.name!r} has decisions after {ctx.occurred_at.isoformat()} "
+                                             f"(the latest on {later[:10]}); {what} it at or after that date")
+
+    def _check_new_name(self, view: ProgramView, name: str) -> str:
+        name = (name or "").strip()
+        if not name:
+            raise InvalidValue("name", "must not be blank")
+        if len(name) > 200:
+            raise InvalidValue("name", "is longer than 200 characters")
+        taken = {e.name.casefold() for v in (view, self.view()) for e in v.in_program()}
+        if name.casefold() in taken:
+            raise Refused("name_taken", f"an exercise named {name!r} is already in the program")
+        return name
+
+    # ----- deciding --------------------------------------------------------------------------
+
+    def add_exercise(self, exercise_id: str, name: str, kind: str | None, prescription: dict, ctx: Context) -> None:
+        view = self._view_for(ctx)
+        name = self._check_new_name(view, name)
+        if kind is not None:
+            one_of("kind", kind, EXERCISE_KINDS)
+        self.trigger_event(self.ExerciseAdded, exercise_id=exercise_id, name=name, kind=kind,
+                           prescription=normalize(prescription), **ctx.meta())
+
+    def change_prescription(self, kind: str, exercise_id: str, changes: dict, ctx: Context) -> None:
+        """``kind`` is progress, regress or adapt; the move is checked dimension by dimension."""
+        self._require_reason(ctx, kind)
+        view = self._view_for(ctx)
+        ex = self._exercise(view, exercise_id, ctx)
+        if not changes:
+            raise InvalidValue("changes", f"{kind} needs at least one of position, load, direction, sets, reps, hold, range")
+        before = ex.prescription
+        after = apply_changes(before, changes)
+        cmp = check_move(kind, before, after)
+        event = {"progress": self.ExerciseProgressed, "regress": self.ExerciseRegressed,
+                 "adapt": self.ExerciseAdapted}[kind]
+        self.trigger_event(event, exercise_id=ex.id, changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()},
+                           raised=cmp.raised, lowered=cmp.lowered, **ctx.meta())
+
+    def change_status(self, command: str, exercise_id: str, ctx: Context) -> None:
+        """pause, resume, retire or rebuild."""
+        self._require_reason(ctx, command)
+        view = self._view_for(ctx)
+        allow, to_status, event = {
+            "pause": (("active",), "paused", self.ExercisePaused),
+            "resume": (("paused",), "active", self.ExerciseResumed),
+            "retire": (("active", "paused", "deconstructed"), "retired", self.ExerciseRetired),
+            "rebuild": (("deconstructed",), "active", self.ExerciseRebuilt),
+        }[command]
+        ex = self._exercise(view, exercise_id, ctx, allow=allow)
+        if command == "retire":
+            self._no_later_decisions(ex, ctx, "retire")
+        self.trigger_event(event, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **ctx.meta())
+
+    def deconstruct(self, exercise_id: str, into: list[str], new_ids: list[str], ctx: Context) -> None:
+        self._require_reason(ctx, "deconstruct")
+        view = self._view_for(ctx)
+        parent = self._exercise(view, exercise_id, ctx)
+        self._no_later_decisions(parent, ctx, "deconstruct")
+        names = [(n or "").strip() for n in into]
+        if len(names) < 2:
+            raise Refused("components_min", f"deconstruct needs 2 or more components; got {len(names)}")
+        if len({n.casefold() for n in names}) != len(names):
+            raise Refused("components_distinct", "the components of a deconstruction must be distinct")
+        by_name = {e.name.casefold(): e for e in view.in_program()}
+        ancestors = self._ancestors(view, parent)
+        components = []
+        for name, new_id in zip(names, new_ids):
+            existing = by_name.get(name.casefold())
+            if existing is None:
+                components.append({"id": new_id, "name": self._check_new_name(view, name), "new": True,
+                                   "kind": parent.kind, "prescription": dict(parent.prescription)})
+                continue
+            if existing.id == parent.id:
+                raise Refused("component_is_parent", f"{parent.name!r} cannot be one of its own components")
+            if existing.id in ancestors:
+                raise Refused("component_cycle", f"{existing.name!r} is already above {parent.name!r}; "
+                                                 "linking it as a component would make a cycle")
+            if existing.parent is not None:
+                raise Refused("component_has_parent", f"{existing.name!r} is already a component of another exercise")
+            components.append({"id": existing.id, "name": existing.name, "new": False, "kind": existing.kind,
+                               "prescription": None})
+        self.trigger_event(self.ExerciseDeconstructed, exercise_id=parent.id, from_status=parent.status,
+                           components=components, **ctx.meta())
+
+    @staticmethod
+    def _ancestors(view: ProgramView, ex: ExerciseView) -> set[str]:
+        seen: set[str] = set()
+        while ex.parent is not None and ex.parent not in seen:
+            seen.add(ex.parent)
+            ex = view.exercises[ex.parent]
+        return seen
+
+    def promote(self, exercise_id: str, rule: SignatureRule, exposures: Iterable[Exposure],
+                worse_responses: Iterable[datetime], force: bool, ctx: Context) -> None:
+        view = self._view_for(ctx)
+        ex = self._exercise(view, exercise_id, ctx)
+        if ex.signature:
+            raise Refused("already_signature", f"{ex.name!r} is already in the signature library")
+        evidence = evaluate(rule, ctx.occurred_at, view.timezone, exposures, worse_responses)
+        if not evidence["met"] and not force:
+            raise Refused("signature_evidence", f"not enough evidence to promote {ex.name!r} "
+                          f"(rule {rule.rule_id} v{rule.version}): " + "; ".join(evidence["unmet"])
+                          + ". Use --force with --reason to override")
+        if force and not evidence["met"]:
+            self._require_reason(ctx, "a forced promotion")
+        self.trigger_event(self.ExercisePromoted, exercise_id=ex.id, evidence=evidence,
+                           forced=bool(force and not evidence["met"]), **ctx.meta())
+
+    def demote(self, exercise_id: str, ctx: Context) -> None:
+        self._require_reason(ctx, "demote")
+        view = self._view_for(ctx)
+        ex = self._exercise(view, exercise_id, ctx, allow=("active", "paused", "deconstructed"))
+        if not ex.signature:
+            raise Refused("not_signature", f"{ex.name!r} is not in the signature library")
+        self.trigger_event(self.ExerciseDemoted, exercise_id=ex.id, **ctx.meta())
+
+    def fitting(self, action: str, notes: str | None, ctx: Context) -> None:
+        """Open or close a fitting, the 1-2 week cycle the program is adjusted in."""
+        view = self._view_for(ctx)
+        current = view.fitting
+        if action == "open":
+            if current is not None:
+                raise Refused("fitting_open", f"fitting {current['number']} is already open; close it first")
+            number = (state_at(self.timeline, FAR_FUTURE).get(PROGRAM, {}).get("fittings") or 0) + 1
+            self.trigger_event(self.FittingOpened, number=number, notes=notes, **ctx.meta())
+        else:
+            if current is None:
+                raise Refused("fitting_closed", "no fitting is open")
+            self.trigger_event(self.FittingClosed, number=current["number"], notes=notes, **ctx.meta())

@@ -1,0 +1,1 @@
+"""SQL read models fed from the event store (issue 3)."""

@@ -1,0 +1,313 @@
+"""The one command path: every change enters as a mutation and is handled here.
+
+``handle`` parses the mutation's arguments, runs the matching handler against
+the domain, and saves the changed aggregates together with the mutation's
+record in one transaction. A mutation whose id was already processed is not
+applied again: the original result comes back with status ``duplicate``. A
+concurrent writer shows up as a version conflict and the mutation is re-run
+against the newer state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from uuid import NAMESPACE_URL, uuid5
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import DomainError, NotFound, Refused
+from domain.evidence import Exposure, SignatureRule
+from domain.facts import FactLog, month_of, validate
+from domain.mutations import MutationRecord
+from domain.program import FAR_FUTURE, Context, Program
+from domain.view import ExerciseView, ProgramView
+from service import args as argspec
+from service.application import BackstoryApp
+
+IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/ids")
+RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One change as a device asks for it (SPEC 5 wire format)."""
+
+    mutation_id: str
+    type: str
+    occurred_at: datetime
+    device_id: str
+    args: dict[str, Any] = field(default_factory=dict)
+    base_version: int | None = None
+
+
+@dataclass
+class Step:
+    """What a handler decided: the aggregates to save and the plain result to report."""
+
+    aggregates: list[Any]
+    result: dict[str, Any]
+
+
+def derived_id(mutation_id: str, what: str) -> str:
+    """Ids made from the mutation id, so every replica and every re-import makes the same ones."""
+    return str(uuid5(IDS, f"{mutation_id}:{what}"))
+
+
+def handle(app: BackstoryApp, m: Mutation, recorded_at: datetime | None = None,
+           rule: SignatureRule = SignatureRule()) -> dict[str, Any]:
+    """Apply one mutation exactly once; raise ``DomainError`` when it is refused (nothing is stored)."""
+    parsed = argspec.parse(m.type, m.args)
+    for _ in range(RETRIES):
+        done = app.mutation_record(m.mutation_id)
+        if done is not None:
+            return {"mutation_id": m.mutation_id, "type": done.mutation_type, "status": "duplicate",
+                    "original_status": done.status, "result": done.result}
+        now = recorded_at or datetime.now(timezone.utc)
+        step = HANDLERS[m.type](app, m, parsed, now, rule)
+        record = MutationRecord.processed(
+            app.program_id, m.mutation_id, m.type, m.device_id, m.occurred_at, m.args, "applied", step.result, now,
+        )
+        try:
+            app.save(*step.aggregates, record)
+        except IntegrityError:
+            continue
+        return {"mutation_id": m.mutation_id, "type": m.type, "status": "applied", "result": step.result}
+    raise Refused("busy", "the program kept changing while this was applied; try again")
+
+
+# ----- helpers ---------------------------------------------------------------------------------
+
+
+def require_program(app: BackstoryApp) -> Program:
+    program = app.program()
+    if program is None:
+        raise NotFound("program", "there is no program yet; start one with `backstory init --name NAME`")
+    return program
+
+
+def resolve_exercise(view: ProgramView, text: str) -> ExerciseView:
+    """An exercise by name (case-insensitive, current ones first) or by id prefix."""
+    wanted = text.strip().casefold()
+    named = [e for e in view.exercises.values() if e.name.casefold() == wanted]
+    named.sort(key=lambda e: e.status == "retired")
+    if named:
+        return named[0]
+    if len(wanted) >= 4:
+        by_id = [e for e in view.exercises.values() if e.id.startswith(wanted)]
+        if len(by_id) == 1:
+            return by_id[0]
+    known = ", ".join(repr(e.name) for e in view.exercises.values()) or "none yet"
+    raise NotFound("exercise", f"exercise: no exercise named {text!r}; known exercises: {known}")
+
+
+def decision_context(m: Mutation, parsed: dict, now: datetime) -> Context:
+    return Context(occurred_at=m.occurred_at, device_id=m.device_id, mutation_id=m.mutation_id,
+                   recorded_at=now, reason=parsed.get("reason"), reason_code=parsed.get("reason_code", "unspecified"))
+
+
+def _rx_changes(parsed: dict) -> dict:
+    names = {"position": "position", "load": "load", "direction": "direction", "sets": "sets",
+             "reps": "reps", "hold": "hold_s", "range": "range", "per_side": "per_side",
+             "target": "target", "protect": "protect", "cues": "cues"}
+    return {names[k]: v for k, v in parsed.items() if k in names}
+
+
+def months_between(start: datetime, end: datetime) -> list[str]:
+    months, y, mo = [], start.year, start.month
+    last = month_of(end)
+    while True:
+        key = f"{y:04d}-{mo:02d}"
+        months.append(key)
+        if key >= last:
+            return months
+        y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+
+
+def facts_between(app: BackstoryApp, since: datetime, until: datetime) -> list[dict]:
+    """Every fact (with corrections applied) whose valid time is in [since, until], in time order."""
+    from domain.timeline import time_key
+
+    lo, hi = time_key(since), time_key(until)
+    out = []
+    for month in months_between(since.astimezone(timezone.utc), until.astimezone(timezone.utc)):
+        log = app.fact_log(month)
+        if log is not None:
+            out.extend(f for f in log.facts.values() if lo <= f["key"] <= hi)
+    out.sort(key=lambda f: f["key"])
+    return out
+
+
+# ----- decisions -------------------------------------------------------------------------------
+
+
+def on_init(app, m, parsed, now, rule) -> Step:
+    if app.program() is not None:
+        raise Refused("program_exists", "a program already exists in this store")
+    ctx = decision_context(m, parsed, now)
+    program = Program.start(app.program_id, parsed["name"], parsed.get("timezone", "UTC"), ctx)
+    return Step([program], {"program": parsed["name"], "timezone": parsed.get("timezone", "UTC")})
+
+
+def on_add(app, m, parsed, now, rule) -> Step:
+    program = require_program(app)
+    exercise_id = derived_id(m.mutation_id, "exercise")
+    rx = _rx_changes(parsed)
+    rx.setdefault("load", {"type": "bodyweight", "magnitude": None, "unit": None})
+    program.add_exercise(exercise_id, parsed["name"], parsed.get("kind"), rx, decision_context(m, parsed, now))
+    return Step([program], {"exercise_id": exercise_id, "exercise": program.view().exercises[exercise_id].name})
+
+
+def _on_change(kind: str) -> Callable[..., Step]:
+    def handler(app, m, parsed, now, rule) -> Step:
+        program = require_program(app)
+        ex = resolve_exercise(program.view(), parsed["exercise"])
+        program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now))
+        changes = program.pending_events[-1].changes
+        return Step([program], {"exercise_id": ex.id, "exercise": ex.name, "changes": changes})
+    return handler
+
+
+def _on_status(command: str) -> Callable[..., Step]:
+    def handler(app, m, parsed, now, rule) -> Step:
+        program = require_program(app)
+        ex = resolve_exercise(program.view(), parsed["exercise"])
+        program.change_status(command, ex.id, decision_context(m, parsed, now))
+        return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
+    return handler
+
+
+def on_deconstruct(app, m, parsed, now, rule) -> Step:
+    program = require_program(app)
+    ex = resolve_exercise(program.view(), parsed["exercise"])
+    new_ids = [derived_id(m.mutation_id, f"component:{i}") for i in range(len(parsed["into"]))]
+    program.deconstruct(ex.id, parsed["into"], new_ids, decision_context(m, parsed, now))
+    comps = program.pending_events[-1].components
+    return Step([program], {"exercise_id": ex.id, "exercise": ex.name,
+                            "components": [{"id": c["id"], "name": c["name"]} for c in comps]})
+
+
+def on_promote(app, m, parsed, now, rule) -> Step:
+    program = require_program(app)
+    ex = resolve_exercise(program.view(), parsed["exercise"])
+    at = m.occurred_at
+    facts = [f for f in facts_between(app, at - timedelta(days=rule.window_days), at)
+             if f.get("exercise_id") == ex.id and not f["voided"]]
+    exposures = [Exposure(datetime.fromisoformat(f["occurred_at"]), f.get("pain_before"), f.get("pain_during"),
+                          f.get("pain_after")) for f in facts if f["type"] == "log"]
+    worse = [datetime.fromisoformat(f["occurred_at"]) for f in facts
+             if f["type"] == "next-day" and f.get("verdict") == "worse"]
+    program.promote(ex.id, rule, exposures, worse, parsed.get("force", False), decision_context(m, parsed, now))
+    event = program.pending_events[-1]
+    return Step([program], {"exercise_id": ex.id, "exercise": ex.name, "forced": event.forced,
+                            "evidence": event.evidence})
+
+
+def on_demote(app, m, parsed, now, rule) -> Step:
+    program = require_program(app)
+    ex = resolve_exercise(program.view(), parsed["exercise"])
+    program.demote(ex.id, decision_context(m, parsed, now))
+    return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
+
+
+def _on_fitting(action: str) -> Callable[..., Step]:
+    def handler(app, m, parsed, now, rule) -> Step:
+        program = require_program(app)
+        program.fitting(action, parsed.get("notes"), decision_context(m, parsed, now))
+        return Step([program], {"fitting": program.pending_events[-1].number})
+    return handler
+
+
+# ----- facts -----------------------------------------------------------------------------------
+
+
+def _fact_log(app: BackstoryApp, occurred_at: datetime) -> FactLog:
+    month = month_of(occurred_at)
+    return app.fact_log(month) or FactLog.open(app.program_id, month)
+
+
+def _record_fact(app, m, now, command: str, **attrs) -> Step:
+    log = _fact_log(app, m.occurred_at)
+    fact_id = derived_id(m.mutation_id, "fact")
+    log.record(command, fact_id, m.occurred_at, now, m.device_id, m.mutation_id, **attrs)
+    return Step([log], {"fact_id": fact_id, "month": log.month})
+
+
+def _with_hold(parsed: dict) -> dict:
+    out = dict(parsed)
+    if "hold" in out:
+        out["hold_s"] = out.pop("hold")
+    return out
+
+
+def on_log(app, m, parsed, now, rule) -> Step:
+    program = require_program(app)
+    ex = resolve_exercise(program.view(), parsed["exercise"])
+    session = validate("log", _with_hold(parsed))
+    step = _record_fact(app, m, now, "log", exercise_id=ex.id, exercise_name=ex.name, session=session)
+    step.result.update(exercise_id=ex.id, exercise=ex.name)
+    return step
+
+
+def on_next_day(app, m, parsed, now, rule) -> Step:
+    program = require_program(app)
+    ex = resolve_exercise(program.view(), parsed["exercise"])
+    response = validate("next-day", parsed)
+    sessions = [f for f in facts_between(app, m.occurred_at - timedelta(days=3), m.occurred_at)
+                if f["type"] == "log" and f.get("exercise_id") == ex.id and not f["voided"]]
+    session_id = sessions[-1]["id"] if sessions else None
+    step = _record_fact(app, m, now, "next-day", exercise_id=ex.id, exercise_name=ex.name,
+                        session_id=session_id, response=response)
+    step.result.update(exercise_id=ex.id, exercise=ex.name, session_id=session_id)
+    return step
+
+
+def _on_simple_fact(command: str) -> Callable[..., Step]:
+    def handler(app, m, parsed, now, rule) -> Step:
+        return _record_fact(app, m, now, command, details=validate(command, parsed))
+    return handler
+
+
+def find_fact(app: BackstoryApp, prefix: str, now: datetime) -> FactLog:
+    """The month log holding the fact whose id starts with ``prefix`` (newest months first)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 6:
+        raise NotFound("fact", "fact: give at least 6 characters of the fact's id")
+    program = require_program(app)
+    started = datetime.fromisoformat(program.view().started).replace(tzinfo=timezone.utc)
+    for month in reversed(months_between(started - timedelta(days=730), now + timedelta(days=1))):
+        log = app.fact_log(month)
+        if log is not None:
+            hits = [fid for fid in log.facts if fid.startswith(prefix)]
+            if len(hits) == 1:
+                return log, hits[0]
+    raise NotFound("fact", f"fact: no fact with id {prefix!r}")
+
+
+def on_correct(app, m, parsed, now, rule) -> Step:
+    log, target = find_fact(app, parsed["fact"], now)
+    values = _with_hold({k: v for k, v in parsed.items() if k not in ("fact", "reason")})
+    log.correct(target, values, parsed.get("reason"), derived_id(m.mutation_id, "fact"), m.occurred_at, now,
+                m.device_id, m.mutation_id)
+    return Step([log], {"fact_id": target, "changes": log.pending_events[-1].changes})
+
+
+def on_void(app, m, parsed, now, rule) -> Step:
+    log, target = find_fact(app, parsed["fact"], now)
+    log.void(target, parsed.get("reason"), derived_id(m.mutation_id, "fact"), m.occurred_at, now,
+             m.device_id, m.mutation_id)
+    return Step([log], {"fact_id": target})
+
+
+HANDLERS: dict[str, Callable[..., Step]] = {
+    "init": on_init, "add": on_add,
+    "progress": _on_change("progress"), "regress": _on_change("regress"), "adapt": _on_change("adapt"),
+    "pause": _on_status("pause"), "resume": _on_status("resume"), "retire": _on_status("retire"),
+    "rebuild": _on_status("rebuild"), "deconstruct": on_deconstruct, "promote": on_promote,
+    "demote": on_demote, "fitting-open": _on_fitting("open"), "fitting-close": _on_fitting("close"),
+    "log": on_log, "next-day": on_next_day, "break": _on_simple_fact("break"),
+    "checkin": _on_simple_fact("checkin"), "flare-start": _on_simple_fact("flare-start"),
+    "flare-end": _on_simple_fact("flare-end"), "correct": on_correct, "void": on_void,
+}
+assert set(HANDLERS) == set(argspec.SPECS), "every mutation type needs a handler"
