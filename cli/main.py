@@ -1,0 +1,62 @@
+"""The root ``backstory`` group: where the store is, and how failures become exit codes.
+
+Exit codes: 0 done, 1 refused or failed (the message on stderr names the rule
+or field), 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli import decide, read, record, transfer
+
+
+class BackstoryGroup(click.Group):
+    """Maps domain and storage failures to exit code 1 with a one-line message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # mapped in one place: here
+            from domain.errors import DomainError
+            from service.config import StoreConfigError
+
+            if isinstance(e, (DomainError, StoreConfigError)):
+                click.echo(f"backstory: {e}", err=True)
+                ctx.exit(1)
+            raise
+
+
+@click.group(cls=BackstoryGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="URL", envvar="BACKSTORY_DB",
+              help="SQLAlchemy-style URL of the store (sqlite:///PATH or postgresql://...). "
+                   "Default: a SQLite file in the user data directory (or $BACKSTORY_HOME).")
+@click.version_option("0.1.0", prog_name="backstory")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """Keep the full history of an exercise-therapy program for back pain.
+
+    Decisions (add, progress, regress, ...) change the plan; facts (log,
+    break, checkin, ...) record what happened. Every change is kept, and the
+    program can be shown as of any date.
+    """
+    from cli.session import Session
+
+    ctx.obj = Session(db=db)
+
+
+for module in (decide, record, read, transfer):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main() -> None:
+    cli.main(prog_name="backstory")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Options shared by many commands, and turning WHEN text into moments."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Callable
+
+import click
+
+from cli.when import HELP as WHEN_HELP
+
+REASON_CODES = (
+    "unspecified", "too_easy", "too_hard", "pain", "flare", "technique",
+    "therapist", "evidence", "plateau", "schedule", "conflict", "other",
+)
+
+
+def at_option(f: Callable) -> Callable:
+    return click.option("--at", "at", metavar="WHEN", help=f"When it happened: {WHEN_HELP}. Default: now.")(f)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+
+
+def reason_options(required: bool) -> Callable:
+    def wrap(f: Callable) -> Callable:
+        f = click.option("--reason-code", type=click.Choice(REASON_CODES), default="unspecified",
+                         show_default=True, help="A code for the reason, for filtering later.")(f)
+        return click.option("--reason", required=required, metavar="TEXT", help="Why this decision was made.")(f)
+    return wrap
+
+
+def rx_options(f: Callable) -> Callable:
+    """The prescription dimensions that progress, regress and adapt can change."""
+    for opt in reversed([
+        click.option("--position", metavar="STAGE[:POSTURE]", help="1-4 or lying/kneeling/supported/upright, e.g. 1:supine."),
+        click.option("--load", metavar="TYPE[:MAGNITUDE:UNIT]", help="e.g. bodyweight, elastic:2:band, free_weight:5:kg."),
+        click.option("--direction", metavar="PATTERN[:PLANE]", help="e.g. hinge:sagittal."),
+        click.option("--sets", type=int, help="Number of sets."),
+        click.option("--reps", type=int, help="Repetitions per set."),
+        click.option("--hold", type=int, metavar="SECONDS", help="Hold per repetition, in seconds (instead of reps)."),
+        click.option("--range", "range_", metavar="RANGE", help="Range of motion: partial, mid, full or degrees."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def when(session: Any, text: str | None, role: str, default: datetime | None = None) -> datetime | None:
+    """Turn WHEN text into a moment in the program's time zone; bad text is a usage error (exit 2)."""
+    from cli.when import WhenError, parse_when
+
+    if text is None:
+        return default
+    try:
+        return parse_when(text, session.timezone(), session.now(), role)
+    except WhenError as e:
+        raise click.BadParameter(str(e), param_hint="WHEN") from None
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(render(data))

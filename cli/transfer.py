@@ -1,0 +1,85 @@
+"""Moving the record in and out: export, import, and the Quick start demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from cli import render
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file (default: stdout).")
+@click.pass_obj
+def export(session, fmt, output):
+    """Export every recorded change as JSON lines (restorable with import)."""
+    from service.exchange import export_lines
+
+    lines = export_lines(session.app, session.now())
+    if output is None:
+        for line in lines:
+            click.echo(line)
+        return
+    tmp = output + ".partial"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line + "\n")
+    import os
+
+    os.replace(tmp, output)
+    click.echo(f"exported to {output}", err=True)
+
+
+@click.command(name="import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def import_(session, file, as_json):
+    """Import an export; changes already in this store are skipped, never doubled."""
+    from service.exchange import import_mutations, read_export
+
+    counts = import_mutations(session.app, read_export(file))
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+    else:
+        click.echo(f"applied {counts['applied']}, already present {counts['duplicate']}, refused {len(counts['refused'])}")
+        for r in counts["refused"]:
+            click.echo(f"refused {r['type']} {r['mutation_id']}: {r['error']}", err=True)
+    if counts["refused"]:
+        sys.exit(1)
+
+
+@click.command()
+@click.pass_obj
+def demo(session):
+    """Record five weeks of realistic history in a fresh demo store and show it as of three weeks ago."""
+    from zoneinfo import ZoneInfo
+
+    from cli.session import Session, local_timezone
+    from service import queries
+    from service.demo import mutations
+    from service.handling import handle
+
+    path = session.home / "demo.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        (path.parent / (path.name + suffix)).unlink(missing_ok=True)
+    demo_session = Session(db=f"sqlite:///{path}")
+    zone = ZoneInfo(local_timezone())
+    now = session.now()
+    count = sum(1 for m in mutations(now, zone) if handle(demo_session.app, m))
+    click.echo(f"Recorded {count} changes in {path}\n")
+    from cli.when import parse_when
+
+    earlier = parse_when("3 weeks ago", zone, now, "end")
+    click.echo(render.program(queries.show(demo_session.app, earlier)))
+    click.echo()
+    click.echo(render.program(queries.show(demo_session.app, now)))
+    click.echo()
+    click.echo(render.diff(queries.diff(demo_session.app, earlier, now)))
+    click.echo(f"\nTry: backstory --db sqlite:///{path} history 'Bird dog'")
+
+
+COMMANDS = [export, import_, demo]
