@@ -26,9 +26,19 @@ class BackstoryGroup(click.Group):
             from service.config import StoreConfigError
 
             if isinstance(e, (DomainError, StoreConfigError)):
-                click.echo(f"backstory: {e}", err=True)
+                click.echo(f"backstory: {describe(e)}", err=True)
                 ctx.exit(1)
             raise
+
+
+def describe(e: Exception) -> str:
+    """One line naming the kind of failure, the rule or field, and what is allowed."""
+    from domain.errors import Refused
+
+    if isinstance(e, Refused):
+        return f"refused ({e.rule}): {e}"
+    kind = getattr(e, "kind", "error").replace("_", " ")
+    return f"{kind}: {e}"
 
 
 @click.group(cls=BackstoryGroup, context_settings={"help_option_names": ["-h", "--help"]})
