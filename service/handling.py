@@ -60,12 +60,19 @@ def handle(app: BackstoryApp, m: Mutation, recorded_at: datetime | None = None,
     """Apply one mutation exactly once; raise ``DomainError`` when it is refused (nothing is stored)."""
     parsed = argspec.parse(m.type, m.args)
     for _ in range(RETRIES):
-        done = app.mutation_record(m.mutation_id)
+        done = _processed(app, m)
         if done is not None:
-            return {"mutation_id": m.mutation_id, "type": done.mutation_type, "status": "duplicate",
-                    "original_status": done.status, "result": done.result}
+            return done
         now = recorded_at or datetime.now(timezone.utc)
-        step = HANDLERS[m.type](app, m, parsed, now, rule)
+        try:
+            step = HANDLERS[m.type](app, m, parsed, now, rule)
+        except DomainError:
+            # The same mutation may have landed from another process after the check above,
+            # and the refusal be the effect of it: then the answer is "duplicate".
+            done = _processed(app, m)
+            if done is not None:
+                return done
+            raise
         record = MutationRecord.processed(
             app.program_id, m.mutation_id, m.type, m.device_id, m.occurred_at, m.args, "applied", step.result, now,
         )
@@ -75,6 +82,14 @@ def handle(app: BackstoryApp, m: Mutation, recorded_at: datetime | None = None,
             continue
         return {"mutation_id": m.mutation_id, "type": m.type, "status": "applied", "result": step.result}
     raise Refused("busy", "the program kept changing while this was applied; try again")
+
+
+def _processed(app: BackstoryApp, m: Mutation) -> dict[str, Any] | None:
+    done = app.mutation_record(m.mutation_id)
+    if done is None:
+        return None
+    return {"mutation_id": m.mutation_id, "type": done.mutation_type, "status": "duplicate",
+            "original_status": done.status, "result": done.result}
 
 
 # ----- helpers ---------------------------------------------------------------------------------
