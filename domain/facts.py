@@ -96,11 +96,14 @@ class FactLog(Aggregate):
     """One month of one person's facts, with corrections and voids applied."""
 
     class Opened(Aggregate.Created):
+        class_version = 1
         program_id: str
         month: str
 
     class Fact(Aggregate.Event):
         """Base of every fact: its id, when it happened, which device, which mutation."""
+
+        class_version = 1  # bump with an upcast_vN_vM when the fields change
 
         fact_id: str
         occurred_at: datetime

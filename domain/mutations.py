@@ -25,6 +25,7 @@ class MutationRecord(Aggregate):
     """A processed mutation: what was asked, by which device, and what came of it."""
 
     class Processed(Aggregate.Created):
+        class_version = 1
         mutation_id: str
         mutation_type: str
         device_id: str

@@ -77,6 +77,8 @@ class Program(Aggregate):
     class Started(Aggregate.Created):
         """The program began (``init``)."""
 
+        class_version = 1  # bump with an upcast_vN_vM when the fields change
+
         name: str
         timezone: str
         occurred_at: datetime
@@ -96,6 +98,8 @@ class Program(Aggregate):
 
     class Decision(Aggregate.Event):
         """Base of every decision after the start: who, when, why."""
+
+        class_version = 1  # bump with an upcast_vN_vM when the fields change
 
         occurred_at: datetime
         device_id: str

@@ -21,7 +21,7 @@ from domain.errors import DomainError, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule
 from domain.facts import FactLog, month_of, validate
 from domain.mutations import MutationRecord
-from domain.program import FAR_FUTURE, Context, Program
+from domain.program import Context, Program
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
 from service.application import BackstoryApp
@@ -284,8 +284,8 @@ def _on_simple_fact(command: str) -> Callable[..., Step]:
     return handler
 
 
-def find_fact(app: BackstoryApp, prefix: str, now: datetime) -> FactLog:
-    """The month log holding the fact whose id starts with ``prefix`` (newest months first)."""
+def find_fact(app: BackstoryApp, prefix: str, now: datetime) -> tuple[FactLog, str]:
+    """The month log holding the fact whose id starts with ``prefix``, and the full id (newest months first)."""
     prefix = prefix.strip().lower()
     if len(prefix) < 6:
         raise NotFound("fact", "fact: give at least 6 characters of the fact's id")
