@@ -188,8 +188,9 @@ class FactLog(Aggregate):
         def apply(self, log: FactLog) -> None:
             log.facts[self.target_id]["voided"] = True
 
-    EVENTS = {"log": SessionLogged, "next-day": NextDayRecorded, "break": MicroBreakTaken,
-              "checkin": CheckedIn, "flare-start": FlareStarted, "flare-end": FlareEnded}
+    # By name: the library replaces nested event classes after the class body runs.
+    EVENTS = {"log": "SessionLogged", "next-day": "NextDayRecorded", "break": "MicroBreakTaken",
+              "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded"}
 
     def __init__(self, program_id: str, month: str):
         self.program_id = program_id
@@ -206,7 +207,7 @@ class FactLog(Aggregate):
         check_time(occurred_at, recorded_at)
         if month_of(occurred_at) != self.month:
             raise InvalidValue("at", f"belongs to {month_of(occurred_at)}, not {self.month}")
-        self.trigger_event(self.EVENTS[command], fact_id=fact_id, occurred_at=occurred_at, device_id=device_id,
+        self.trigger_event(getattr(type(self), self.EVENTS[command]), fact_id=fact_id, occurred_at=occurred_at, device_id=device_id,
                            mutation_id=mutation_id, timestamp=recorded_at, **attrs)
 
     def _target(self, target_id: str) -> dict:

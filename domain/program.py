@@ -277,11 +277,11 @@ class Program(Aggregate):
     def _view_for(self, ctx: Context) -> ProgramView:
         check_time(ctx.occurred_at, ctx.recorded_at)
         one_of("reason_code", ctx.reason_code, REASON_CODES)
-        view = self.view(ctx.occurred_at)
-        if view.started and time_key(ctx.occurred_at) < view.started:
-            raise Refused("before_start", f"the program started on {view.started[:10]}; "
+        started = self.view().started
+        if started and time_key(ctx.occurred_at) < started:
+            raise Refused("before_start", f"the program started on {started[:10]}; "
                                           "a decision cannot come before it")
-        return view
+        return self.view(ctx.occurred_at)
 
     def _exercise(self, view: ProgramView, exercise_id: str, ctx: Context, *, allow=("active", "paused")) -> ExerciseView:
         ex = view.exercises.get(exercise_id)
@@ -380,7 +380,7 @@ class Program(Aggregate):
             if existing.id in ancestors:
                 raise Refused("component_cycle", f"{existing.name!r} is already above {parent.name!r}; "
                                                  "linking it as a component would make a cycle")
-            if existing.parent is not None:
+            if existing.parent not in (None, parent.id):
                 raise Refused("component_has_parent", f"{existing.name!r} is already a component of another exercise")
             components.append({"id": existing.id, "name": existing.name, "new": False, "kind": existing.kind,
                                "prescription": None})
@@ -426,7 +426,8 @@ class Program(Aggregate):
         if action == "open":
             if current is not None:
                 raise Refused("fitting_open", f"fitting {current['number']} is already open; close it first")
-            number = (state_at(self.timeline, FAR_FUTURE).get(PROGRAM, {}).get("fittings") or 0) + 1
+            numbers = self.timeline.get(PROGRAM, {}).get("fittings", [])
+            number = max((entry[3] for entry in numbers), default=0) + 1
             self.trigger_event(self.FittingOpened, number=number, notes=notes, **ctx.meta())
         else:
             if current is None:

@@ -164,27 +164,23 @@ def test_occurred_at_without_time_zone_is_refused(program):
     assert info.value.field == "at"
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: Program._view_for (domain/program.py:277) reads view.started "
-                   "from the view as of the decision's own time, which is None before the start, so the "
-                   "before_start check never fires")
 def test_decision_before_program_start_is_refused(program):
     with pytest.raises(Refused) as info:
         program.add_exercise("x", "X", None, RX, ctx(T0 - timedelta(days=2), day(1)))
     assert info.value.rule == "before_start"
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: before_start never fires (domain/program.py:277); a fitting "
-                   "can be opened before the program started")
 def test_fitting_before_program_start_is_refused(program):
     with pytest.raises(Refused) as info:
         program.fitting("open", None, ctx(T0 - timedelta(hours=1), day(1)))
     assert info.value.rule == "before_start"
 
 
-def test_exercise_decision_before_start_finds_no_exercise(program):
+def test_exercise_decision_before_start_is_refused(program):
     add(program, "bridge", at=1)
-    with pytest.raises(NotFound):
+    with pytest.raises(Refused) as info:
         program.change_status("pause", "bridge", ctx(T0 - timedelta(days=1), day(2)))
+    assert info.value.rule == "before_start"
 
 
 # ----- names ---------------------------------------------------------------------------------
@@ -546,9 +542,6 @@ def test_fitting_open_and_close(program):
     assert program.view(day(10)).fitting["number"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: Program.fitting (domain/program.py:425) numbers a new fitting "
-                   "from the 'fittings' value of the latest *valid* time, not the highest number, so a backdated "
-                   "open followed by a later open reuses a number")
 def test_fitting_numbers_stay_unique_with_backdated_fittings(program):
     program.fitting("open", None, ctx(day(10)))
     program.fitting("close", None, ctx(day(12)))
