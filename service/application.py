@@ -43,7 +43,7 @@ class BackstoryApp(Application):
     """Loads and saves the aggregates of one person's program."""
 
     name = "Backstory"
-    snapshotting_intervals = {Program: 100}
+    snapshotting_intervals = {Program: 100, FactLog: 100}
 
     def __init__(self, env: dict[str, str], account: str = "local"):
         super().__init__(env)

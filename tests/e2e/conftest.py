@@ -8,17 +8,14 @@ Builds on ``tests/conftest.py`` (``Cli``, ``store_url``, ``cli``). Adds:
   (for export/import round trips);
 - ``store_rows``: the number of rows in every table of a store, to prove a
   refused command stored nothing at all;
-- date helpers (``day``, ``ago``) relative to today in UTC.
+- date helpers (``day``, ``ago``) relative to today in UTC (a module does not
+  start in the last two minutes of a UTC day, so "today" holds while it runs).
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import sqlite3
-import subprocess
-import sys
-import tempfile
+import time
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,38 +24,13 @@ import pytest
 from tests.conftest import BACKENDS, PG_URL, Cli, _pg_drop, _pg_schema
 
 
-@functools.lru_cache(maxsize=None)
-def fact_stream_bug() -> bool:
-    """True while a second fact of one kind in one month crashes a new ``backstory`` process.
-
-    Probe: ``log`` twice into the same month, each in its own process (as a
-    user does). The second call dies with eventsourcing's TopicError "Refusing
-    to cache <class 'domain.facts.FactLog.SessionLogged'>" because
-    ``FactLog.EVENTS`` holds the event classes as written in the class body,
-    while eventsourcing redefines them (they do not subclass ``FactLog.Event``)
-    and resolves stored topics to the redefined ones.
-    """
-    with tempfile.TemporaryDirectory() as home:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
-        env.update(BACKSTORY_HOME=home, TZ="UTC")
-
-        def run(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True,
-                                  timeout=120)
-
-        run("init", "--name", "probe", "--timezone", "UTC", "--at", "2020-01-01")
-        run("add", "Probe", "--position", "1", "--sets", "1", "--reps", "1", "--at", "2020-01-01")
-        run("log", "Probe", "--at", "2020-01-02")
-        second = run("log", "Probe", "--at", "2020-01-03")
-        return second.returncode != 0 and "Refusing to cache" in second.stderr
-
-
-FACT_STREAM_BUG = pytest.mark.xfail(
-    condition=fact_stream_bug(), strict=True,
-    reason="product bug: a second fact of the same kind in the same month (e.g. two `log` runs in May) exits 1 "
-           "with eventsourcing TopicError 'Refusing to cache <class domain.facts.FactLog.SessionLogged>' "
-           "(FactLog.EVENTS keeps the pre-redefinition event classes)",
-)
+@pytest.fixture(scope="module", autouse=True)
+def _not_across_midnight():
+    """Dates are computed as "N days before today": do not start a module in the last 2 minutes of a UTC day."""
+    now = datetime.now(timezone.utc)
+    left = (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc) - now).total_seconds()
+    if left < 120:
+        time.sleep(left + 1)
 
 
 def today() -> date:

@@ -6,7 +6,8 @@ the same backend, then compares ``show`` (at several dates, and as known at a
 moment), ``history``, ``recap``, ``diff``, ``signature`` and ``export``.
 Importing the same file again applies nothing. The second test imports a
 generated file of 130+ decisions (past the aggregate's snapshot interval) and
-checks the program at dates worked out by hand, before and after a round trip.
+checks the program at dates worked out by hand, before and after a round trip;
+one day of it holds more micro-breaks than the snapshot interval too.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def test_export_then_import_into_a_fresh_store_reads_the_same(cli, fresh_cli, tm
 # ----- a long generated history, past the snapshot interval ------------------------------------
 
 N_CHANGES = 130
+N_BREAKS = 110
 
 
 def generated_export(now: datetime) -> list[str]:
@@ -125,14 +127,14 @@ def generated_export(now: datetime) -> list[str]:
     rows = []
     recorded = now - timedelta(hours=3)
 
-    def at(n: int) -> str:
-        return f"{day(n)}T12:00:00+00:00"
+    def at(n: int, minute: int = 0) -> str:
+        return f"{day(n)}T{12 + minute // 60:02d}:{minute % 60:02d}:00+00:00"
 
-    def push(kind: str, n: int, args: dict) -> None:
+    def push(kind: str, n: int, args: dict, minute: int = 0) -> None:
         nonlocal recorded
         recorded += timedelta(seconds=1)
-        rows.append({"mutation_id": str(uuid.uuid4()), "type": kind, "occurred_at": at(n), "device_id": "phone-1",
-                     "args": args, "recorded_at": recorded.isoformat()})
+        rows.append({"mutation_id": str(uuid.uuid4()), "type": kind, "occurred_at": at(n, minute),
+                     "device_id": "phone-1", "args": args, "recorded_at": recorded.isoformat()})
 
     push("init", 310, {"name": "Kim", "timezone": "UTC"})
     push("add", 305, {"name": "Dead bug", "position": "1:supine", "sets": 3, "reps": 10})
@@ -146,6 +148,8 @@ def generated_export(now: datetime) -> list[str]:
         if i % 5 == 0:
             push("log", n, {"exercise": "Bird dog", "pain_before": 4, "pain_after": 2 + (i // 5) % 2,
                             "tension": ["paraspinals:left:overactive:3"]})
+    for minute in range(N_BREAKS):  # one busy day: more facts in one month than the snapshot interval
+        push("break", 150, {"kind": "stand", "seconds": 30}, minute=minute * 5)
     header = {"format": "backstory-mutations", "version": 1, "exported_at": now.isoformat()}
     return [json.dumps(header)] + [json.dumps(r) for r in rows]
 
@@ -180,14 +184,22 @@ def test_long_generated_history_round_trips(cli, fresh_cli, tmp_path):
     assert recap["by_exercise"][0]["pain_after_avg"] == round(sum(after) / logs, 2)
     assert recap["tension"] == [{"muscle": "paraspinals", "side": "left", "count": logs}]
 
-    # a new process can still decide on top of the long (snapshotted) history
+    busy = a.ok("recap", "--since", day(150), "--until", day(150), "--json").json()
+    assert (busy["breaks"], busy["breaks_per_day"]) == (N_BREAKS, {day(150): N_BREAKS})
+
+    # a new process can still decide and record on top of the long (snapshotted) histories
     a.ok("progress", "Dead bug", "--sets", "5", "--reason", "strong now", "--at", day(1))
     assert {e["name"]: e for e in a.ok("show", "--json").json()["exercises"]}["Dead bug"]["prescription"]["sets"] == 5
+    a.ok("break", "--kind", "walk", "--at", f"{day(150)}T22:00:00+00:00")
+    busy = a.ok("recap", "--since", day(150), "--until", day(150), "--json").json()
+    assert busy["breaks"] == N_BREAKS + 1
 
     out = tmp_path / "again.jsonl"
     a.ok("export", "-o", str(out))
-    assert b.ok("import", str(out), "--json").json() == {"applied": mutations + 1, "duplicate": 0, "refused": []}
+    assert b.ok("import", str(out), "--json").json() == {"applied": mutations + 2, "duplicate": 0, "refused": []}
     for n in (101, 0):
         assert (b.ok("show", "--as-of", day(n), "--json").json()
                 == a.ok("show", "--as-of", day(n), "--json").json())
     assert b.ok("history", "--json").json() == a.ok("history", "--json").json()
+    assert (b.ok("recap", "--since", day(160), "--until", day(140), "--json").json()
+            == a.ok("recap", "--since", day(160), "--until", day(140), "--json").json())

@@ -129,9 +129,6 @@ def test_refused_and_nothing_stored(store, args, code, needles):
     assert store_rows(c) == before
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a decision dated before the program's start is accepted "
-                   "(Program._view_for checks view.started on the view as of the decision's own date, where the "
-                   "program has not started, so the before_start rule never fires)")
 def test_decision_before_the_program_started_is_refused(cli):
     cli.ok("init", "--name", "Sam", "--timezone", "UTC", "--at", day(10))
     before = store_rows(cli)

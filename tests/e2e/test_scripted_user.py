@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import FACT_STREAM_BUG, ago, day, today, when
+from tests.e2e.conftest import ago, day, today, when
 
 UTC = timezone.utc
 
@@ -42,8 +42,7 @@ PP_RX = rx(3, "standing", sets=3, reps=10, load=("elastic", 2, "band"), directio
 
 
 def with_(base: dict, **changes) -> dict:
-    out = {**base, **changes}
-    return out
+    return {**base, **changes}
 
 
 def at_end_of(day_iso: str, zone=UTC) -> datetime:
@@ -259,7 +258,6 @@ def active(p, sig=False):
 COMPONENTS = ["Side plank on knees", "Side-lying leg lift"]
 
 
-@FACT_STREAM_BUG
 def test_every_command_of_the_script_succeeded(world):
     assert world.failures == []
 
@@ -273,7 +271,6 @@ def test_promotion_refused_for_lack_of_evidence(world):
     assert r.out == ""
 
 
-@FACT_STREAM_BUG
 def test_promotion_earned_after_enough_sessions(world):
     assert world.promotion is not None, world.failures
     earned = world.promotion["result"]
@@ -284,7 +281,6 @@ def test_promotion_earned_after_enough_sessions(world):
     assert earned["evidence"]["rule"]["version"] == 1
 
 
-@FACT_STREAM_BUG
 def test_show_as_of_several_dates(world):
     w = world
     before = w.show("--as-of", day(95))
@@ -326,7 +322,6 @@ def test_show_as_of_several_dates(world):
     assert d35["Pallof press"][0] == "retired"
 
 
-@FACT_STREAM_BUG
 def test_show_now_lists_retired_exercises_with_their_status(world):
     data = world.show()
     assert data["known_at"] is None
@@ -359,7 +354,6 @@ def test_backdated_decision_lands_at_its_own_date(world):
     assert dead_bug("--as-of", day(70)) == with_(DB_RX, reps=12)
 
 
-@FACT_STREAM_BUG
 def test_known_at_shows_only_what_had_been_recorded(world):
     w = world
     t1 = w.t1.isoformat()
@@ -405,7 +399,6 @@ EXPECTED_HISTORY = [
 ]
 
 
-@FACT_STREAM_BUG
 def test_history_has_every_decision_in_valid_time_order(world):
     w = world
     entries = w.cli.ok("history", "--json").json()["entries"]
@@ -461,7 +454,6 @@ def test_history_of_one_exercise_by_name_or_id_prefix(world):
     assert "Bird dog" not in text
 
 
-@FACT_STREAM_BUG
 def test_history_since_until(world):
     entries = world.cli.ok("history", "--since", day(61), "--until", day(40), "--json").json()["entries"]
     assert [e["type"] for e in entries] == ["deconstruct", "promote", "fitting-close"]
@@ -473,7 +465,6 @@ def diff_changes(data):
     return {c["exercise"]: (c["from"], c["to"]) for c in data["changed"]}
 
 
-@FACT_STREAM_BUG
 def test_diff_between_dates(world):
     w = world
     data = w.cli.ok("diff", day(90), day(30), "--json").json()
@@ -508,7 +499,6 @@ def recap_view(data):
     return data["sessions"], by, tension, data["breaks"]
 
 
-@FACT_STREAM_BUG
 def test_recap_window_by_hand(world):
     data = world.cli.ok("recap", "--since", day(60), "--until", day(44), "--json").json()
     assert when(data["since"]) == datetime.combine(today() - timedelta(days=60), dtime.min, UTC)
@@ -551,7 +541,6 @@ def expected_recap(world, lo: int, hi: int):
     return len(inside), by, tension, breaks
 
 
-@FACT_STREAM_BUG
 def test_recap_last_month_and_whole_history(world):
     w = world
     recent = w.cli.ok("recap", "--since", ago(30), "--until", "today", "--json").json()
@@ -569,7 +558,6 @@ def test_recap_last_month_and_whole_history(world):
     assert len(whole["decisions"]) == len(EXPECTED_HISTORY)
 
 
-@FACT_STREAM_BUG
 def test_signature_library(world):
     data = world.cli.ok("signature", "--json").json()
     assert [e["name"] for e in data["exercises"]] == ["Bird dog"]
@@ -608,7 +596,7 @@ def test_day_boundaries_follow_the_program_time_zone(cli):
     assert sorted(e["name"] for e in on_x1["exercises"]) == ["Cat camel", "Pelvic tilt"]
 
     entries = cli.ok("history", "--json").json()["entries"]
-    tilt = [e for e in entries if e["exercise"] == "Pelvic tilt"][0]
+    tilt = next(e for e in entries if e["exercise"] == "Pelvic tilt")
     assert when(tilt["occurred_at"]) == datetime.combine(x, dtime(12, 0), paris)  # a bare date is noon, local
     next_day = cli.ok("history", "--since", x1.isoformat(), "--until", x1.isoformat(), "--json").json()
     assert [e["exercise"] for e in next_day["entries"]] == ["Cat camel"]
