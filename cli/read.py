@@ -17,7 +17,7 @@ def show(session, as_of, known_at, as_json):
     """Show the program as of a date."""
     from service.queries import show as query
 
-    data = query(session.app, when(session, as_of, "end", session.now()), when(session, known_at, "end"))
+    data = query(session.reader(), when(session, as_of, "end", session.now()), when(session, known_at, "end"))
     emit(data, as_json, render.program)
 
 
@@ -31,7 +31,7 @@ def history(session, exercise, since, until, as_json):
     """Every decision, with its reason, when it happened and when it was recorded."""
     from service.queries import history as query
 
-    data = query(session.app, exercise, when(session, since, "start"), when(session, until, "end"))
+    data = query(session.reader(), exercise, when(session, since, "start"), when(session, until, "end"))
     emit(data, as_json, render.history)
 
 
@@ -44,7 +44,7 @@ def diff(session, start, end, as_json):
     """What changed in the program between two dates."""
     from service.queries import diff as query
 
-    emit(query(session.app, when(session, start, "end"), when(session, end, "end")), as_json, render.diff)
+    emit(query(session.reader(), when(session, start, "end"), when(session, end, "end")), as_json, render.diff)
 
 
 @click.command()
@@ -59,7 +59,7 @@ def recap(session, since, until, as_json):
     tz = session.timezone()
     start = when(session, since or "last month", "start")
     end = when(session, until or "today", "end")
-    emit(query(session.app, start, end, tz), as_json, render.recap)
+    emit(query(session.reader(), start, end, tz), as_json, render.recap)
 
 
 @click.command()
@@ -69,7 +69,7 @@ def signature(session, as_json):
     """The signature library: exercises that reliably calm the back."""
     from service.queries import signature as query
 
-    emit(query(session.app), as_json, render.signature)
+    emit(query(session.reader()), as_json, render.signature)
 
 
 COMMANDS = [show, history, diff, recap, signature]

@@ -59,6 +59,16 @@ class Session:
             self._app = BackstoryApp(parse_store(resolve_url(self.db)).env)
         return self._app
 
+    @property
+    def ledger(self):
+        """The program this CLI works on: its own, until it syncs with a remote."""
+        from service.application import program_id_for
+
+        return self.app.ledger(program_id_for("local"))
+
+    def reader(self):
+        return self.ledger
+
     def device_id(self) -> str:
         path = self.home / "device.json"
         try:
@@ -73,7 +83,7 @@ class Session:
         return device
 
     def timezone(self) -> ZoneInfo:
-        program = self.app.program()
+        program = self.ledger.program()
         return ZoneInfo(program.view().timezone if program else local_timezone())
 
     def now(self) -> datetime:
@@ -86,4 +96,4 @@ class Session:
             mutation_id=str(uuid.uuid4()), type=mutation_type, occurred_at=at or self.now(),
             device_id=self.device_id(), args={k: v for k, v in args.items() if v not in (None, (), [])},
         )
-        return handle(self.app, mutation)
+        return handle(self.ledger, mutation)

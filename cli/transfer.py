@@ -18,7 +18,7 @@ def export(session, fmt, output):
     """Export every recorded change as JSON lines (restorable with import)."""
     from service.exchange import export_lines
 
-    lines = export_lines(session.app, session.now())
+    lines = export_lines(session.ledger, session.now())
     if output is None:
         for line in lines:
             click.echo(line)
@@ -41,7 +41,7 @@ def import_(session, file, as_json):
     """Import an export; changes already in this store are skipped, never doubled."""
     from service.exchange import import_mutations, read_export
 
-    counts = import_mutations(session.app, read_export(file))
+    counts = import_mutations(session.ledger, read_export(file))
     if as_json:
         click.echo(json.dumps(counts, indent=2))
     else:
@@ -69,16 +69,16 @@ def demo(session):
     demo_session = Session(db=f"sqlite:///{path}")
     zone = ZoneInfo(local_timezone())
     now = session.now()
-    count = sum(1 for m in mutations(now, zone) if handle(demo_session.app, m))
+    count = sum(1 for m in mutations(now, zone) if handle(demo_session.ledger, m))
     click.echo(f"Recorded {count} changes in {path}\n")
     from cli.when import parse_when
 
     earlier = parse_when("3 weeks ago", zone, now, "end")
-    click.echo(render.program(queries.show(demo_session.app, earlier)))
+    click.echo(render.program(queries.show(demo_session.ledger, earlier)))
     click.echo()
-    click.echo(render.program(queries.show(demo_session.app, now)))
+    click.echo(render.program(queries.show(demo_session.ledger, now)))
     click.echo()
-    click.echo(render.diff(queries.diff(demo_session.app, earlier, now)))
+    click.echo(render.diff(queries.diff(demo_session.ledger, earlier, now)))
     click.echo(f"\nTry: backstory --db sqlite:///{path} history 'Bird dog'")
 
 

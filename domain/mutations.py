@@ -25,7 +25,9 @@ class MutationRecord(Aggregate):
     """A processed mutation: what was asked, by which device, and what came of it."""
 
     class Processed(Aggregate.Created):
-        class_version = 1
+        """v2 added ``program_id`` (whose feed it belongs to), the device's ``seq`` and ``base_version``."""
+
+        class_version = 2
         mutation_id: str
         mutation_type: str
         device_id: str
@@ -33,9 +35,22 @@ class MutationRecord(Aggregate):
         args: dict
         status: str
         result: dict
+        program_id: str | None
+        seq: int | None
+        base_version: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["program_id"] = None
+            state["seq"] = None
+            state["base_version"] = None
 
     def __init__(self, mutation_id: str, mutation_type: str, device_id: str, occurred_at: datetime,
-                 args: dict, status: str, result: dict):
+                 args: dict, status: str, result: dict, program_id: str | None = None,
+                 seq: int | None = None, base_version: int | None = None):
+        self.program_id = program_id
+        self.seq = seq
+        self.base_version = base_version
         self.mutation_id = mutation_id
         self.mutation_type = mutation_type
         self.device_id = device_id
@@ -47,9 +62,10 @@ class MutationRecord(Aggregate):
     @classmethod
     def processed(cls, program_id: UUID | str, mutation_id: str, mutation_type: str, device_id: str,
                   occurred_at: datetime, args: dict, status: str, result: dict,
-                  recorded_at: datetime) -> MutationRecord:
+                  recorded_at: datetime, seq: int | None = None, base_version: int | None = None) -> MutationRecord:
         return cls._create(
             cls.Processed, id=mutation_record_id(program_id, mutation_id), mutation_id=mutation_id,
             mutation_type=mutation_type, device_id=device_id, occurred_at=occurred_at, args=args,
-            status=status, result=result, timestamp=recorded_at,
+            status=status, result=result, timestamp=recorded_at, program_id=str(program_id), seq=seq,
+            base_version=base_version,
         )

@@ -1,20 +1,25 @@
-"""The eventsourcing application that stores the program, its facts and processed mutations.
+"""The eventsourcing application, and the per-program view of it that commands work through.
 
 Persistence details stay behind the library's factory: the environment comes
 from ``service.config`` and selects SQLite or PostgreSQL with the same code.
-The Program aggregate is snapshotted so loading it reads a snapshot and a
-short tail, not the whole history.
+``BackstoryApp`` holds the store (one per process, serving every account);
+``Ledger`` is one program's aggregates in it; ``UnitOfWork`` loads each
+aggregate once, keeps the changes of several mutations in memory, and saves
+them in one transaction. Programs and busy streams are snapshotted, so loading
+reads a snapshot and a short tail.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterator
+from typing import Any, Iterator
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
+from domain.accounts import Device
+from domain.conflicts import ConflictLog, conflict_log_id
 from domain.facts import FactLog, fact_log_id
 from domain.mutations import MutationRecord, mutation_record_id
 from domain.program import Program
@@ -40,49 +45,128 @@ class DateAsISO(Transcoding):
 
 
 class BackstoryApp(Application):
-    """Loads and saves the aggregates of one person's program."""
+    """The event store of every program it holds."""
 
     name = "Backstory"
-    snapshotting_intervals = {Program: 100, FactLog: 100}
-
-    def __init__(self, env: dict[str, str], account: str = "local"):
-        super().__init__(env)
-        self.program_id = program_id_for(account)
+    snapshotting_intervals = {Program: 100, FactLog: 100, Device: 100}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
-    def program(self) -> Program | None:
+    def find(self, aggregate_id: UUID) -> Any | None:
         try:
-            return self.repository.get(self.program_id)
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def ledger(self, program_id: UUID) -> Ledger:
+        return Ledger(self, program_id)
+
+
+class Ledger:
+    """One program's aggregates in a store: the program, its fact months, mutations, conflicts."""
+
+    def __init__(self, app: BackstoryApp, program_id: UUID):
+        self.app = app
+        self.program_id = program_id
+
+    def program(self) -> Program | None:
+        return self.app.find(self.program_id)
 
     def fact_log(self, month: str) -> FactLog | None:
-        try:
-            return self.repository.get(fact_log_id(self.program_id, month))
-        except AggregateNotFoundError:
-            return None
+        return self.app.find(fact_log_id(self.program_id, month))
 
     def mutation_record(self, mutation_id: str) -> MutationRecord | None:
-        try:
-            return self.repository.get(mutation_record_id(self.program_id, mutation_id))
-        except AggregateNotFoundError:
-            return None
+        return self.app.find(mutation_record_id(self.program_id, mutation_id))
+
+    def conflict_log(self) -> ConflictLog | None:
+        return self.app.find(conflict_log_id(self.program_id))
 
     def decisions(self) -> list[Program.Event]:
         """Every stored decision event of the program, in recorded order."""
-        return list(self.events.get(self.program_id))
+        return list(self.app.events.get(self.program_id))
+
+    def decisions_after(self, version: int) -> list[Program.Event]:
+        return list(self.app.events.get(self.program_id, gt=version))
+
+    def save(self, *aggregates: Any) -> None:
+        self.app.save(*aggregates)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
 
     def mutation_records(self, batch: int = 1000) -> Iterator[MutationRecord.Processed]:
-        """Every processed mutation in recorded order (from the notification log)."""
-        topic = "domain.mutations:MutationRecord.Processed"
+        """Every processed mutation of this program in recorded order (from the notification log)."""
+        topics = [f"domain.mutations:MutationRecord.Processed"]
         start = 1
+        wanted = str(self.program_id)
         while True:
-            notes = self.recorder.select_notifications(start, batch, topics=[topic])
+            notes = self.app.recorder.select_notifications(start, batch, topics=topics)
             for n in notes:
-                yield self.mapper.to_domain_event(n)
+                event = self.app.mapper.to_domain_event(n)
+                if event.program_id in (wanted, None):
+                    yield event
             if len(notes) < batch:
                 return
             start = notes[-1].id + 1
+
+
+class UnitOfWork:
+    """Aggregates loaded once and changed in memory by several mutations, saved together.
+
+    A refused mutation leaves no trace: the domain checks everything before it
+    records an event, and new aggregates join the unit only once their
+    mutation succeeded (``add``).
+    """
+
+    _MISSING = object()
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.program_id = ledger.program_id
+        self._cache: dict[UUID, Any] = {}
+
+    def _get(self, aggregate_id: UUID) -> Any | None:
+        found = self._cache.get(aggregate_id, self._MISSING)
+        if found is self._MISSING:
+            found = self.ledger.app.find(aggregate_id)
+            self._cache[aggregate_id] = found
+        return found
+
+    def add(self, *aggregates: Any) -> None:
+        for aggregate in aggregates:
+            self._cache[aggregate.id] = aggregate
+
+    def program(self) -> Program | None:
+        return self._get(self.program_id)
+
+    def fact_log(self, month: str) -> FactLog | None:
+        return self._get(fact_log_id(self.program_id, month))
+
+    def mutation_record(self, mutation_id: str) -> MutationRecord | None:
+        return self._get(mutation_record_id(self.program_id, mutation_id))
+
+    def conflict_log(self) -> ConflictLog | None:
+        return self._get(conflict_log_id(self.program_id))
+
+    def get(self, aggregate_id: UUID) -> Any | None:
+        return self._get(aggregate_id)
+
+    def decisions(self) -> list[Program.Event]:
+        program = self.program()
+        pending = list(program.pending_events) if program else []
+        return self.ledger.decisions() + pending
+
+    def decisions_after(self, version: int) -> list[Program.Event]:
+        program = self.program()
+        pending = list(program.pending_events) if program else []
+        return self.ledger.decisions_after(version) + [e for e in pending if e.originator_version > version]
+
+    def pending(self) -> list[Any]:
+        return [a for a in self._cache.values() if a is not None and a.pending_events]
+
+    def save(self) -> None:
+        changed = self.pending()
+        if changed:
+            self.ledger.save(*changed)

@@ -15,16 +15,16 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from domain.errors import DomainError, InvalidValue
-from service.application import BackstoryApp
+from service.application import Ledger
 from service.handling import Mutation, handle
 
 FORMAT = "backstory-mutations"
 VERSION = 1
 
 
-def export_lines(app: BackstoryApp, exported_at: datetime) -> Iterator[str]:
+def export_lines(ledger: Ledger, exported_at: datetime) -> Iterator[str]:
     yield json.dumps({"format": FORMAT, "version": VERSION, "exported_at": exported_at.isoformat()})
-    for event in app.mutation_records():
+    for event in ledger.mutation_records():
         if event.status != "applied":
             continue
         yield json.dumps({
@@ -67,12 +67,12 @@ def read_export(lines: Iterable[str]) -> list[tuple[Mutation, datetime]]:
     return [_parse(n, line) for n, line in rows[1:]]
 
 
-def import_mutations(app: BackstoryApp, rows: list[tuple[Mutation, datetime]]) -> dict[str, Any]:
+def import_mutations(ledger: Ledger, rows: list[tuple[Mutation, datetime]]) -> dict[str, Any]:
     """Apply each exported mutation once; report what was applied, already there, or refused."""
     counts: dict[str, Any] = {"applied": 0, "duplicate": 0, "refused": []}
     for mutation, recorded_at in rows:
         try:
-            result = handle(app, mutation, recorded_at=recorded_at)
+            result = handle(ledger, mutation, recorded_at=recorded_at)
         except DomainError as e:
             counts["refused"].append({"mutation_id": mutation.mutation_id, "type": mutation.type, "error": str(e)})
             continue

@@ -24,7 +24,7 @@ from domain.mutations import MutationRecord
 from domain.program import Context, Program
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
-from service.application import BackstoryApp
+from service.application import Ledger, UnitOfWork
 
 IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/ids")
 RETRIES = 8
@@ -55,37 +55,53 @@ def derived_id(mutation_id: str, what: str) -> str:
     return str(uuid5(IDS, f"{mutation_id}:{what}"))
 
 
-def handle(app: BackstoryApp, m: Mutation, recorded_at: datetime | None = None,
+def handle(ledger: Ledger, m: Mutation, recorded_at: datetime | None = None,
            rule: SignatureRule = SignatureRule()) -> dict[str, Any]:
     """Apply one mutation exactly once; raise ``DomainError`` when it is refused (nothing is stored)."""
     parsed = argspec.parse(m.type, m.args)
     for _ in range(RETRIES):
-        done = _processed(app, m)
+        uow = ledger.unit_of_work()
+        done = _processed(uow, m)
         if done is not None:
             return done
         now = recorded_at or datetime.now(timezone.utc)
         try:
-            step = HANDLERS[m.type](app, m, parsed, now, rule)
+            step = run(uow, m, parsed, now, rule)
         except DomainError:
             # The same mutation may have landed from another process after the check above,
             # and the refusal be the effect of it: then the answer is "duplicate".
-            done = _processed(app, m)
+            done = _processed(ledger.unit_of_work(), m)
             if done is not None:
                 return done
             raise
-        record = MutationRecord.processed(
-            app.program_id, m.mutation_id, m.type, m.device_id, m.occurred_at, m.args, "applied", step.result, now,
-        )
+        remember(uow, m, "applied", step.result, now)
         try:
-            app.save(*step.aggregates, record)
+            uow.save()
         except IntegrityError:
             continue
         return {"mutation_id": m.mutation_id, "type": m.type, "status": "applied", "result": step.result}
     raise Refused("busy", "the program kept changing while this was applied; try again")
 
 
-def _processed(app: BackstoryApp, m: Mutation) -> dict[str, Any] | None:
-    done = app.mutation_record(m.mutation_id)
+def run(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime,
+        rule: SignatureRule = SignatureRule()) -> Step:
+    """Run a mutation's handler in a unit of work; its new aggregates join the unit only if it succeeds."""
+    step = HANDLERS[m.type](uow, m, parsed, now, rule)
+    uow.add(*step.aggregates)
+    return step
+
+
+def remember(uow: UnitOfWork, m: Mutation, status: str, result: dict, now: datetime,
+             seq: int | None = None) -> MutationRecord:
+    """Record the mutation's outcome in the same unit, so it is saved with the change itself."""
+    record = MutationRecord.processed(uow.program_id, m.mutation_id, m.type, m.device_id, m.occurred_at, m.args,
+                                      status, result, now, seq=seq, base_version=m.base_version)
+    uow.add(record)
+    return record
+
+
+def _processed(uow: UnitOfWork, m: Mutation) -> dict[str, Any] | None:
+    done = uow.mutation_record(m.mutation_id)
     if done is None:
         return None
     return {"mutation_id": m.mutation_id, "type": done.mutation_type, "status": "duplicate",
@@ -95,8 +111,8 @@ def _processed(app: BackstoryApp, m: Mutation) -> dict[str, Any] | None:
 # ----- helpers ---------------------------------------------------------------------------------
 
 
-def require_program(app: BackstoryApp) -> Program:
-    program = app.program()
+def require_program(reader: Ledger | UnitOfWork) -> Program:
+    program = reader.program()
     if program is None:
         raise NotFound("program", "there is no program yet; start one with `backstory init --name NAME`")
     return program
@@ -140,14 +156,14 @@ def months_between(start: datetime, end: datetime) -> list[str]:
         y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
 
 
-def facts_between(app: BackstoryApp, since: datetime, until: datetime) -> list[dict]:
+def facts_between(reader: Ledger | UnitOfWork, since: datetime, until: datetime) -> list[dict]:
     """Every fact (with corrections applied) whose valid time is in [since, until], in time order."""
     from domain.timeline import time_key
 
     lo, hi = time_key(since), time_key(until)
     out = []
     for month in months_between(since.astimezone(timezone.utc), until.astimezone(timezone.utc)):
-        log = app.fact_log(month)
+        log = reader.fact_log(month)
         if log is not None:
             out.extend(f for f in log.facts.values() if lo <= f["key"] <= hi)
     out.sort(key=lambda f: f["key"])
@@ -157,16 +173,16 @@ def facts_between(app: BackstoryApp, since: datetime, until: datetime) -> list[d
 # ----- decisions -------------------------------------------------------------------------------
 
 
-def on_init(app, m, parsed, now, rule) -> Step:
-    if app.program() is not None:
+def on_init(uow, m, parsed, now, rule) -> Step:
+    if uow.program() is not None:
         raise Refused("program_exists", "a program already exists in this store")
     ctx = decision_context(m, parsed, now)
-    program = Program.start(app.program_id, parsed["name"], parsed.get("timezone", "UTC"), ctx)
+    program = Program.start(uow.program_id, parsed["name"], parsed.get("timezone", "UTC"), ctx)
     return Step([program], {"program": parsed["name"], "timezone": parsed.get("timezone", "UTC")})
 
 
-def on_add(app, m, parsed, now, rule) -> Step:
-    program = require_program(app)
+def on_add(uow, m, parsed, now, rule) -> Step:
+    program = require_program(uow)
     exercise_id = derived_id(m.mutation_id, "exercise")
     rx = _rx_changes(parsed)
     rx.setdefault("load", {"type": "bodyweight", "magnitude": None, "unit": None})
@@ -175,8 +191,8 @@ def on_add(app, m, parsed, now, rule) -> Step:
 
 
 def _on_change(kind: str) -> Callable[..., Step]:
-    def handler(app, m, parsed, now, rule) -> Step:
-        program = require_program(app)
+    def handler(uow, m, parsed, now, rule) -> Step:
+        program = require_program(uow)
         ex = resolve_exercise(program.view(), parsed["exercise"])
         program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now))
         changes = program.pending_events[-1].changes
@@ -185,16 +201,16 @@ def _on_change(kind: str) -> Callable[..., Step]:
 
 
 def _on_status(command: str) -> Callable[..., Step]:
-    def handler(app, m, parsed, now, rule) -> Step:
-        program = require_program(app)
+    def handler(uow, m, parsed, now, rule) -> Step:
+        program = require_program(uow)
         ex = resolve_exercise(program.view(), parsed["exercise"])
         program.change_status(command, ex.id, decision_context(m, parsed, now))
         return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
     return handler
 
 
-def on_deconstruct(app, m, parsed, now, rule) -> Step:
-    program = require_program(app)
+def on_deconstruct(uow, m, parsed, now, rule) -> Step:
+    program = require_program(uow)
     ex = resolve_exercise(program.view(), parsed["exercise"])
     new_ids = [derived_id(m.mutation_id, f"component:{i}") for i in range(len(parsed["into"]))]
     program.deconstruct(ex.id, parsed["into"], new_ids, decision_context(m, parsed, now))
@@ -203,11 +219,11 @@ def on_deconstruct(app, m, parsed, now, rule) -> Step:
                             "components": [{"id": c["id"], "name": c["name"]} for c in comps]})
 
 
-def on_promote(app, m, parsed, now, rule) -> Step:
-    program = require_program(app)
+def on_promote(uow, m, parsed, now, rule) -> Step:
+    program = require_program(uow)
     ex = resolve_exercise(program.view(), parsed["exercise"])
     at = m.occurred_at
-    facts = [f for f in facts_between(app, at - timedelta(days=rule.window_days), at)
+    facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days), at)
              if f.get("exercise_id") == ex.id and not f["voided"]]
     exposures = [Exposure(datetime.fromisoformat(f["occurred_at"]), f.get("pain_before"), f.get("pain_during"),
                           f.get("pain_after")) for f in facts if f["type"] == "log"]
@@ -219,16 +235,16 @@ def on_promote(app, m, parsed, now, rule) -> Step:
                             "evidence": event.evidence})
 
 
-def on_demote(app, m, parsed, now, rule) -> Step:
-    program = require_program(app)
+def on_demote(uow, m, parsed, now, rule) -> Step:
+    program = require_program(uow)
     ex = resolve_exercise(program.view(), parsed["exercise"])
     program.demote(ex.id, decision_context(m, parsed, now))
     return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
 
 
 def _on_fitting(action: str) -> Callable[..., Step]:
-    def handler(app, m, parsed, now, rule) -> Step:
-        program = require_program(app)
+    def handler(uow, m, parsed, now, rule) -> Step:
+        program = require_program(uow)
         program.fitting(action, parsed.get("notes"), decision_context(m, parsed, now))
         return Step([program], {"fitting": program.pending_events[-1].number})
     return handler
@@ -237,13 +253,13 @@ def _on_fitting(action: str) -> Callable[..., Step]:
 # ----- facts -----------------------------------------------------------------------------------
 
 
-def _fact_log(app: BackstoryApp, occurred_at: datetime) -> FactLog:
+def _fact_log(uow: UnitOfWork, occurred_at: datetime) -> FactLog:
     month = month_of(occurred_at)
-    return app.fact_log(month) or FactLog.open(app.program_id, month)
+    return uow.fact_log(month) or FactLog.open(uow.program_id, month)
 
 
-def _record_fact(app, m, now, command: str, **attrs) -> Step:
-    log = _fact_log(app, m.occurred_at)
+def _record_fact(uow, m, now, command: str, **attrs) -> Step:
+    log = _fact_log(uow, m.occurred_at)
     fact_id = derived_id(m.mutation_id, "fact")
     log.record(command, fact_id, m.occurred_at, now, m.device_id, m.mutation_id, **attrs)
     return Step([log], {"fact_id": fact_id, "month": log.month})
@@ -256,43 +272,43 @@ def _with_hold(parsed: dict) -> dict:
     return out
 
 
-def on_log(app, m, parsed, now, rule) -> Step:
-    program = require_program(app)
+def on_log(uow, m, parsed, now, rule) -> Step:
+    program = require_program(uow)
     ex = resolve_exercise(program.view(), parsed["exercise"])
     session = validate("log", _with_hold(parsed))
-    step = _record_fact(app, m, now, "log", exercise_id=ex.id, exercise_name=ex.name, session=session)
+    step = _record_fact(uow, m, now, "log", exercise_id=ex.id, exercise_name=ex.name, session=session)
     step.result.update(exercise_id=ex.id, exercise=ex.name)
     return step
 
 
-def on_next_day(app, m, parsed, now, rule) -> Step:
-    program = require_program(app)
+def on_next_day(uow, m, parsed, now, rule) -> Step:
+    program = require_program(uow)
     ex = resolve_exercise(program.view(), parsed["exercise"])
     response = validate("next-day", parsed)
-    sessions = [f for f in facts_between(app, m.occurred_at - timedelta(days=3), m.occurred_at)
+    sessions = [f for f in facts_between(uow, m.occurred_at - timedelta(days=3), m.occurred_at)
                 if f["type"] == "log" and f.get("exercise_id") == ex.id and not f["voided"]]
     session_id = sessions[-1]["id"] if sessions else None
-    step = _record_fact(app, m, now, "next-day", exercise_id=ex.id, exercise_name=ex.name,
+    step = _record_fact(uow, m, now, "next-day", exercise_id=ex.id, exercise_name=ex.name,
                         session_id=session_id, response=response)
     step.result.update(exercise_id=ex.id, exercise=ex.name, session_id=session_id)
     return step
 
 
 def _on_simple_fact(command: str) -> Callable[..., Step]:
-    def handler(app, m, parsed, now, rule) -> Step:
-        return _record_fact(app, m, now, command, details=validate(command, parsed))
+    def handler(uow, m, parsed, now, rule) -> Step:
+        return _record_fact(uow, m, now, command, details=validate(command, parsed))
     return handler
 
 
-def find_fact(app: BackstoryApp, prefix: str, now: datetime) -> tuple[FactLog, str]:
+def find_fact(uow: UnitOfWork, prefix: str, now: datetime) -> tuple[FactLog, str]:
     """The month log holding the fact whose id starts with ``prefix``, and the full id (newest months first)."""
     prefix = prefix.strip().lower()
     if len(prefix) < 6:
         raise NotFound("fact", "fact: give at least 6 characters of the fact's id")
-    program = require_program(app)
+    program = require_program(uow)
     started = datetime.fromisoformat(program.view().started).replace(tzinfo=timezone.utc)
     for month in reversed(months_between(started - timedelta(days=730), now + timedelta(days=1))):
-        log = app.fact_log(month)
+        log = uow.fact_log(month)
         if log is not None:
             hits = [fid for fid in log.facts if fid.startswith(prefix)]
             if len(hits) == 1:
@@ -300,16 +316,16 @@ def find_fact(app: BackstoryApp, prefix: str, now: datetime) -> tuple[FactLog, s
     raise NotFound("fact", f"fact: no fact with id {prefix!r}")
 
 
-def on_correct(app, m, parsed, now, rule) -> Step:
-    log, target = find_fact(app, parsed["fact"], now)
+def on_correct(uow, m, parsed, now, rule) -> Step:
+    log, target = find_fact(uow, parsed["fact"], now)
     values = _with_hold({k: v for k, v in parsed.items() if k not in ("fact", "reason")})
     log.correct(target, values, parsed.get("reason"), derived_id(m.mutation_id, "fact"), m.occurred_at, now,
                 m.device_id, m.mutation_id)
     return Step([log], {"fact_id": target, "changes": log.pending_events[-1].changes})
 
 
-def on_void(app, m, parsed, now, rule) -> Step:
-    log, target = find_fact(app, parsed["fact"], now)
+def on_void(uow, m, parsed, now, rule) -> Step:
+    log, target = find_fact(uow, parsed["fact"], now)
     log.void(target, parsed.get("reason"), derived_id(m.mutation_id, "fact"), m.occurred_at, now,
              m.device_id, m.mutation_id)
     return Step([log], {"fact_id": target})

@@ -15,12 +15,14 @@ from typing import Any
 from domain.program import FAR_FUTURE, Program
 from domain.timeline import time_key
 from domain.view import ProgramView
-from service.application import BackstoryApp
+from service.application import Ledger, UnitOfWork
+
+Reader = Ledger | UnitOfWork
 from service.handling import facts_between, require_program, resolve_exercise
 
 
-def show(app: BackstoryApp, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
-    program = require_program(app)
+def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
+    program = require_program(reader)
     view = program.view(as_of, known_at)
     return {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
@@ -44,16 +46,16 @@ def _entry(event: Any, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def history(app: BackstoryApp, exercise: str | None = None, since: datetime | None = None,
+def history(reader: Reader, exercise: str | None = None, since: datetime | None = None,
             until: datetime | None = None) -> dict[str, Any]:
-    program = require_program(app)
+    program = require_program(reader)
     current = program.view()
     names = {e.id: e.name for e in current.exercises.values()}
     wanted = resolve_exercise(current, exercise).id if exercise else None
     lo = time_key(since) if since else ""
     hi = time_key(until) if until else "~"
     events = [
-        e for e in app.decisions()
+        e for e in reader.decisions()
         if lo <= time_key(e.occurred_at) <= hi and (wanted is None or wanted in e.exercise_ids)
     ]
     events.sort(key=lambda e: (time_key(e.occurred_at), e.originator_version))
@@ -70,8 +72,8 @@ def _changes(a: dict, b: dict) -> tuple[dict, dict]:
     return before, after
 
 
-def diff(app: BackstoryApp, start: datetime, end: datetime) -> dict[str, Any]:
-    program = require_program(app)
+def diff(reader: Reader, start: datetime, end: datetime) -> dict[str, Any]:
+    program = require_program(reader)
     a, b = program.view(start), program.view(end)
     in_a = {e.id: e.to_dict() for e in a.in_program()}
     in_b = {e.id: e.to_dict() for e in b.in_program()}
@@ -95,9 +97,9 @@ def _avg(values: list[int | None]) -> float | None:
     return round(mean(present), 2) if present else None
 
 
-def recap(app: BackstoryApp, since: datetime, until: datetime, tz) -> dict[str, Any]:
+def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any]:
     """Sessions, pain, tension, breaks and decisions with valid time in [since, until]."""
-    facts = [f for f in facts_between(app, since, until) if not f["voided"]]
+    facts = [f for f in facts_between(reader, since, until) if not f["voided"]]
     sessions = [f for f in facts if f["type"] == "log"]
     by_exercise: dict[str, list[dict]] = defaultdict(list)
     for s in sessions:
@@ -123,15 +125,15 @@ def recap(app: BackstoryApp, since: datetime, until: datetime, tz) -> dict[str, 
         "next_day": dict(Counter(f["verdict"] for f in facts if f["type"] == "next-day")),
         "checkins": len(checkins), "checkin_pain_avg": _avg([c.get("pain") for c in checkins]),
         "flares": sum(1 for f in facts if f["type"] == "flare-start"),
-        "decisions": history(app, since=since, until=until)["entries"],
+        "decisions": history(reader, since=since, until=until)["entries"],
     }
 
 
-def signature(app: BackstoryApp) -> dict[str, Any]:
-    program: Program = require_program(app)
+def signature(reader: Reader) -> dict[str, Any]:
+    program: Program = require_program(reader)
     view: ProgramView = program.view(FAR_FUTURE)
     promotions = {}
-    for e in app.decisions():
+    for e in reader.decisions():
         if e.command == "promote":
             promotions[e.exercise_id] = e
     return {"exercises": [

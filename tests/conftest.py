@@ -50,14 +50,19 @@ def store_url(request, tmp_path):
     _pg_drop(schema)
 
 
-@pytest.fixture
-def app(store_url):
-    from service.application import BackstoryApp
+def open_ledger(url: str, account: str = "local"):
+    """A fresh application on ``url`` and the ledger of one account's program in it."""
+    from service.application import BackstoryApp, program_id_for
     from service.config import parse_store
 
-    application = BackstoryApp(parse_store(store_url).env)
-    yield application
-    application.close()
+    return BackstoryApp(parse_store(url).env).ledger(program_id_for(account))
+
+
+@pytest.fixture
+def ledger(store_url):
+    opened = open_ledger(store_url)
+    yield opened
+    opened.app.close()
 
 
 @dataclass

@@ -12,8 +12,8 @@ import pytest
 
 from domain.errors import DomainError, InvalidValue, Refused
 from service import queries
-from service.application import BackstoryApp
-from service.config import parse_store
+from service.application import Ledger
+from tests.conftest import open_ledger
 from service.exchange import export_lines, import_mutations, read_export
 from service.handling import Mutation, handle
 
@@ -24,43 +24,43 @@ def mut(mutation_type: str, days_ago: float, device: str = "dev-a", **args) -> M
     return Mutation(str(uuid.uuid4()), mutation_type, NOW - timedelta(days=days_ago), device, args)
 
 
-def stored_count(app: BackstoryApp) -> int:
-    return app.recorder.max_notification_id() or 0
+def stored_count(ledger: Ledger) -> int:
+    return ledger.app.recorder.max_notification_id() or 0
 
 
-def seed(app: BackstoryApp) -> None:
-    handle(app, mut("init", 100, name="Sam", timezone="UTC"))
-    handle(app, mut("add", 95, name="Dead bug", position="1:supine", sets=3, reps=8))
-    handle(app, mut("add", 95, name="Bird dog", position="kneeling:quadruped", sets=3, reps=6, per_side=True))
+def seed(ledger: Ledger) -> None:
+    handle(ledger, mut("init", 100, name="Sam", timezone="UTC"))
+    handle(ledger, mut("add", 95, name="Dead bug", position="1:supine", sets=3, reps=8))
+    handle(ledger, mut("add", 95, name="Bird dog", position="kneeling:quadruped", sets=3, reps=6, per_side=True))
 
 
-def test_a_mutation_is_applied_once(app):
-    seed(app)
+def test_a_mutation_is_applied_once(ledger):
+    seed(ledger)
     m = mut("log", 10, exercise="dead bug", pain_before=4, pain_after=2)
-    first = handle(app, m)
-    before = stored_count(app)
-    again = handle(app, m)
+    first = handle(ledger, m)
+    before = stored_count(ledger)
+    again = handle(ledger, m)
     assert first["status"] == "applied" and again["status"] == "duplicate"
     assert again["result"] == first["result"]
-    assert stored_count(app) == before
-    assert queries.recap(app, NOW - timedelta(days=30), NOW, ZoneInfo("UTC"))["sessions"] == 1
+    assert stored_count(ledger) == before
+    assert queries.recap(ledger, NOW - timedelta(days=30), NOW, ZoneInfo("UTC"))["sessions"] == 1
 
 
-def test_refused_mutation_stores_nothing(app):
-    seed(app)
-    before = stored_count(app)
+def test_refused_mutation_stores_nothing(ledger):
+    seed(ledger)
+    before = stored_count(ledger)
     with pytest.raises(Refused) as refused:
-        handle(app, mut("regress", 5, exercise="Dead bug", sets=4, reason="x"))
+        handle(ledger, mut("regress", 5, exercise="Dead bug", sets=4, reason="x"))
     assert refused.value.rule == "regression_lowers_only"
     with pytest.raises(InvalidValue) as invalid:
-        handle(app, mut("log", 5, exercise="Dead bug", pain_during=11))
+        handle(ledger, mut("log", 5, exercise="Dead bug", pain_during=11))
     assert invalid.value.field == "pain_during"
-    assert stored_count(app) == before
+    assert stored_count(ledger) == before
 
 
 def test_same_mutation_from_two_processes_applies_once(store_url):
-    apps = [BackstoryApp(parse_store(store_url).env) for _ in range(2)]
-    seed(apps[0])
+    ledgers = [open_ledger(store_url) for _ in range(2)]
+    seed(ledgers[0])
     m = mut("progress", 3, exercise="Dead bug", sets=4, reason="easy")
     results, barrier = [], threading.Barrier(2)
 
@@ -68,17 +68,17 @@ def test_same_mutation_from_two_processes_applies_once(store_url):
         barrier.wait()
         results.append(handle(a, m)["status"])
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in apps]
+    threads = [threading.Thread(target=run, args=(a,)) for a in ledgers]
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sorted(results) == ["applied", "duplicate"]
-    fresh = BackstoryApp(parse_store(store_url).env)
+    fresh = open_ledger(store_url)
     assert [e["type"] for e in queries.history(fresh, "Dead bug")["entries"]] == ["add", "progress"]
 
 
 def test_concurrent_decisions_both_land(store_url):
-    apps = [BackstoryApp(parse_store(store_url).env) for _ in range(2)]
-    seed(apps[0])
+    ledgers = [open_ledger(store_url) for _ in range(2)]
+    seed(ledgers[0])
     muts = [mut("progress", 2, exercise="Dead bug", sets=4, reason="a"),
             mut("regress", 2, exercise="Bird dog", sets=2, reason="b")]
     barrier = threading.Barrier(2)
@@ -87,67 +87,67 @@ def test_concurrent_decisions_both_land(store_url):
         barrier.wait()
         handle(a, m)
 
-    threads = [threading.Thread(target=run, args=pair) for pair in zip(apps, muts)]
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(ledgers, muts)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    view = {e["name"]: e for e in queries.show(BackstoryApp(parse_store(store_url).env), NOW)["exercises"]}
+    view = {e["name"]: e for e in queries.show(open_ledger(store_url), NOW)["exercises"]}
     assert view["Dead bug"]["prescription"]["sets"] == 4
     assert view["Bird dog"]["prescription"]["sets"] == 2
 
 
 def test_snapshots_keep_the_same_program(store_url):
-    app = BackstoryApp(parse_store(store_url).env)
-    seed(app)
+    ledger = open_ledger(store_url)
+    seed(ledger)
     for i in range(130):  # crosses the snapshot interval
         kind, sets = ("progress", 4) if i % 2 == 0 else ("regress", 3)
-        handle(app, mut(kind, 90 - i * 0.5, exercise="Dead bug", sets=sets, reason=f"step {i}"))
-    assert app.snapshots is not None
-    assert list(app.snapshots.get(app.program_id)), "a snapshot was taken"
-    fresh = BackstoryApp(parse_store(store_url).env)
+        handle(ledger, mut(kind, 90 - i * 0.5, exercise="Dead bug", sets=sets, reason=f"step {i}"))
+    assert ledger.app.snapshots is not None
+    assert list(ledger.app.snapshots.get(ledger.program_id)), "a snapshot was taken"
+    fresh = open_ledger(store_url)
     for days in (96, 80, 50, 30, 0):
         at = NOW - timedelta(days=days)
-        assert queries.show(fresh, at) == queries.show(app, at)
+        assert queries.show(fresh, at) == queries.show(ledger, at)
 
 
-def test_backdated_decision_lands_at_its_date(app):
-    seed(app)
-    handle(app, mut("progress", 10, exercise="Dead bug", sets=4, reason="later"))
-    handle(app, mut("regress", 50, exercise="Dead bug", reps=6, reason="earlier, recorded late"))
+def test_backdated_decision_lands_at_its_date(ledger):
+    seed(ledger)
+    handle(ledger, mut("progress", 10, exercise="Dead bug", sets=4, reason="later"))
+    handle(ledger, mut("regress", 50, exercise="Dead bug", reps=6, reason="earlier, recorded late"))
     def rx(days):
-        ex = queries.show(app, NOW - timedelta(days=days))["exercises"]
+        ex = queries.show(ledger, NOW - timedelta(days=days))["exercises"]
         return {e["name"]: e["prescription"] for e in ex}["Dead bug"]
     assert (rx(60)["sets"], rx(60)["reps"]) == (3, 8)
     assert (rx(40)["sets"], rx(40)["reps"]) == (3, 6)
     assert (rx(5)["sets"], rx(5)["reps"]) == (4, 6)
-    entries = queries.history(app, "Dead bug")["entries"]
+    entries = queries.history(ledger, "Dead bug")["entries"]
     assert [e["reason"] for e in entries] == [None, "earlier, recorded late", "later"]
 
 
-def random_history(app: BackstoryApp, rng: random.Random) -> None:
-    seed(app)
+def random_history(ledger: Ledger, rng: random.Random) -> None:
+    seed(ledger)
     names = ["Dead bug", "Bird dog"]
     for day in range(90, 0, -1):
         for name in names:
             if rng.random() < 0.5:
                 before = rng.randint(2, 7)
-                handle(app, mut("log", day, exercise=name, pain_before=before, pain_after=max(0, before - rng.randint(0, 3)),
+                handle(ledger, mut("log", day, exercise=name, pain_before=before, pain_after=max(0, before - rng.randint(0, 3)),
                                 tension=[f"paraspinals:{rng.choice(['left', 'right'])}:overactive:{rng.randint(1, 8)}"]))
         if rng.random() < 0.3:
-            handle(app, mut("break", day, kind="walk", seconds=45))
+            handle(ledger, mut("break", day, kind="walk", seconds=45))
         if day % 15 == 0:
             try:
-                handle(app, mut(rng.choice(["progress", "regress"]), day, exercise=rng.choice(names),
+                handle(ledger, mut(rng.choice(["progress", "regress"]), day, exercise=rng.choice(names),
                                 sets=rng.randint(1, 5), reason="fitting"))
             except DomainError:
                 pass
-    handle(app, mut("deconstruct", 0.1, exercise="Bird dog", into=["Arm reach", "Leg reach"], reason="aggravates"))
+    handle(ledger, mut("deconstruct", 0.1, exercise="Bird dog", into=["Arm reach", "Leg reach"], reason="aggravates"))
 
 
 def test_export_then_import_reproduces_everything(store_url, tmp_path):
-    source = BackstoryApp(parse_store(store_url).env)
+    source = open_ledger(store_url)
     random_history(source, random.Random(7))
     lines = list(export_lines(source, NOW))
-    target = BackstoryApp(parse_store(f"sqlite:///{tmp_path / 'restored.sqlite'}").env)
+    target = open_ledger(f"sqlite:///{tmp_path / 'restored.sqlite'}")
     counts = import_mutations(target, read_export(lines))
     assert counts["refused"] == [] and counts["applied"] == len(lines) - 1
     rng = random.Random(3)
@@ -164,13 +164,13 @@ def test_export_then_import_reproduces_everything(store_url, tmp_path):
     assert again["applied"] == 0 and again["duplicate"] == len(lines) - 1
 
 
-def test_malformed_export_is_refused_whole(app):
-    seed(app)
-    before = stored_count(app)
-    lines = list(export_lines(app, NOW))
+def test_malformed_export_is_refused_whole(ledger):
+    seed(ledger)
+    before = stored_count(ledger)
+    lines = list(export_lines(ledger, NOW))
     with pytest.raises(InvalidValue) as e:
         read_export(lines + ['{"mutation_id": "x"}'])
     assert e.value.field == f"line {len(lines) + 1}"
     with pytest.raises(InvalidValue):
         read_export(['{"format": "something-else"}'])
-    assert stored_count(app) == before
+    assert stored_count(ledger) == before
