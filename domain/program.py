@@ -39,6 +39,8 @@ class Context:
     recorded_at: datetime
     reason: str | None = None
     reason_code: str = "unspecified"
+    # Sync policy: a retire or deconstruct that arrives late still wins over edits made meanwhile.
+    supersede_later: bool = False
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -300,6 +302,8 @@ class Program(Aggregate):
             raise InvalidValue("reason", f"{what} needs a reason")
 
     def _no_later_decisions(self, ex: ExerciseView, ctx: Context, what: str) -> None:
+        if ctx.supersede_later:
+            return
         later = last_change(self.timeline, ex.id)
         if later is not None and later > time_key(ctx.occurred_at):
             raise Refused("later_decisions", f"{ex.name!r} has decisions after {ctx.occurred_at.isoformat()} "

@@ -163,6 +163,10 @@ class UnitOfWork:
         pending = list(program.pending_events) if program else []
         return self.ledger.decisions_after(version) + [e for e in pending if e.originator_version > version]
 
+    def watermark(self) -> dict[UUID, int]:
+        """How many pending events each loaded aggregate has, to prove a refusal changed nothing."""
+        return {k: len(a.pending_events) for k, a in self._cache.items() if a is not None}
+
     def pending(self) -> list[Any]:
         return [a for a in self._cache.values() if a is not None and a.pending_events]
 

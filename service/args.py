@@ -163,11 +163,12 @@ SPECS: dict[str, dict[str, Parser]] = {
                 "tension": tension, "note": text, "verdict": text, "pain": integer, "kind": text,
                 "seconds": integer, "starts": text, "travels": text_list, "reason": text},
     "void": {"fact": text, "reason": text},
+    "resolve": {"conflict": text, "keep_current": boolean, "apply_mine": boolean},
 }
 REQUIRED = {
     "init": ("name",), "add": ("name", "position", "sets"), "deconstruct": ("exercise", "into"),
     "log": ("exercise",), "next-day": ("exercise", "verdict"), "checkin": ("pain",),
-    "correct": ("fact",), "void": ("fact",),
+    "correct": ("fact",), "void": ("fact",), "resolve": ("conflict",),
 }
 MUTATION_TYPES = tuple(SPECS)
 

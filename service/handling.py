@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import DomainError, NotFound, Refused
+from domain.errors import DomainError, InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule
 from domain.facts import FactLog, month_of, validate
 from domain.mutations import MutationRecord
@@ -40,6 +40,9 @@ class Mutation:
     device_id: str
     args: dict[str, Any] = field(default_factory=dict)
     base_version: int | None = None
+    seq: int | None = None
+    # Set by the sync policy for a late retire/deconstruct, which wins over edits made meanwhile.
+    supersede_later: bool = False
 
 
 @dataclass
@@ -135,7 +138,8 @@ def resolve_exercise(view: ProgramView, text: str) -> ExerciseView:
 
 def decision_context(m: Mutation, parsed: dict, now: datetime) -> Context:
     return Context(occurred_at=m.occurred_at, device_id=m.device_id, mutation_id=m.mutation_id,
-                   recorded_at=now, reason=parsed.get("reason"), reason_code=parsed.get("reason_code", "unspecified"))
+                   recorded_at=now, reason=parsed.get("reason"), reason_code=parsed.get("reason_code", "unspecified"),
+                   supersede_later=m.supersede_later)
 
 
 def _rx_changes(parsed: dict) -> dict:
@@ -331,6 +335,30 @@ def on_void(uow, m, parsed, now, rule) -> Step:
     return Step([log], {"fact_id": target})
 
 
+def on_resolve(uow, m, parsed, now, rule) -> Step:
+    """Resolve a conflict: keep the current program, or apply the conflicted decision now."""
+    if parsed.get("keep_current") == parsed.get("apply_mine"):
+        raise InvalidValue("keep_current", "give exactly one of keep_current or apply_mine")
+    log = uow.conflict_log()
+    if log is None:
+        raise NotFound("conflict", "conflict: there are no conflicts")
+    conflict = log.find(parsed["conflict"])
+    if conflict["resolution"] is not None:
+        raise Refused("conflict_resolved", f"conflict {conflict['id'][:8]} was already resolved "
+                                           f"({conflict['resolution']})")
+    resolution = "apply-mine" if parsed.get("apply_mine") else "keep-current"
+    step = Step([log], {"conflict_id": conflict["id"], "resolution": resolution})
+    if resolution == "apply-mine":
+        mine = Mutation(mutation_id=m.mutation_id, type=conflict["type"],
+                        occurred_at=datetime.fromisoformat(conflict["occurred_at"]), device_id=m.device_id,
+                        args=conflict["args"], supersede_later=m.supersede_later)
+        applied = run(uow, mine, argspec.parse(mine.type, mine.args), now, rule)
+        step.aggregates += applied.aggregates
+        step.result["applied"] = applied.result
+    log.resolve(conflict["id"], resolution, m.device_id, m.mutation_id, m.occurred_at, now)
+    return step
+
+
 HANDLERS: dict[str, Callable[..., Step]] = {
     "init": on_init, "add": on_add,
     "progress": _on_change("progress"), "regress": _on_change("regress"), "adapt": _on_change("adapt"),
@@ -340,5 +368,8 @@ HANDLERS: dict[str, Callable[..., Step]] = {
     "log": on_log, "next-day": on_next_day, "break": _on_simple_fact("break"),
     "checkin": _on_simple_fact("checkin"), "flare-start": _on_simple_fact("flare-start"),
     "flare-end": _on_simple_fact("flare-end"), "correct": on_correct, "void": on_void,
+    "resolve": on_resolve,
 }
+DECISIONS = ("init", "add", "progress", "regress", "adapt", "pause", "resume", "retire", "rebuild",
+             "deconstruct", "promote", "demote", "fitting-open", "fitting-close", "resolve")
 assert set(HANDLERS) == set(argspec.SPECS), "every mutation type needs a handler"

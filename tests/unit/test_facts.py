@@ -280,16 +280,18 @@ def test_a_fact_can_be_saved_after_loading_a_stored_fact_of_the_same_type(tmp_pa
         from datetime import datetime, timezone
         from eventsourcing.utils import resolve_topic
         from domain.facts import FactLog, validate
-        from service.application import BackstoryApp
+        from service.application import BackstoryApp, program_id_for
         from service.config import parse_store
 
         resolve_topic("domain.facts:FactLog.CheckedIn")  # what loading a stored check-in does
         app = BackstoryApp(parse_store("sqlite:///" + {str(tmp_path / "s.sqlite")!r}).env)
-        log = FactLog.open(app.program_id, "2024-03")
+        ledger = app.ledger(program_id_for("local"))
+        log = FactLog.open(ledger.program_id, "2024-03")
         at = datetime(2024, 3, 10, tzinfo=timezone.utc)
         log.record("checkin", "f1", at, at, "phone", "m1", details=validate("checkin", {{"pain": 3}}))
-        app.save(log)
-        assert app.fact_log("2024-03").facts["f1"]["pain"] == 3
+        ledger.save(log)
+        assert ledger.fact_log("2024-03").facts["f1"]["pain"] == 3
+        app.close()
     """)
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)

@@ -23,7 +23,7 @@ from domain.evidence import SignatureRule
 from domain.program import Context, Program
 from domain.timeline import fold, state_at
 from domain.view import materialize
-from service.application import BackstoryApp
+from service.application import BackstoryApp, Ledger, program_id_for
 from service.config import parse_store
 
 T0 = datetime(2024, 1, 1, 8, 0, tzinfo=timezone.utc)
@@ -218,24 +218,26 @@ def assert_agree(timeline, events, as_of, known_at) -> None:
     assert materialize(indexed) == materialize(replayed), (as_of, known_at)
 
 
-def open_app(directory: str, account: str = "local") -> BackstoryApp:
-    return BackstoryApp(parse_store("sqlite:///" + str(Path(directory) / "store.sqlite")).env, account=account)
+def open_ledger(directory: str, account: str = "local") -> Ledger:
+    """A fresh application on the store in ``directory`` and the ledger of one account's program in it."""
+    app = BackstoryApp(parse_store("sqlite:///" + str(Path(directory) / "store.sqlite")).env)
+    return app.ledger(program_id_for(account))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(tz=st.sampled_from(PROGRAM_ZONES), cmds=st.lists(commands, min_size=8, max_size=50), data=st.data())
 def test_index_equals_replay_in_memory_and_after_storage(tz, cmds, data):
     with tempfile.TemporaryDirectory() as directory:
-        app = open_app(directory)
+        ledger = open_ledger(directory)
         try:
-            h = start(app.program_id, tz)
+            h = start(ledger.program_id, tz)
             program = h.program
             all_events = []  # the program's pending events, the Started event included, gathered before each save
             for c in cmds:
                 apply(h, c)
                 if c.flush:
                     all_events += program.pending_events
-                    app.save(program)
+                    ledger.save(program)
             all_events += program.pending_events
             in_memory = program.timeline
             assert isinstance(all_events[0], Program.Started)
@@ -245,11 +247,11 @@ def test_index_equals_replay_in_memory_and_after_storage(tz, cmds, data):
                 known_at = data.draw(st.one_of(st.none(), instants(h, all_events)), label="known_at")
                 assert_agree(in_memory, all_events, as_of, known_at)
 
-            app.save(program)
-            stored = app.decisions()
+            ledger.save(program)
+            stored = ledger.decisions()
             assert [type(e).__name__ for e in stored] == [type(e).__name__ for e in all_events]
             assert [e.originator_version for e in stored] == list(range(1, program.version + 1))
-            reloaded = app.program()
+            reloaded = ledger.program()
             assert reloaded is not None and reloaded.version == program.version
             assert reloaded.timeline == in_memory
             for _ in range(6):
@@ -258,7 +260,7 @@ def test_index_equals_replay_in_memory_and_after_storage(tz, cmds, data):
                 assert_agree(reloaded.timeline, stored, as_of, known_at)
                 assert reloaded.view(as_of, known_at) == program.view(as_of, known_at)
         finally:
-            app.close()
+            ledger.app.close()
 
 
 # ----- a long history that crosses snapshots -------------------------------------------------
@@ -277,39 +279,41 @@ def long_history_commands(rng: random.Random):
 
 def test_long_history_across_snapshots_loads_and_replays_identically(tmp_path):
     rng = random.Random(20240301)
-    app = open_app(str(tmp_path))
+    ledger = open_ledger(str(tmp_path))
     try:
         # the twin lives only in memory; the stored one is loaded fresh (snapshot + tail) for every command
-        twin = start(app.program_id, "Europe/Paris")
-        app.save(twin.program)
-        stored_history = History(app.program())
+        twin = start(ledger.program_id, "Europe/Paris")
+        ledger.save(twin.program)
+        stored_history = History(ledger.program())
         gen = long_history_commands(rng)
         while twin.program.version < 340:
             c = next(gen)
-            stored_history.program = app.program()
+            stored_history.program = ledger.program()
             ok_twin = apply(twin, c)
             ok_stored = apply(stored_history, c)
             assert ok_twin == ok_stored, c
-            app.save(stored_history.program)
+            ledger.save(stored_history.program)
             twin.program.collect_events()
             assert stored_history.exercise_ids == twin.exercise_ids
         assert twin.refused > 0 and twin.applied >= 339
 
-        snapshots = [s.originator_version for s in app.snapshots.get(app.program_id)]
+        snapshots = [s.originator_version for s in ledger.app.snapshots.get(ledger.program_id)]
         assert snapshots[:3] == [100, 200, 300]
 
-        final = app.program()
+        final = ledger.program()
         assert final.version == twin.program.version
         assert final.timeline == twin.program.timeline
-        decisions = app.decisions()
+        decisions = ledger.decisions()
         assert len(decisions) == final.version
 
         # a separate application on the same file sees the same program
-        other = open_app(str(tmp_path))
+        other = open_ledger(str(tmp_path))
         try:
             assert other.program().timeline == final.timeline
+            # and another account's program in the same store is a different stream
+            assert other.app.ledger(program_id_for("someone-else")).program() is None
         finally:
-            other.close()
+            other.app.close()
 
         times = sorted({e.occurred_at for e in decisions} | {e.timestamp for e in decisions})
         for _ in range(150):
@@ -319,9 +323,9 @@ def test_long_history_across_snapshots_loads_and_replays_identically(tmp_path):
 
         # an older version is rebuilt from a snapshot and the events after it
         for version in (150, 250, 301):
-            old = app.repository.get(app.program_id, version=version)
+            old = ledger.app.repository.get(ledger.program_id, version=version)
             assert old.version == version
             for as_of in rng.sample(times, 20):
                 assert state_at(old.timeline, as_of) == fold(decisions[:version], as_of)
     finally:
-        app.close()
+        ledger.app.close()

@@ -1,0 +1,134 @@
+"""Accounts, devices and their tokens: who is asking, and for which program.
+
+A token is ``bs1_<device id>_<secret>`` with 256 random bits of secret. Only
+its SHA-256 is stored (a random secret of that size needs no slow hash); it is
+compared in constant time. A token reaches only its own account's program.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.accounts import Account, Device
+from domain.errors import NotFound
+from service.application import BackstoryApp, Ledger, program_id_for
+
+TOKEN_PREFIX = "bs1"
+
+
+class AuthError(Exception):
+    """A request whose token is missing, malformed, unknown (401) or revoked (403)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The device a request comes from, and the account and program it may reach."""
+
+    account_id: UUID
+    device_id: UUID
+    program_id: UUID
+
+    def ledger(self, app: BackstoryApp) -> Ledger:
+        return app.ledger(self.program_id)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _new_token(device_id: UUID) -> str:
+    return f"{TOKEN_PREFIX}_{device_id.hex}_{secrets.token_urlsafe(32)}"
+
+
+def _device_of(token: str) -> UUID | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[2]) < 22:
+        return None
+    try:
+        return UUID(hex=parts[1])
+    except ValueError:
+        return None
+
+
+def create_account(app: BackstoryApp, name: str, device_name: str = "first device") -> dict:
+    """A new account with its program id and a first device; the token is returned once."""
+    account_id, device_id = uuid.uuid4(), uuid.uuid4()
+    account = Account.open(account_id, name, program_id_for(str(account_id)))
+    token = _new_token(device_id)
+    account.add_device(str(device_id), device_name)
+    device = Device.pair(device_id, account_id, device_name, token_hash(token))
+    app.save(account, device)
+    return {"account_id": str(account_id), "device_id": str(device_id), "token": token}
+
+
+def authenticate(app: BackstoryApp, authorization: str | None) -> Principal:
+    """The principal behind an ``Authorization: Bearer`` header, or AuthError."""
+    if not authorization:
+        raise AuthError(401, "missing Authorization: Bearer token")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError(401, "the Authorization header must be 'Bearer <token>'")
+    device_id = _device_of(token)
+    device = app.find(device_id) if device_id else None
+    if not isinstance(device, Device) or not hmac.compare_digest(device.token_hash, token_hash(token)):
+        raise AuthError(401, "the token is not valid")
+    if device.revoked:
+        raise AuthError(403, "this device has been revoked")
+    account_id = UUID(device.account_id)
+    return Principal(account_id, device_id, program_id_for(str(account_id)))
+
+
+def _account(app: BackstoryApp, who: Principal) -> Account:
+    account = app.find(who.account_id)
+    if not isinstance(account, Account):
+        raise NotFound("account", "account not found")
+    return account
+
+
+def pair_device(app: BackstoryApp, who: Principal, name: str) -> dict:
+    for _ in range(8):
+        account = _account(app, who)
+        device_id = uuid.uuid4()
+        token = _new_token(device_id)
+        account.add_device(str(device_id), name)
+        device = Device.pair(device_id, who.account_id, name, token_hash(token))
+        try:
+            app.save(account, device)
+        except IntegrityError:
+            continue
+        return {"device_id": str(device_id), "name": name, "token": token}
+    raise RuntimeError("could not pair the device: the account kept changing")
+
+
+def list_devices(app: BackstoryApp, who: Principal) -> list[dict]:
+    account = _account(app, who)
+    return [{"device_id": did, "name": d["name"], "paired_at": d["paired_at"], "revoked_at": d["revoked_at"],
+             "current": did == str(who.device_id)} for did, d in account.devices.items()]
+
+
+def revoke_device(app: BackstoryApp, who: Principal, device_id: str) -> dict:
+    for _ in range(8):
+        account = _account(app, who)
+        if device_id not in account.devices:
+            raise NotFound("device", f"device: no device {device_id} in this account")
+        device = app.find(UUID(device_id))
+        account.revoke_device(device_id)
+        device.revoke()
+        try:
+            app.save(account, device)
+        except IntegrityError:
+            continue
+        return {"device_id": device_id, "revoked": True}
+    raise RuntimeError("could not revoke the device: the account kept changing")

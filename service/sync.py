@@ -1,0 +1,159 @@
+"""Sync push: a device's batch of mutations, applied under the conflict policy of SPEC 5.
+
+The whole batch is processed in one unit of work and saved in one transaction
+together with each mutation's outcome and the device's new last ``seq``: it is
+durable before the reply, and a retry of a batch whose reply was lost answers
+``duplicate`` with the original results. A refused mutation never blocks the
+device's queue: it is ``rejected`` (or ``conflict``) and the queue moves on.
+
+Policy for a decision made against an older program version (``base_version``):
+edits to other exercises rebase and apply; a stale progression or adaptation of
+the same exercise is a conflict (the current program is kept); a stale
+regression applies if it still lowers the current prescription ("the most
+conservative wins"); a stale retire or deconstruct wins over the edits made
+meanwhile. Every conflict is kept in the program's ConflictLog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.accounts import Device
+from domain.conflicts import ConflictLog
+from domain.errors import DomainError, NotFound
+from domain.evidence import SignatureRule
+from service import args as argspec
+from service.accounts import Principal
+from service.application import BackstoryApp, UnitOfWork
+from service.handling import DECISIONS, RETRIES, Mutation, derived_id, remember, resolve_exercise, run
+
+MAX_BATCH = 500
+
+
+class _Dirty(Exception):
+    """A refused mutation left changes in the unit of work: redo the batch with it refused up front."""
+
+    def __init__(self, mutation_id: str, result: dict):
+        self.mutation_id = mutation_id
+        self.result = result
+
+
+class SeqError(Exception):
+    """A push whose seqs do not continue the device's sequence (409)."""
+
+    def __init__(self, expected_seq: int, message: str):
+        self.expected_seq = expected_seq
+        super().__init__(message)
+
+
+def _check_seqs(mutations: list[Mutation], last_seq: int) -> None:
+    expected = last_seq + 1
+    first = mutations[0].seq
+    for i, m in enumerate(mutations):
+        if m.seq != first + i:
+            raise SeqError(expected, f"seqs in a batch must be contiguous and increasing; "
+                                     f"mutation {i} has seq {m.seq}, expected {first + i}")
+    if first > expected:
+        raise SeqError(expected, f"seq gap: this device's next seq is {expected}, the batch starts at {first}")
+
+
+def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: SignatureRule = SignatureRule(),
+         now: datetime | None = None) -> dict[str, Any]:
+    """Apply a batch from one device; raise SeqError (nothing changed) when the seqs do not follow on."""
+    mutations = [replace(m, device_id=str(who.device_id)) for m in mutations]
+    refused: dict[str, dict] = {}
+    for _ in range(RETRIES + len(mutations)):
+        uow = who.ledger(app).unit_of_work()
+        device = uow.get(who.device_id)
+        assert isinstance(device, Device)
+        if mutations:
+            _check_seqs(mutations, device.last_seq)
+        moment = now or datetime.now(timezone.utc)
+        try:
+            results = [_one(uow, m, device.last_seq, moment, rule, refused) for m in mutations]
+        except _Dirty as dirty:
+            refused[dirty.mutation_id] = dirty.result
+            continue
+        if mutations:
+            device.accept(mutations[-1].seq)
+            uow.add(device)
+        try:
+            uow.save()
+        except IntegrityError:
+            continue
+        return {"results": results, "last_seq": device.last_seq}
+    raise RuntimeError("the account kept changing while the batch was applied")
+
+
+def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: SignatureRule,
+         refused: dict[str, dict]) -> dict[str, Any]:
+    done = uow.mutation_record(m.mutation_id)
+    out = {"mutation_id": m.mutation_id, "seq": m.seq}
+    if done is not None:
+        return {**out, "status": "duplicate", "original_status": done.status, "result": done.result}
+    if m.seq <= last_seq:
+        return {**out, "status": "rejected",
+                "reason": f"seq {m.seq} was already used by another mutation of this device"}
+    before = uow.watermark()
+    try:
+        if m.mutation_id in refused:
+            raise_refused = refused[m.mutation_id]
+            status, result = "rejected", raise_refused
+        else:
+            parsed = argspec.parse(m.type, m.args)
+            status, result = _apply(uow, m, parsed, now, rule)
+    except DomainError as e:
+        status, result = "rejected", {"error": e.to_dict()}
+        if uow.watermark() != before:
+            raise _Dirty(m.mutation_id, result) from e
+    remember(uow, m, status, result, now, seq=m.seq)
+    out.update(status=status, result=result)
+    if status == "rejected":
+        out["reason"] = result["error"]["message"]
+    if status == "conflict":
+        out["conflict"] = result["conflict"]
+        out["reason"] = result["conflict"]["reason"]
+    return out
+
+
+def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: SignatureRule) -> tuple[str, dict]:
+    program = uow.program()
+    stale = (m.type in DECISIONS and m.base_version is not None and program is not None
+             and program.version > m.base_version and "exercise" in parsed)
+    if not stale:
+        return "applied", run(uow, m, parsed, now, rule).result
+    target = resolve_exercise(program.view(), parsed["exercise"])
+    theirs = [e for e in uow.decisions_after(m.base_version) if target.id in e.exercise_ids]
+    if not theirs:
+        return "applied", run(uow, m, parsed, now, rule).result
+    if m.type in ("progress", "adapt"):
+        return _conflict(uow, m, target, theirs, now,
+                         f"{target.name!r} changed since version {m.base_version}; a stale {m.type} is not "
+                         "applied, the current prescription is kept")
+    if m.type in ("retire", "deconstruct"):
+        m = replace(m, supersede_later=True)
+    try:
+        return "applied", run(uow, m, parsed, now, rule).result
+    except (DomainError, NotFound) as e:
+        return _conflict(uow, m, target, theirs, now, f"{target.name!r} changed since version {m.base_version}: {e}")
+
+
+def _conflict(uow: UnitOfWork, m: Mutation, target, theirs: list, now: datetime, reason: str) -> tuple[str, dict]:
+    log = uow.conflict_log() or ConflictLog.open(uow.program_id)
+    current = uow.program().view().exercises[target.id]
+    conflict_id = derived_id(m.mutation_id, "conflict")
+    summary = [{"type": e.command, "version": e.originator_version, "device_id": e.device_id,
+                "mutation_id": e.mutation_id, "occurred_at": e.occurred_at.isoformat(),
+                "from": e.change()[0], "to": e.change()[1]} for e in theirs]
+    kept = {"status": current.status, "prescription": current.prescription}
+    log.record(conflict_id, now, mutation_id=m.mutation_id, mutation_type=m.type, device_id=m.device_id,
+               occurred_at=m.occurred_at, args=m.args, base_version=m.base_version,
+               program_version=uow.program().version, exercise_id=target.id, exercise_name=target.name,
+               reason=reason, theirs=summary, kept=kept)
+    uow.add(log)
+    return "conflict", {"conflict": {"id": conflict_id, "reason": reason, "exercise": target.name,
+                                     "theirs": summary, "kept": kept}}
