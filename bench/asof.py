@@ -11,14 +11,15 @@
    micro-breaks, check-ins, flares, a few corrections and voids). Each change
    also gets its MutationRecord, as the one command path stores it. The history
    is built with the domain aggregates directly (``Program`` methods,
-   ``FactLog.open/record``) and saved through the real ``BackstoryApp`` in
-   batches, so the Program snapshots (every 100 versions) are taken exactly as
-   in normal use.
+   ``FactLog.open/record``) and saved through the ledger of the CLI's program
+   (``BackstoryApp(env).ledger(program_id_for("local"))``) in batches, so the
+   Program snapshots (every 100 versions) are taken exactly as in normal use.
 2. At 5 dates spread over the 5 years it times ``show``'s query:
-   - indexed cold: a fresh ``BackstoryApp`` (as a CLI process opens it), then
-     ``app.program().view(as_of)``: latest snapshot + tail + a binary search per field;
+   - indexed cold: a fresh ``BackstoryApp`` and its ledger (as a CLI process opens
+     them), then ``ledger.program().view(as_of)``: latest snapshot + tail + a binary
+     search per field;
    - indexed warm: ``view(as_of)`` on an already loaded Program;
-   - replay cold: a fresh app, ``app.decisions()`` (every program event) then
+   - replay cold: a fresh app, ``ledger.decisions()`` (every program event) then
      ``domain.timeline.fold`` and ``domain.view.materialize``;
    - replay warm: ``fold`` + ``materialize`` over events already in memory;
    and checks that both give the same view (also as known at a recorded time).
@@ -62,10 +63,11 @@ from domain.mutations import MutationRecord  # noqa: E402
 from domain.program import Context, Program  # noqa: E402
 from domain.timeline import fold  # noqa: E402
 from domain.view import materialize  # noqa: E402
-from service.application import BackstoryApp  # noqa: E402
+from service.application import BackstoryApp, Ledger, program_id_for  # noqa: E402
 from service.config import parse_store  # noqa: E402
 
 TZ_NAME = "Europe/Paris"
+ACCOUNT = "local"  # the program ``python -m cli`` shows (service.application.program_id_for)
 TZ = ZoneInfo(TZ_NAME)
 YEARS = 5
 DEVICES = ("phone-7a1c", "laptop-03be")
@@ -149,9 +151,9 @@ REASONS = {
 class Builder:
     """Simulates 5 years of one person's program and saves it through the real application."""
 
-    def __init__(self, app: BackstoryApp, target_events: int, seed: int, end: date,
+    def __init__(self, ledger: Ledger, target_events: int, seed: int, end: date,
                  batch: int = 300, progress: Callable[[str], None] | None = None):
-        self.app = app
+        self.ledger = ledger
         self.rng = random.Random(seed)
         self.target = target_events
         self.end = end
@@ -191,7 +193,7 @@ class Builder:
 
     def mutation(self, kind: str, mid: str, device: str, occurred_at: datetime, recorded_at: datetime,
                  args: dict, result: dict) -> None:
-        self.records.append(MutationRecord.processed(self.app.program_id, mid, kind, device, occurred_at, args,
+        self.records.append(MutationRecord.processed(self.ledger.program_id, mid, kind, device, occurred_at, args,
                                                      "applied", result, recorded_at))
         self.counts[kind] = self.counts.get(kind, 0) + 1
         self.pending += 1
@@ -200,7 +202,7 @@ class Builder:
 
     def flush(self) -> None:
         aggregates = [self.program, *[log for log in self.logs.values() if log.pending_events], *self.records]
-        self.app.save(*aggregates)
+        self.ledger.save(*aggregates)
         self.records = []
         self.pending = 0
         self.saves += 1
@@ -209,7 +211,7 @@ class Builder:
         month = month_of(occurred_at)
         log = self.logs.get(month)
         if log is None:
-            log = self.logs[month] = FactLog.open(self.app.program_id, month)
+            log = self.logs[month] = FactLog.open(self.ledger.program_id, month)
             self.pending += 1
         return log
 
@@ -475,7 +477,7 @@ class Builder:
         first = datetime.combine(self.start, dtime(8, 0), TZ)
         mid = self.uid()
         recorded = self.tick(first)
-        self.program = Program.start(self.app.program_id, "Low back, 5 years", TZ_NAME,
+        self.program = Program.start(self.ledger.program_id, "Low back, 5 years", TZ_NAME,
                                      Context(first, DEVICES[0], mid, recorded))
         self.decisions += 1
         self.pending += 1
@@ -617,26 +619,32 @@ def end_of_day(d: date) -> datetime:
     return datetime.combine(d, dtime.max, TZ)
 
 
+def open_ledger(env: dict[str, str]) -> Ledger:
+    """A fresh application and the CLI's program in it, as a ``backstory`` process opens them."""
+    return BackstoryApp(env).ledger(program_id_for(ACCOUNT))
+
+
 def measure_queries(env: dict[str, str], dates: list[date], repeats: int, warm_repeats: int,
                     known_at: datetime) -> dict[str, Any]:
     rows = []
     opens = []
-    app = BackstoryApp(env)
-    program = app.program()
-    events = app.decisions()
+    ledger = open_ledger(env)
+    app = ledger.app
+    program = ledger.program()
+    events = ledger.decisions()
     for d in dates:
         as_of = end_of_day(d)
         cold_idx, cold_rep, warm_idx, warm_rep = [], [], [], []
         for _ in range(repeats):
-            t_open, fresh = timed(lambda: BackstoryApp(env))
+            t_open, fresh = timed(open_ledger, env)
             opens.append(t_open)
-            t, indexed = timed(lambda a, at: a.program().view(at), fresh, as_of)
+            t, indexed = timed(lambda led, at: led.program().view(at), fresh, as_of)
             cold_idx.append(t)
-            fresh.close()
-            fresh = BackstoryApp(env)
-            t, replayed = timed(lambda a, at: materialize(fold(a.decisions(), at)), fresh, as_of)
+            fresh.app.close()
+            fresh = open_ledger(env)
+            t, replayed = timed(lambda led, at: materialize(fold(led.decisions(), at)), fresh, as_of)
             cold_rep.append(t)
-            fresh.close()
+            fresh.app.close()
             assert view_dict(indexed) == view_dict(replayed), f"indexed and replayed views differ at {d}"
         for _ in range(warm_repeats):
             t, indexed = timed(program.view, as_of)
@@ -653,17 +661,19 @@ def measure_queries(env: dict[str, str], dates: list[date], repeats: int, warm_r
             "indexed_cold_ms": median_ms(cold_idx), "indexed_warm_ms": median_ms(warm_idx),
             "replay_cold_ms": median_ms(cold_rep), "replay_warm_ms": median_ms(warm_rep),
         })
-    # Not the as-of query, for context: a fact mutation or a recap loads whole month logs (no snapshots).
+    # Not the as-of query, for context: a fact mutation or a recap loads whole month logs
+    # (a snapshot and its tail once a month has 100 events).
     month = month_of(end_of_day(dates[-1]))
     loads = []
     for _ in range(repeats):
-        fresh = BackstoryApp(env)
+        fresh = open_ledger(env)
         t, log = timed(fresh.fact_log, month)
         loads.append(t)
-        fresh.close()
-    snap = list(app.snapshots.get(app.program_id, desc=True, limit=1)) if app.snapshots else []
-    snap_records = app.snapshots.recorder.select_events(app.program_id, desc=True, limit=1) if app.snapshots else []
-    snapshots = len(app.snapshots.recorder.select_events(app.program_id)) if app.snapshots else 0
+        fresh.app.close()
+    pid = ledger.program_id
+    snap = list(app.snapshots.get(pid, desc=True, limit=1)) if app.snapshots else []
+    snap_records = app.snapshots.recorder.select_events(pid, desc=True, limit=1) if app.snapshots else []
+    snapshots = len(app.snapshots.recorder.select_events(pid)) if app.snapshots else 0
     assert program.version < 100 or snapshots, "the Program was never snapshotted"
     info = {
         "program_version": program.version, "snapshots": snapshots,
@@ -789,14 +799,14 @@ def main(argv: list[str] | None = None) -> int:
 
     store = Store(a.db, a.keep)
     try:
-        app = BackstoryApp(store.env)
-        if app.program() is not None:
+        ledger = open_ledger(store.env)
+        if ledger.program() is not None:
             raise SystemExit(f"bench: {store.url} already holds a program; give an empty store")
         end = datetime.now(TZ).date() - timedelta(days=1)
         say(f"building {a.events:,}+ events over {YEARS} years into {store.kind} ({store.url}) ...")
-        builder = Builder(app, a.events, a.seed, end, progress=say)
+        builder = Builder(ledger, a.events, a.seed, end, progress=say)
         t_build, _ = timed(builder.run)
-        app.close()
+        ledger.app.close()
         say(f"built in {t_build:.1f} s")
 
         span = (builder.end - builder.start).days

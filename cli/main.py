@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from cli import decide, read, record, transfer
+from cli import decide, read, record, remote, transfer
 
 
 class BackstoryGroup(click.Group):
@@ -24,8 +24,9 @@ class BackstoryGroup(click.Group):
         except Exception as e:  # mapped in one place: here
             from domain.errors import DomainError
             from service.config import StoreConfigError
+            from service.remote import RemoteError
 
-            if isinstance(e, (DomainError, StoreConfigError)):
+            if isinstance(e, (DomainError, StoreConfigError, RemoteError)):
                 click.echo(f"backstory: {describe(e)}", err=True)
                 ctx.exit(1)
             raise
@@ -59,7 +60,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.obj = Session(db=db)
 
 
-for module in (decide, record, read, transfer):
+for module in (decide, record, read, transfer, remote):
     for command in module.COMMANDS:
         cli.add_command(command)
 

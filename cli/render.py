@@ -55,7 +55,7 @@ def changes(before: dict | None, after: dict | None) -> str:
 
 def confirmation(result: dict) -> str:
     r = result["result"]
-    label = {"duplicate": "already recorded"}.get(result["status"], "done")
+    label = {"duplicate": "already recorded", "queued": "done (queued for sync)"}.get(result["status"], "done")
     what = r.get("exercise") or r.get("program") or (f"fact {_short(r['fact_id'])}" if "fact_id" in r else "")
     text = f"{result['type']}: {label}" + (f" ({what})" if what else "")
     if "fact_id" in r:

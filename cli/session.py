@@ -1,8 +1,8 @@
 """The CLI's composition root: opens the store once per run and knows this device.
 
 Everything heavy is imported here, lazily, when a command first needs the
-store. The device id lives in ``BACKSTORY_HOME/device.json`` and is made on
-first use.
+store. The device id lives in ``BACKSTORY_HOME/device.json`` (made on first
+use); the remote's URL and token in ``BACKSTORY_HOME/remote.json`` (mode 600).
 """
 
 from __future__ import annotations
@@ -37,6 +37,15 @@ def local_timezone() -> str:
     return "UTC"
 
 
+def _write_private(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    tmp.replace(path)
+
+
 @dataclass
 class Session:
     """One CLI run: the store URL, the opened application, this device."""
@@ -51,49 +60,82 @@ class Session:
         return home_dir()
 
     @property
+    def url(self) -> str:
+        from service.config import resolve_url
+
+        return resolve_url(self.db)
+
+    @property
     def app(self):
         if self._app is None:
             from service.application import BackstoryApp
-            from service.config import parse_store, resolve_url
+            from service.config import parse_store
 
-            self._app = BackstoryApp(parse_store(resolve_url(self.db)).env)
+            self._app = BackstoryApp(parse_store(self.url).env)
         return self._app
 
-    @property
-    def ledger(self):
-        """The program this CLI works on: its own, until it syncs with a remote."""
-        from service.application import program_id_for
+    # ----- this device ---------------------------------------------------------------------
 
-        return self.app.ledger(program_id_for("local"))
+    def remote_config(self) -> dict | None:
+        try:
+            return json.loads((self.home / "remote.json").read_text())
+        except (OSError, ValueError):
+            return None
 
-    def reader(self):
-        return self.ledger
+    def set_remote(self, url: str, token: str) -> None:
+        _write_private(self.home / "remote.json", {"url": url, "token": token})
+
+    def remote(self):
+        from service.remote import HttpRemote
+
+        config = self.remote_config()
+        if not config:
+            from domain.errors import NotFound
+
+            raise NotFound("remote", "no remote is set; use `backstory remote set URL --token TOKEN`")
+        return HttpRemote(config["url"], config["token"])
 
     def device_id(self) -> str:
+        config = self.remote_config()
+        if config and config.get("token", "").startswith("bs1_"):
+            return str(uuid.UUID(hex=config["token"].split("_")[1]))
         path = self.home / "device.json"
         try:
             return json.loads(path.read_text())["device_id"]
         except (OSError, ValueError, KeyError):
             pass
-        path.parent.mkdir(parents=True, exist_ok=True)
         device = f"cli-{uuid.uuid4().hex[:12]}"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"device_id": device}))
-        tmp.replace(path)
+        _write_private(path, {"device_id": device})
         return device
 
+    @property
+    def device(self):
+        from service.device import DeviceStore
+
+        return DeviceStore(self.app, self.device_id())
+
+    # ----- reading and writing ---------------------------------------------------------------
+
+    @property
+    def ledger(self):
+        """The program as stored: this device's own until it is linked, then the replica."""
+        device = self.device
+        outbox = device.outbox()
+        return device.replica(outbox) if outbox.linked else device.local
+
+    def reader(self):
+        """What reads see: the stored program plus, once linked, the mutations still in the outbox."""
+        return self.device.reader()
+
     def timezone(self) -> ZoneInfo:
-        program = self.ledger.program()
+        program = self.reader().program()
         return ZoneInfo(program.view().timezone if program else local_timezone())
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
     def mutate(self, mutation_type: str, args: dict[str, Any], at: datetime | None = None) -> dict:
-        from service.handling import Mutation, handle
+        from service.device import new_mutation
 
-        mutation = Mutation(
-            mutation_id=str(uuid.uuid4()), type=mutation_type, occurred_at=at or self.now(),
-            device_id=self.device_id(), args={k: v for k, v in args.items() if v not in (None, (), [])},
-        )
-        return handle(self.ledger, mutation)
+        args = {k: v for k, v in args.items() if v not in (None, (), [])}
+        return self.device.mutate(new_mutation(mutation_type, args, at or self.now(), self.device_id()))

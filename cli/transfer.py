@@ -39,13 +39,15 @@ def export(session, fmt, output):
 @click.pass_obj
 def import_(session, file, as_json):
     """Import an export; changes already in this store are skipped, never doubled."""
-    from service.exchange import import_mutations, read_export
+    from service.exchange import read_export
 
-    counts = import_mutations(session.ledger, read_export(file))
+    counts = session.device.import_rows(read_export(file))
     if as_json:
         click.echo(json.dumps(counts, indent=2))
     else:
-        click.echo(f"applied {counts['applied']}, already present {counts['duplicate']}, refused {len(counts['refused'])}")
+        queued = f", queued for sync {counts['queued']}" if "queued" in counts else ""
+        click.echo(f"applied {counts['applied']}, already present {counts['duplicate']}{queued}, "
+                   f"refused {len(counts['refused'])}")
         for r in counts["refused"]:
             click.echo(f"refused {r['type']} {r['mutation_id']}: {r['error']}", err=True)
     if counts["refused"]:

@@ -1,10 +1,21 @@
-"""Write ``tests/samples/events_v1.jsonl``: one stored example of every event class, version 1.
+"""Add stored samples of event classes to ``tests/samples/events_v*.jsonl``; never rewrite a line.
 
 Run from the repository root: ``python tests/samples/make_samples.py``. Every event is made by the
 real aggregate methods (nothing is built by hand) and encoded by the application's own mapper, so
 each line is exactly what the event store holds. ``tests/unit/test_event_samples.py`` decodes the
-lines with a fresh application: once an event class changes, these old samples must still load
-(through an upcaster). When a class moves to version 2, keep this file and add ``events_v2.jsonl``.
+lines with a fresh application: once an event class changes, the old samples must still load
+(through an upcaster), so the files are append-only.
+
+The script makes every sample stream below at the classes' current versions and appends a stream
+when it holds an event whose (topic, class_version) has no sample yet in any file; streams already
+covered are left out, old lines stay byte-identical. New lines go to the newest file;
+``--new-file`` starts the next one (``events_v3.jsonl`` after ``events_v2.jsonl``), which is how
+each change of the event schema gets a file of its own. ``--check`` only lists what is missing.
+
+- ``events_v1.jsonl``: the first event schema (Program, FactLog, MutationRecord.Processed v1). Its
+  MutationRecord line was made by an earlier version of this script and cannot be made again.
+- ``events_v2.jsonl``: MutationRecord.Processed v2 (program_id, seq, base_version), and the
+  ConflictLog, Account, Device and (a device's own store) Outbox aggregates.
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -12,25 +23,34 @@ Each line: ``{"topic", "originator_id", "originator_version", "state", "class_ve
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
+import re
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
-from uuid import NAMESPACE_URL, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from domain.accounts import Account, Device  # noqa: E402
+from domain.conflicts import ConflictLog  # noqa: E402
 from domain.evidence import Exposure, SignatureRule  # noqa: E402
 from domain.facts import FactLog, validate  # noqa: E402
 from domain.mutations import MutationRecord  # noqa: E402
+from domain.outbox import Outbox  # noqa: E402
 from domain.program import Context, Program  # noqa: E402
-from service.application import BackstoryApp  # noqa: E402
+from service.application import BackstoryApp, program_id_for  # noqa: E402
 from service.config import parse_store  # noqa: E402
 
-OUT = Path(__file__).with_name("events_v1.jsonl")
+HERE = Path(__file__).resolve().parent
+FILE_NAME = re.compile(r"^events_v(\d+)\.jsonl$")
+ACCOUNT = "samples"  # the samples' program is this account's program
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 PARIS = timezone(timedelta(hours=1))  # what a device in Paris writes in March
 SAMPLE_IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/samples")
@@ -38,6 +58,12 @@ SAMPLE_IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/samples")
 # what replaying the program samples must show (checked by tests/unit/test_event_samples.py)
 BRIDGE, DEAD_BUG, DEADLIFT = "Glute bridge", "Dead bug", "Deadlift"
 COMPONENTS = ["Hip hinge drill", "Brace"]
+
+# the account, its two devices and the laptop's stale decision that became a conflict (events_v2)
+ACCOUNT_ID = UUID(str(uuid5(SAMPLE_IDS, "account")))
+PHONE_ID = UUID(str(uuid5(SAMPLE_IDS, "device:phone")))
+LAPTOP_ID = UUID(str(uuid5(SAMPLE_IDS, "device:laptop")))
+STALE_SEQ, STALE_BASE = 7, 5
 
 
 def sid(what: str) -> str:
@@ -117,35 +143,189 @@ def fact_events(program_id) -> list:
     return list(log.pending_events)
 
 
+def frozen_clock(when: datetime, *event_classes: type) -> ExitStack:
+    """Events of these classes made inside the block get ``when`` as their timestamp."""
+    stack = ExitStack()
+    for cls in event_classes:
+        stack.enter_context(mock.patch.object(cls, "create_timestamp", classmethod(lambda c: when)))
+    return stack
+
+
+def stale_progress() -> dict:
+    """The laptop's progression of the bridge, decided against version 5 and pushed when the program was at 7."""
+    return {"mutation_id": sid("m:stale-progress"), "type": "progress", "device_id": str(LAPTOP_ID),
+            "occurred_at": day(3.2).astimezone(PARIS), "args": {"exercise": BRIDGE, "reps": 12},
+            "pushed_at": day(4.6)}
+
+
 def mutation_events(program_id) -> list:
-    record = MutationRecord.processed(
-        program_id, sid("m:checkin"), "checkin", "laptop-1", day(3.3).astimezone(PARIS),
-        {"pain": 3, "starts": "low_back", "travels": ["left_buttock"], "note": "after sitting"}, "applied",
-        {"fact_id": sid("fact:checkin"), "month": "2024-03"}, day(3.3) + timedelta(minutes=2),
+    """A mutation the CLI applied (no seq, no base version) and one a device pushed that met a conflict."""
+    log = MutationRecord.processed(
+        program_id, sid("m:log"), "log", "phone-1", day(2).astimezone(PARIS),
+        {"exercise": BRIDGE, "sets": 3, "reps": 10, "pain_before": 4, "pain_during": 3, "pain_after": 3},
+        "applied", {"fact_id": sid("fact:session"), "month": "2024-03", "exercise_id": sid("bridge"),
+                    "exercise": BRIDGE}, day(2) + timedelta(minutes=2),
     )
-    return list(record.pending_events)
+    m = stale_progress()
+    pushed = MutationRecord.processed(
+        program_id, m["mutation_id"], m["type"], m["device_id"], m["occurred_at"], m["args"], "conflict",
+        {"conflict": {"id": sid("conflict"), "exercise": BRIDGE, "reason": "changed since version 5"}},
+        m["pushed_at"], seq=STALE_SEQ, base_version=STALE_BASE,
+    )
+    return list(log.pending_events) + list(pushed.pending_events)
 
 
-def main() -> None:
+def conflict_events(program_id, decisions: list) -> list:
+    """The program's conflict log: the laptop's stale progression, recorded and then resolved."""
+    m = stale_progress()
+    program = None
+    for event in decisions[:7]:
+        program = event.mutate(program)
+    bridge = program.view().exercises[sid("bridge")]
+    theirs = [{"type": e.command, "version": e.originator_version, "device_id": e.device_id,
+               "mutation_id": e.mutation_id, "occurred_at": e.occurred_at.isoformat(),
+               "from": e.change()[0], "to": e.change()[1]}
+              for e in decisions[STALE_BASE:7] if bridge.id in e.exercise_ids]
+    with frozen_clock(m["pushed_at"], ConflictLog.Opened):
+        log = ConflictLog.open(program_id)
+    log.record(sid("conflict"), m["pushed_at"], mutation_id=m["mutation_id"], mutation_type=m["type"],
+               device_id=m["device_id"], occurred_at=m["occurred_at"], args=m["args"], base_version=STALE_BASE,
+               program_version=program.version, exercise_id=bridge.id, exercise_name=bridge.name,
+               reason=f"{BRIDGE!r} changed since version {STALE_BASE}; a stale progress is not applied, "
+                      "the current prescription is kept",
+               theirs=theirs, kept={"status": bridge.status, "prescription": bridge.prescription})
+    log.resolve(sid("conflict"), "keep-current", "phone-1", sid("m:resolve"), day(5).astimezone(PARIS),
+                day(5) + timedelta(minutes=1))
+    return list(log.pending_events)
+
+
+def account_events(program_id) -> list:
+    """An account with a phone and a laptop; the laptop is revoked later."""
+    with frozen_clock(day(0), Account.Opened, Account.DeviceAdded):
+        account = Account.open(ACCOUNT_ID, "Sample account", program_id)
+        account.add_device(str(PHONE_ID), "phone")
+    with frozen_clock(day(1.5), Account.DeviceAdded):
+        account.add_device(str(LAPTOP_ID), "laptop")
+    with frozen_clock(day(14), Account.DeviceRevoked):
+        account.revoke_device(str(LAPTOP_ID))
+    return list(account.pending_events)
+
+
+def device_events() -> list:
+    """The laptop: paired, its push accepted up to the stale progression's seq, then revoked."""
+    with frozen_clock(day(1.5), Device.Paired):
+        device = Device.pair(LAPTOP_ID, ACCOUNT_ID, "laptop",
+                             hashlib.sha256(b"bs1_sample_token_not_a_secret").hexdigest())
+    with frozen_clock(stale_progress()["pushed_at"], Device.BatchAccepted):
+        device.accept(STALE_SEQ)
+    with frozen_clock(day(14), Device.Revoked):
+        device.revoke()
+    return list(device.pending_events)
+
+
+def outbox_events(program_id) -> list:
+    """The laptop's own outbox: two mutations queued, answered by the server, then the feed pulled."""
+    m = stale_progress()
+    with frozen_clock(day(1.5), Outbox.Started):
+        outbox = Outbox.start()
+    with frozen_clock(day(3.2), Outbox.Queued):
+        outbox.queue([
+            {"mutation_id": sid("m:laptop-checkin"), "type": "checkin", "occurred_at": day(3.1).isoformat(),
+             "base_version": None, "args": {"pain": 3}},
+            {"mutation_id": m["mutation_id"], "type": m["type"], "occurred_at": m["occurred_at"].isoformat(),
+             "base_version": STALE_BASE, "args": m["args"]},
+        ], standalone=0)
+    with frozen_clock(m["pushed_at"], Outbox.Acknowledged, Outbox.Pulled):
+        outbox.acknowledge(2, {"applied": 1, "conflict": 1})
+        outbox.pulled("41", program_id, 40)
+    return list(outbox.pending_events)
+
+
+def streams(program_id) -> list[list]:
+    """Every sample stream, each a list of one aggregate's events in order."""
+    decisions = program_events(program_id)
+    mutations = mutation_events(program_id)
+    by_record: dict = {}
+    for event in mutations:
+        by_record.setdefault(event.originator_id, []).append(event)
+    return [decisions, fact_events(program_id), *by_record.values(), conflict_events(program_id, decisions),
+            account_events(program_id), device_events(), outbox_events(program_id)]
+
+
+# ----- the files -------------------------------------------------------------------------------
+
+
+def sample_files(directory: Path = HERE) -> list[Path]:
+    """The sample files, oldest first (``events_v10`` after ``events_v9``)."""
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := FILE_NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def covered(files: list[Path]) -> set[tuple[str, int]]:
+    out = set()
+    for path in files:
+        for text in path.read_text(encoding="utf-8").splitlines():
+            if text.strip():
+                line = json.loads(text)
+                out.add((line["topic"], line["class_version"]))
+    return out
+
+
+def encode(app: BackstoryApp, event) -> dict:
+    stored = app.mapper.to_stored_event(event)
+    return {
+        "topic": stored.topic,
+        "originator_id": str(stored.originator_id),
+        "originator_version": stored.originator_version,
+        "state": stored.state.decode("utf-8"),
+        "class_version": getattr(type(event), "class_version", 1),
+    }
+
+
+def missing_lines(have: set[tuple[str, int]]) -> list[dict]:
+    """The lines of every stream holding an event whose (topic, class_version) has no sample yet."""
     with tempfile.TemporaryDirectory() as directory:
-        app = BackstoryApp(parse_store(f"sqlite:///{directory}/samples.sqlite").env, account="samples")
+        app = BackstoryApp(parse_store(f"sqlite:///{directory}/samples.sqlite").env)
         try:
-            events = program_events(app.program_id) + fact_events(app.program_id) + mutation_events(app.program_id)
-            lines = []
-            for event in events:
-                stored = app.mapper.to_stored_event(event)
-                lines.append(json.dumps({
-                    "topic": stored.topic,
-                    "originator_id": str(stored.originator_id),
-                    "originator_version": stored.originator_version,
-                    "state": stored.state.decode("utf-8"),
-                    "class_version": getattr(type(event), "class_version", 1),
-                }))
+            out = []
+            for stream in streams(program_id_for(ACCOUNT)):
+                lines = [encode(app, event) for event in stream]
+                if any((line["topic"], line["class_version"]) not in have for line in lines):
+                    out.extend(lines)
+            return out
         finally:
             app.close()
-    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {len(lines)} samples to {OUT}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--new-file", action="store_true", help="start the next events_vN.jsonl for the new lines")
+    parser.add_argument("--check", action="store_true", help="only list the event class versions without a sample")
+    args = parser.parse_args(argv)
+
+    files = sample_files()
+    have = covered(files)
+    lines = missing_lines(have)
+    new = sorted({(line["topic"], line["class_version"]) for line in lines} - have)
+    if args.check or not lines:
+        for topic, version in new:
+            print(f"no sample: {topic} v{version}")
+        print("every event class version has a sample" if not new else f"{len(new)} missing")
+        return 1 if new else 0
+    if args.new_file or not files:
+        number = int(FILE_NAME.match(files[-1].name).group(1)) + 1 if files else 1
+        out = HERE / f"events_v{number}.jsonl"
+    else:
+        out = files[-1]
+    existing = out.read_bytes() if out.exists() else b""
+    with out.open("a", encoding="utf-8", newline="\n") as f:
+        if existing and not existing.endswith(b"\n"):
+            f.write("\n")
+        for line in lines:
+            f.write(json.dumps(line) + "\n")
+    print(f"appended {len(lines)} samples to {out.name} for: " + ", ".join(f"{t} v{v}" for t, v in new))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""The marshmallow schemas: they validate every request, shape every response, and make the OpenAPI document.
+
+Unknown fields are refused everywhere (``RAISE``, in the body and in the query
+string). Field names and shapes follow the wire format of SPEC 5; fields may
+be added, never removed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api import limits
+from service.args import MUTATION_TYPES
+
+STATUSES = ("applied", "duplicate", "conflict", "rejected")
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class Iso(fields.Field):
+    """A moment in a response: an ISO 8601 string (a datetime is formatted, a string passed through)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return str(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or isinstance(value, str):
+            return value
+        raise self.make_error("invalid")
+
+    default_error_messages = {"invalid": "Not a valid ISO 8601 string."}
+
+
+class When(fields.String):
+    """A query moment: an ISO date (``2026-03-01``) or datetime (``2026-03-01T18:30[+01:00]``).
+
+    Deserialized to a ``date`` or a ``datetime`` (naive when given without an
+    offset); the view turns it into a moment in the program's time zone.
+    """
+
+    default_error_messages = {"when": "Not an ISO date or datetime, e.g. 2026-03-01 or 2026-03-01T18:30:00+01:00."}
+
+    def __init__(self, **kwargs):
+        metadata = {"description": "ISO date or datetime; a date means the whole day in the program's time zone",
+                    "example": "2026-03-01", **kwargs.pop("metadata", {})}
+        super().__init__(validate=validate.Length(max=64), metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise self.make_error("when") from None
+
+
+# ----- problems ----------------------------------------------------------------------------------
+
+
+class ProblemSchema(Strict):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True, metadata={"description": "A URI naming the kind of problem"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String(metadata={"description": "urn:uuid of this request (also X-Request-ID)"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Each bad field by its dotted path, e.g. mutations.0.occurred_at"})
+    expected_seq = fields.Integer(metadata={"description": "409 seq gap: the seq this device must send next"})
+    max_bytes = fields.Integer()
+    what = fields.String()
+    rule = fields.String()
+
+
+# ----- sync --------------------------------------------------------------------------------------
+
+
+class MutationSchema(Strict):
+    mutation_id = fields.UUID(required=True, metadata={"description": "Made by the client; the idempotency key"})
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**53 - 1),
+                         metadata={"description": "Per device, contiguous, starting at 1"})
+    type = fields.String(required=True, validate=validate.OneOf(MUTATION_TYPES),
+                         metadata={"description": "The CLI command name"})
+    occurred_at = fields.AwareDateTime(
+        required=True, format="iso",
+        metadata={"description": "Valid time, ISO 8601 with an offset; at most "
+                                 f"{limits.CLOCK_TOLERANCE_SECONDS // 60} minutes ahead of the server's clock"})
+    base_version = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                  validate=validate.Range(min=0, max=2**53 - 1),
+                                  metadata={"description": "For decisions: the program version the device had seen"})
+    args = fields.Dict(keys=fields.String(), load_default=dict,
+                       metadata={"description": "The CLI options with underscores; at most "
+                                                f"{limits.MAX_ARGS_BYTES} bytes as JSON. Checked per mutation: "
+                                                "a bad argument makes that mutation 'rejected'"})
+
+
+class PushRequestSchema(Strict):
+    mutations = fields.List(fields.Nested(MutationSchema), required=True,
+                            metadata={"maxItems": limits.MAX_BATCH,
+                                      "description": f"At most {limits.MAX_BATCH} (413 beyond)"})
+
+
+class PushResultSchema(Strict):
+    mutation_id = fields.String(required=True)
+    seq = fields.Integer(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    reason = fields.String()
+    conflict = fields.Dict()
+    result = fields.Dict(allow_none=True)
+    original_status = fields.String(metadata={"description": "For a duplicate: the status it had the first time"})
+
+
+class PushResponseSchema(Strict):
+    results = fields.List(fields.Nested(PushResultSchema), required=True)
+    last_seq = fields.Integer(required=True)
+
+
+class PullQuerySchema(Strict):
+    after = fields.String(load_default="", validate=validate.Length(max=limits.MAX_CURSOR_CHARS),
+                          metadata={"description": "A next_cursor from an earlier pull; empty or absent: from the start"})
+    limit = fields.Integer(load_default=limits.PULL_LIMIT_DEFAULT,
+                           validate=validate.Range(min=1, max=limits.PULL_LIMIT_MAX))
+
+
+class FeedEntrySchema(Strict):
+    position = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("event", "outcome", "conflict")))
+    type = fields.String(required=True)
+    mutation_id = fields.String(required=True, allow_none=True)
+    device_id = fields.String(required=True, allow_none=True)
+    occurred_at = Iso(required=True)
+    recorded_at = Iso(required=True)
+    data = fields.Dict(required=True)
+
+
+class PullResponseSchema(Strict):
+    entries = fields.List(fields.Nested(FeedEntrySchema), required=True)
+    next_cursor = fields.String(required=True)
+    has_more = fields.Boolean(required=True)
+
+
+# ----- devices -----------------------------------------------------------------------------------
+
+
+class PairRequestSchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=limits.MAX_NAME_CHARS))
+
+
+class PairedSchema(Strict):
+    device_id = fields.String(required=True)
+    name = fields.String()
+    token = fields.String(required=True, metadata={"description": "Shown once; only its hash is kept"})
+
+
+class DeviceSchema(Strict):
+    device_id = fields.String(required=True)
+    name = fields.String(required=True)
+    paired_at = Iso(required=True)
+    revoked_at = Iso(required=True)
+    current = fields.Boolean(required=True, metadata={"description": "The device making this request"})
+
+
+class DeviceListSchema(Strict):
+    devices = fields.List(fields.Nested(DeviceSchema), required=True)
+
+
+class RevokedSchema(Strict):
+    device_id = fields.String(required=True)
+    revoked = fields.Boolean(required=True)
+
+
+# ----- reads -------------------------------------------------------------------------------------
+
+
+class NoQuerySchema(Strict):
+    """Endpoints without query parameters refuse any."""
+
+
+class ProgramQuerySchema(Strict):
+    as_of = When(metadata={"description": "Valid time (default now); a date means the end of that day"})
+    known_at = When(metadata={"description": "Recorded time (default: everything recorded); "
+                                            "a date means the end of that day"})
+
+
+class RangeQuerySchema(Strict):
+    since = When(metadata={"description": "From (a date: the start of that day)"})
+    until = When(metadata={"description": "Until (a date: the end of that day)"})
+
+
+class ProgramInfoSchema(Strict):
+    name = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    started = fields.Boolean()
+    fitting = fields.Dict(allow_none=True)
+
+
+class ExerciseSchema(Strict):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(allow_none=True)
+    status = fields.String()
+    signature = fields.Boolean()
+    parent = fields.String(allow_none=True)
+    components = fields.List(fields.String())
+    prescription = fields.Dict()
+
+
+class ProgramSchema(Strict):
+    as_of = Iso()
+    known_at = Iso()
+    program = fields.Nested(ProgramInfoSchema)
+    version = fields.Integer(allow_none=True)
+    exercises = fields.List(fields.Nested(ExerciseSchema))
+
+
+class DecisionSchema(Strict):
+    type = fields.String()
+    exercise = fields.String(allow_none=True)
+    exercise_id = fields.String(allow_none=True)
+    occurred_at = Iso()
+    recorded_at = Iso()
+    reason = fields.String(allow_none=True)
+    reason_code = fields.String(allow_none=True)
+    from_ = fields.Raw(allow_none=True, data_key="from", attribute="from")
+    to = fields.Raw(allow_none=True)
+    device_id = fields.String(allow_none=True)
+    mutation_id = fields.String(allow_none=True)
+    version = fields.Integer(allow_none=True)
+
+
+class HistorySchema(Strict):
+    exercise = fields.String(allow_none=True)
+    since = Iso()
+    until = Iso()
+    entries = fields.List(fields.Nested(DecisionSchema))
+
+
+class SessionsSchema(Strict):
+    since = Iso()
+    until = Iso()
+    sessions = fields.List(fields.Dict())
+    days = fields.List(fields.Dict())
+
+
+class RecapSchema(Strict):
+    since = Iso()
+    until = Iso()
+    sessions = fields.Integer()
+    by_exercise = fields.List(fields.Dict())
+    tension = fields.List(fields.Dict())
+    breaks = fields.Integer()
+    breaks_per_day = fields.Dict(keys=fields.String(), values=fields.Integer())
+    next_day = fields.Dict(keys=fields.String(), values=fields.Integer())
+    checkins = fields.Integer()
+    checkin_pain_avg = fields.Float(allow_none=True)
+    flares = fields.Integer()
+    decisions = fields.List(fields.Nested(DecisionSchema))
+
+
+class SignatureExerciseSchema(Strict):
+    id = fields.String()
+    name = fields.String()
+    status = fields.String(allow_none=True)
+    promoted_at = Iso()
+    forced = fields.Boolean(allow_none=True)
+    reason = fields.String(allow_none=True)
+    evidence = fields.Raw(allow_none=True)
+
+
+class SignatureSchema(Strict):
+    exercises = fields.List(fields.Nested(SignatureExerciseSchema))
+
+
+class ConflictListSchema(Strict):
+    conflicts = fields.List(fields.Dict(), required=True)
+
+
+# ----- health ------------------------------------------------------------------------------------
+
+
+class HealthSchema(Strict):
+    status = fields.String(required=True)
+
+
+class ProjectionStatusSchema(Strict):
+    name = fields.String()
+    position = fields.Integer(allow_none=True)
+    head = fields.Integer(allow_none=True)
+    lag = fields.Integer(allow_none=True)
+
+
+class ReadySchema(Strict):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+    lag = fields.Integer(allow_none=True)
+    projections = fields.List(fields.Nested(ProjectionStatusSchema))

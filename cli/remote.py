@@ -1,0 +1,171 @@
+"""Commands of the CLI as a syncing device, and of the server side (accounts, serve, projections)."""
+
+from __future__ import annotations
+
+import click
+
+from cli.decide import _run
+from cli.options import at_option, emit, json_option
+
+
+@click.group()
+def remote():
+    """The server this CLI syncs with."""
+
+
+@remote.command(name="set")
+@click.argument("url")
+@click.option("--token", required=True, help="This device's token (from `account create` or `device pair`).")
+@click.pass_obj
+def remote_set(session, url, token):
+    """Set the server URL and this device's token."""
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("the URL must start with http:// or https://", param_hint="URL")
+    if not token.startswith("bs1_"):
+        raise click.BadParameter("this is not a backstory device token (bs1_...)", param_hint="--token")
+    session.set_remote(url, token)
+    click.echo(f"remote set to {url}; run `backstory sync` to push and pull")
+
+
+def _sync_text(r: dict) -> str:
+    lines = [f"pushed {r['pushed']}: applied {r['applied']}, duplicate {r['duplicate']}, "
+             f"conflict {r['conflict']}, rejected {r['rejected']}; pulled {r['pulled']} entries"]
+    lines += [f"  conflict {c['conflict']['id'][:8]} ({c['conflict']['exercise']}): {c['reason']}" for c in r["conflicts"]]
+    lines += [f"  rejected {x['mutation_id'][:8]}: {x.get('reason')}" for x in r["rejections"]]
+    return "\n".join(lines)
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def sync(session, as_json):
+    """Push this device's pending changes and pull everyone else's."""
+    emit(session.device.sync(session.remote()), as_json, _sync_text)
+
+
+@click.group()
+def device():
+    """Pair, list and revoke devices (needs a remote)."""
+
+
+@device.command(name="pair")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def device_pair(session, name, as_json):
+    """Pair a new device; its token is shown once."""
+    emit(session.remote().pair(name), as_json,
+         lambda d: f"device {d['device_id']} paired\ntoken (shown once): {d['token']}")
+
+
+@device.command(name="list")
+@json_option
+@click.pass_obj
+def device_list(session, as_json):
+    """List this account's devices."""
+    data = session.remote().devices()
+    rows = data.get("devices", data) if isinstance(data, dict) else data
+    emit(data, as_json, lambda _: "\n".join(
+        f"{d['device_id']}  {d['name']}" + ("  (revoked)" if d.get("revoked_at") else "") for d in rows))
+
+
+@device.command(name="revoke")
+@click.argument("device_id")
+@click.pass_obj
+def device_revoke(session, device_id):
+    """Revoke a device: its token stops working at once."""
+    session.remote().revoke(device_id)
+    click.echo(f"device {device_id} revoked")
+
+
+@click.group()
+def account():
+    """Server side: accounts in this store (--db / BACKSTORY_DB)."""
+
+
+@account.command(name="create")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def account_create(session, name, as_json):
+    """Create an account and its first device; the token is printed once."""
+    from service.accounts import create_account
+
+    emit(create_account(session.app, name), as_json,
+         lambda d: f"account {d['account_id']}\ndevice {d['device_id']}\ntoken (shown once): {d['token']}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (use PostgreSQL for more than 1).")
+@click.pass_obj
+def serve(session, host, port, workers):
+    """Run the sync API on a production WSGI server (gunicorn)."""
+    from api.serve import serve as run_server
+
+    run_server(host=host, port=port, workers=workers, db_url=session.url)
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def conflicts(session, as_json):
+    """Conflicts kept by the server: decisions that met a program that had moved on."""
+    log = session.reader().conflict_log()
+    data = {"conflicts": list(log.conflicts.values()) if log else []}
+    emit(data, as_json, lambda d: "\n".join(
+        f"{c['id'][:8]}  {c['type']} {c['exercise'] or ''}  {c['resolution'] or 'open'}\n    {c['reason']}"
+        for c in d["conflicts"]) or "no conflicts")
+
+
+@click.command()
+@click.argument("conflict")
+@click.option("--keep-current", is_flag=True, help="Keep the program as it is.")
+@click.option("--apply-mine", is_flag=True, help="Apply the conflicted decision now.")
+@at_option
+@json_option
+@click.pass_obj
+def resolve(session, conflict, keep_current, apply_mine, at, as_json):
+    """Resolve a conflict by a new decision."""
+    if keep_current == apply_mine:
+        raise click.UsageError("give exactly one of --keep-current or --apply-mine")
+    _run(session, "resolve", {"conflict": conflict, "keep_current": keep_current or None,
+                              "apply_mine": apply_mine or None}, at, as_json)
+
+
+@click.group()
+def projections():
+    """The SQL read models: their position and lag, or a rebuild from the events."""
+
+
+@projections.command(name="status")
+@json_option
+@click.pass_obj
+def projections_status(session, as_json):
+    from projections import Projections
+
+    p = Projections(session.app, session.url)
+    try:
+        rows = p.status()
+    finally:
+        p.close()
+    emit({"projections": rows}, as_json, lambda d: "\n".join(
+        f"{r['name']:<12} position {r['position']:>8}  head {r['head']:>8}  lag {r['lag']}" for r in d["projections"]))
+
+
+@projections.command(name="rebuild")
+@click.pass_obj
+def projections_rebuild(session):
+    from projections import Projections
+
+    p = Projections(session.app, session.url)
+    try:
+        p.rebuild()
+        rows = p.status()
+    finally:
+        p.close()
+    click.echo("rebuilt: " + ", ".join(f"{r['name']} at {r['position']}" for r in rows))
+
+
+COMMANDS = [remote, sync, device, account, serve, conflicts, resolve, projections]

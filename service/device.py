@@ -1,0 +1,183 @@
+"""The CLI as a syncing device: work offline, push the outbox, pull the feed, converge.
+
+Before its first sync a device's store is standalone: mutations apply to its
+own program. The first sync queues every one of them (with seqs) and pushes
+them; from then on the device is *linked*: its program is a verbatim replica
+of the server's events for the account (same ids, versions and recorded
+times, so every device shows the same program and history), and new
+mutations wait in the outbox. Reads then see the replica with the pending
+mutations applied on top, in memory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from domain.errors import DomainError, Refused
+from domain.outbox import OUTBOX_ID, Outbox
+from service import args as argspec
+from service.application import BackstoryApp, Ledger, UnitOfWork, program_id_for
+from service.handling import Mutation, handle, run
+from service.remote import HttpRemote, RemoteError
+
+BATCH = 500
+STARTED_TOPIC = "domain.program:Program.Started"
+
+
+def _as_item(m: Mutation) -> dict:
+    return {"mutation_id": m.mutation_id, "type": m.type, "occurred_at": m.occurred_at.isoformat(),
+            "base_version": m.base_version, "args": m.args}
+
+
+def _as_mutation(item: dict, device_id: str) -> Mutation:
+    return Mutation(item["mutation_id"], item["type"], datetime.fromisoformat(item["occurred_at"]), device_id,
+                    item["args"], base_version=item.get("base_version"), seq=item["seq"])
+
+
+class DeviceStore:
+    """One device's store: its standalone program, the replica once linked, and the outbox."""
+
+    def __init__(self, app: BackstoryApp, device_id: str):
+        self.app = app
+        self.device_id = device_id
+        self.local = app.ledger(program_id_for("local"))
+
+    def outbox(self) -> Outbox:
+        return self.app.find(OUTBOX_ID) or Outbox.start()
+
+    def replica(self, outbox: Outbox) -> Ledger:
+        pid = UUID(outbox.program_id) if outbox.program_id else program_id_for("remote:unknown")
+        return self.app.ledger(pid)
+
+    def reader(self) -> Ledger | UnitOfWork:
+        outbox = self.outbox()
+        return self.overlay(outbox) if outbox.linked else self.local
+
+    def overlay(self, outbox: Outbox) -> UnitOfWork:
+        """The replica with the mutations the server has not answered yet applied on top, in memory."""
+        uow = self.replica(outbox).unit_of_work()
+        now = datetime.now(timezone.utc)
+        for item in outbox.pending():
+            m = _as_mutation(item, self.device_id)
+            if uow.mutation_record(m.mutation_id) is not None:
+                continue
+            try:
+                run(uow, m, argspec.parse(m.type, m.args), now)
+            except DomainError:
+                continue
+        return uow
+
+    def mutate(self, m: Mutation) -> dict[str, Any]:
+        """Apply (standalone) or check and queue (linked) one mutation."""
+        for _ in range(8):
+            outbox = self.outbox()
+            if not outbox.linked:
+                return handle(self.local, m)
+            replica_program = self.replica(outbox).program()
+            m = Mutation(m.mutation_id, m.type, m.occurred_at, self.device_id, m.args,
+                         base_version=replica_program.version if replica_program else None)
+            step = run(self.overlay(outbox), m, argspec.parse(m.type, m.args), datetime.now(timezone.utc))
+            outbox.queue([_as_item(m)])
+            try:
+                self.app.save(outbox)
+            except IntegrityError:
+                continue
+            return {"mutation_id": m.mutation_id, "type": m.type, "status": "queued", "result": step.result}
+        raise Refused("busy", "the outbox kept changing; try again")
+
+    def import_rows(self, rows: list[tuple[Mutation, datetime]]) -> dict[str, Any]:
+        """Standalone: apply an export here. Linked: queue it for the server, which drops what it has."""
+        outbox = self.outbox()
+        if not outbox.linked:
+            from service.exchange import import_mutations
+
+            return import_mutations(self.local, rows)
+        known = {i["mutation_id"] for i in outbox.pending()}
+        fresh = [_as_item(m) for m, _ in rows if m.mutation_id not in known]
+        if fresh:
+            outbox.queue(fresh)
+            self.app.save(outbox)
+        return {"applied": 0, "queued": len(fresh), "duplicate": len(rows) - len(fresh), "refused": []}
+
+    # ----- sync --------------------------------------------------------------------------------
+
+    def sync(self, remote: HttpRemote) -> dict[str, Any]:
+        report: dict[str, Any] = {"pushed": 0, "applied": 0, "duplicate": 0, "conflict": 0, "rejected": 0,
+                                  "conflicts": [], "rejections": [], "pulled": 0}
+        outbox = self.outbox()
+        if not outbox.linked:
+            self._queue_standalone(outbox)
+        self._push(remote, report)
+        self._pull(remote, report)
+        return report
+
+    def _queue_standalone(self, outbox: Outbox) -> None:
+        records = [r for r in self.local.mutation_records() if r.status == "applied"]
+        fresh = records[outbox.standalone:]
+        if fresh:
+            outbox.queue([{"mutation_id": r.mutation_id, "type": r.mutation_type,
+                           "occurred_at": r.occurred_at.isoformat(), "base_version": None, "args": r.args}
+                          for r in fresh], standalone=len(records))
+            self.app.save(outbox)
+
+    def _push(self, remote: HttpRemote, report: dict) -> None:
+        while True:
+            outbox = self.outbox()
+            batch = outbox.pending()[:BATCH]
+            if not batch:
+                return
+            status, body = remote.push(batch)
+            if status == 409 and isinstance(body, dict) and "expected_seq" in body:
+                expected = int(body["expected_seq"])
+                if expected <= batch[0]["seq"]:
+                    raise RemoteError(f"the server expects seq {expected} from this device, but its next "
+                                      f"unsent mutation is {batch[0]['seq']}: the server has lost mutations", 409, body)
+                outbox.acknowledge(expected - 1, {})  # answered before; the outcomes come with the pull
+                self.app.save(outbox)
+                continue
+            remote.expect(status, body, 200)
+            statuses: dict[str, int] = {}
+            for r in body["results"]:
+                statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+                if r["status"] == "conflict":
+                    report["conflicts"].append(r)
+                if r["status"] == "rejected":
+                    report["rejections"].append(r)
+            for k, v in statuses.items():
+                report[k] = report.get(k, 0) + v
+            report["pushed"] += len(batch)
+            outbox.acknowledge(int(body["last_seq"]), statuses)
+            self.app.save(outbox)
+
+    def _pull(self, remote: HttpRemote, report: dict) -> None:
+        while True:
+            outbox = self.outbox()
+            page = remote.pull(outbox.cursor)
+            entries = page["entries"]
+            stored = []
+            program_id = outbox.program_id
+            for e in entries:
+                s = e["data"]["stored"]
+                stored.append(StoredEvent(originator_id=UUID(s["originator_id"]),
+                                          originator_version=int(s["originator_version"]),
+                                          topic=s["topic"], state=s["state"].encode("utf-8")))
+                if s["topic"] == STARTED_TOPIC:
+                    program_id = s["originator_id"]
+            outbox.pulled(page["next_cursor"], program_id, len(entries))
+            own = [self.app.mapper.to_stored_event(ev) for ev in outbox.collect_events()]
+            self.app.recorder.insert_events(stored + own)
+            report["pulled"] += len(entries)
+            if not page["has_more"]:
+                break
+        outbox = self.outbox()
+        if outbox.program_id and report["pulled"]:
+            self.app.take_snapshot(UUID(outbox.program_id))
+
+
+def new_mutation(mutation_type: str, args: dict, occurred_at: datetime, device_id: str) -> Mutation:
+    return Mutation(str(uuid.uuid4()), mutation_type, occurred_at, device_id, args)

@@ -1,0 +1,70 @@
+"""The HTTP side of a device: push and pull against a backstory server, with the standard library only."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+
+class RemoteError(Exception):
+    """The server could not be reached, or answered with an error that stops the sync."""
+
+    def __init__(self, message: str, status: int | None = None, body: dict | None = None):
+        self.status = status
+        self.body = body or {}
+        super().__init__(message)
+
+
+class HttpRemote:
+    """One server, one device token."""
+
+    def __init__(self, url: str, token: str, timeout: float = 60.0):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None, query: dict | None = None) -> tuple[int, Any]:
+        url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
+            "Accept": "application/json, application/problem+json",
+        })
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                payload = json.loads(raw) if raw else {}
+            except ValueError:
+                payload = {"detail": raw[:200].decode("utf-8", "replace")}
+            return e.code, payload
+        except (urllib.error.URLError, OSError) as e:
+            raise RemoteError(f"cannot reach {self.url}: {getattr(e, 'reason', e)}") from None
+
+    def expect(self, status: int, payload: Any, *ok: int) -> Any:
+        if status not in ok:
+            detail = (payload or {}).get("detail") or (payload or {}).get("title") or "error"
+            raise RemoteError(f"server answered {status}: {detail}", status, payload)
+        return payload
+
+    def push(self, mutations: list[dict]) -> tuple[int, dict]:
+        return self.request("POST", "/v1/sync/push", {"mutations": mutations})
+
+    def pull(self, after: str | None, limit: int = 1000) -> dict:
+        query = {"limit": limit, **({"after": after} if after else {})}
+        return self.expect(*self.request("GET", "/v1/sync/pull", query=query), 200)
+
+    def pair(self, name: str) -> dict:
+        return self.expect(*self.request("POST", "/v1/devices", {"name": name}), 200, 201)
+
+    def devices(self) -> Any:
+        return self.expect(*self.request("GET", "/v1/devices"), 200)
+
+    def revoke(self, device_id: str) -> Any:
+        return self.expect(*self.request("DELETE", f"/v1/devices/{urllib.parse.quote(device_id)}"), 200, 204)
