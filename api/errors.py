@@ -21,6 +21,7 @@ import logging
 import traceback
 from typing import Any
 
+from eventsourcing.persistence import OperationalError
 from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
@@ -139,7 +140,11 @@ def http_problem(error: HTTPException) -> Response | HTTPException:
     if code >= 500:
         return problem(code, "server-error", "the server could not complete the request")
     detail = error.description or _title(code)
-    return problem(code, _title(code).lower().replace(" ", "-").replace("'", ""), detail, headers=headers)
+    errors = _request_messages(error)
+    if errors:
+        detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in errors.items())
+    return problem(code, _title(code).lower().replace(" ", "-").replace("'", ""), detail, headers=headers,
+                   errors=errors)
 
 
 def _api_problem(error: ApiProblem) -> Response:
@@ -168,7 +173,9 @@ def _domain_problem(error: DomainError) -> Response:
     return problem(400, "domain-error", str(error))
 
 
-def _busy_problem(error: StoreBusy) -> Response:
+def _busy_problem(error: Exception) -> Response:
+    if not isinstance(error, StoreBusy):
+        log.warning("store busy: %s (request %s)", type(error).__name__, getattr(g, "request_id", "-"))
     return problem(503, "busy", "the store is busy; retry shortly", headers={"Retry-After": "1"})
 
 
@@ -188,5 +195,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(SeqError, _seq_problem)
     app.register_error_handler(DomainError, _domain_problem)
     app.register_error_handler(StoreBusy, _busy_problem)
+    app.register_error_handler(OperationalError, _busy_problem)
     app.register_error_handler(HTTPException, http_problem)
     app.register_error_handler(Exception, _unexpected)

@@ -58,10 +58,12 @@ class When(fields.String):
     def __init__(self, **kwargs):
         metadata = {"description": "ISO date or datetime; a date means the whole day in the program's time zone",
                     "example": "2026-03-01", **kwargs.pop("metadata", {})}
-        super().__init__(validate=validate.Length(max=64), metadata=metadata, **kwargs)
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) > 64:
+            raise self.make_error("when")
         try:
             if len(text) == 10:
                 return date.fromisoformat(text)
@@ -85,6 +87,8 @@ class ProblemSchema(Strict):
                          metadata={"description": "Each bad field by its dotted path, e.g. mutations.0.occurred_at"})
     expected_seq = fields.Integer(metadata={"description": "409 seq gap: the seq this device must send next"})
     max_bytes = fields.Integer()
+    max_items = fields.Integer()
+    lag = fields.Integer()
     what = fields.String()
     rule = fields.String()
 
@@ -252,11 +256,44 @@ class HistorySchema(Strict):
     entries = fields.List(fields.Nested(DecisionSchema))
 
 
+class SessionSchema(Strict):
+    id = fields.String()
+    exercise_id = fields.String(allow_none=True)
+    exercise = fields.String(allow_none=True)
+    occurred_at = Iso()
+    recorded_at = Iso()
+    device_id = fields.String(allow_none=True)
+    sets = fields.Integer(allow_none=True)
+    reps = fields.Integer(allow_none=True)
+    hold_s = fields.Integer(allow_none=True)
+    load = fields.Raw(allow_none=True)
+    pain_before = fields.Integer(allow_none=True)
+    pain_during = fields.Integer(allow_none=True)
+    pain_after = fields.Integer(allow_none=True)
+    effort = fields.Integer(allow_none=True)
+    tension = fields.List(fields.Dict(), allow_none=True)
+    note = fields.String(allow_none=True)
+    voided = fields.Boolean(allow_none=True)
+    corrections = fields.Raw(allow_none=True)
+
+
+class PainDaySchema(Strict):
+    day = fields.String(metadata={"description": "YYYY-MM-DD in the program's time zone"})
+    sessions = fields.Integer()
+    pain_before_avg = fields.Float(allow_none=True)
+    pain_during_max = fields.Integer(allow_none=True)
+    pain_after_avg = fields.Float(allow_none=True)
+    checkins = fields.Integer()
+    checkin_pain_avg = fields.Float(allow_none=True)
+    breaks = fields.Integer()
+    flares = fields.Integer()
+
+
 class SessionsSchema(Strict):
     since = Iso()
     until = Iso()
-    sessions = fields.List(fields.Dict())
-    days = fields.List(fields.Dict())
+    sessions = fields.List(fields.Nested(SessionSchema))
+    days = fields.List(fields.Nested(PainDaySchema), metadata={"description": "Pain and activity by local day"})
 
 
 class RecapSchema(Strict):

@@ -65,7 +65,7 @@ def device_list(session, as_json):
     """List this account's devices."""
     data = session.remote().devices()
     rows = data.get("devices", data) if isinstance(data, dict) else data
-    emit(data, as_json, lambda _: "\n".join(
+    emit({"devices": rows}, as_json, lambda _: "\n".join(
         f"{d['device_id']}  {d['name']}" + ("  (revoked)" if d.get("revoked_at") else "") for d in rows))
 
 

@@ -98,14 +98,14 @@ class Ledger:
 
     def mutation_records(self, batch: int = 1000) -> Iterator[MutationRecord.Processed]:
         """Every processed mutation of this program in recorded order (from the notification log)."""
-        topics = [f"domain.mutations:MutationRecord.Processed"]
+        topics = ["domain.mutations:MutationRecord.Processed"]
         start = 1
-        wanted = str(self.program_id)
         while True:
             notes = self.app.recorder.select_notifications(start, batch, topics=topics)
             for n in notes:
                 event = self.app.mapper.to_domain_event(n)
-                if event.program_id in (wanted, None):
+                # The record's id derives from its program (v1 records carry no program_id).
+                if event.originator_id == mutation_record_id(self.program_id, event.mutation_id):
                     yield event
             if len(notes) < batch:
                 return

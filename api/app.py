@@ -1,0 +1,193 @@
+"""The application factory: ``create_app(config) -> Flask``, the API's composition root.
+
+One ``BackstoryApp`` (the event store) and one ``Projections`` (the read
+models) per Flask app. Every ``/v1`` request needs ``Authorization: Bearer
+TOKEN`` and only ever reaches that token's own account. Requests are rate
+limited per device and logged as one line (method, route, status, duration,
+device id): never a header, a token, a body, a query string, a name, a note or
+a pain value.
+
+Config keys (all optional):
+
+- ``DATABASE_URL``: the store (default ``service.config.resolve_url()``: ``BACKSTORY_DB`` or the SQLite file)
+- ``MAX_CONTENT_LENGTH``, ``MAX_BATCH``, ``MAX_ARGS_BYTES``, ``MAX_QUERY_BYTES``,
+  ``CLOCK_TOLERANCE_SECONDS``: the caps (``api.limits``)
+- ``RATE_LIMIT`` (requests per second per device, 0 turns it off), ``RATE_BURST``
+- ``READY_MAX_LAG``: ``/readyz`` answers 503 when the projections lag more (default: no lag limit)
+- ``PROJECTIONS_FACTORY``: ``callable(app, url)`` building the projections (default ``projections.Projections``)
+- ``STORE_BUSY_RETRIES``: retries of a request's store work while the database is locked or busy
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, request
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from api import errors, limits
+from api.context import Backend, backend
+from api.errors import ApiProblem
+from api.ratelimit import TokenBuckets, retry_after
+from api.schemas import ProblemSchema
+
+log = logging.getLogger("backstory.api")
+_RULE_ARG = re.compile(r"<(?:\w+:)?(\w+)>")
+
+DEFAULTS: dict[str, Any] = {
+    "MAX_CONTENT_LENGTH": limits.MAX_BODY_BYTES,
+    "MAX_BATCH": limits.MAX_BATCH,
+    "MAX_ARGS_BYTES": limits.MAX_ARGS_BYTES,
+    "MAX_QUERY_BYTES": limits.MAX_QUERY_BYTES,
+    "CLOCK_TOLERANCE_SECONDS": limits.CLOCK_TOLERANCE_SECONDS,
+    "RATE_LIMIT": limits.RATE_LIMIT,
+    "RATE_BURST": limits.RATE_BURST,
+    "READY_MAX_LAG": None,
+    "STORE_BUSY_RETRIES": 4,
+    "API_TITLE": "backstory sync API",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+class BackstoryApi(Api):
+    """flask-smorest's Api with RFC 9457 problems: the documented error schema and the error handler."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return errors.http_problem(error)
+
+    def _register_responses(self):
+        import http
+
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, errors.PROBLEM_JSON)
+            elif not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, errors.PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def _projections_factory(config: dict):
+    factory = config.get("PROJECTIONS_FACTORY")
+    if factory is not None:
+        return factory
+    from projections import Projections  # lazily: the read side is built only with an app
+
+    return Projections
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """A Flask app serving one store; ``config`` overrides ``DEFAULTS`` (see the module doc)."""
+    from service.application import BackstoryApp
+    from service.config import parse_store, resolve_url
+
+    config = dict(config or {})
+    flask_app = Flask("backstory")
+    flask_app.config.update(DEFAULTS)
+    flask_app.config.update(config)
+    flask_app.json.sort_keys = False  # keep the schemas' field order on the wire
+    url = flask_app.config.get("DATABASE_URL") or resolve_url()
+    flask_app.config["DATABASE_URL"] = url
+
+    store = BackstoryApp(parse_store(url).env)
+    try:
+        projections = _projections_factory(flask_app.config)(store, url)
+    except BaseException:
+        store.close()
+        raise
+    limiter = TokenBuckets(float(flask_app.config["RATE_LIMIT"] or 0), int(flask_app.config["RATE_BURST"]))
+    flask_app.extensions["backstory"] = Backend(store, projections, url, limiter,
+                                                busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]))
+
+    api = BackstoryApi(flask_app, spec_kwargs={
+        "info": {"description": "Sync and read API of backstory (SPEC 5, 7.2). Errors are application/problem+json "
+                                "(RFC 9457)."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "description": "A device token (bs1_...)"})
+    errors.register(flask_app)
+    _hooks(flask_app)
+
+    from api import devices, health, reads, sync
+
+    for blueprint in (sync.blp, devices.blp, reads.blp, health.blp):
+        api.register_blueprint(blueprint)
+    return flask_app
+
+
+# ----- per-request hooks: request id, caps, authentication, rate limiting, the log line -----------
+
+
+def _client_address() -> str:
+    return request.remote_addr or "-"
+
+
+def _hooks(flask_app: Flask) -> None:
+    @flask_app.before_request
+    def _begin():
+        g.started = time.perf_counter()
+        g.request_id = uuid.uuid4().hex
+        g.device_id = None
+        cap = flask_app.config["MAX_QUERY_BYTES"]
+        if len(request.query_string) > cap:
+            raise ApiProblem(414, "uri-too-long", f"the query string is longer than the cap of {cap} bytes",
+                             errors={"query": [f"at most {cap} bytes"]})
+        if request.url_rule is None or not request.path.startswith("/v1/"):
+            return
+        _authenticate()
+
+    @flask_app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "-")
+        response.headers.setdefault("Cache-Control", "no-store")
+        started = getattr(g, "started", None)
+        took = (time.perf_counter() - started) * 1000 if started else 0.0
+        route = (_RULE_ARG.sub(r"<\1>", request.url_rule.rule) if request.url_rule is not None
+                 else _safe_path(request.path))
+        log.info("%s %s %s %.1fms device=%s", request.method, route, response.status_code, took,
+                 getattr(g, "device_id", None) or "-")
+        return response
+
+
+def _safe_path(path: str) -> str:
+    """An unmatched path for the log: shortened, printable only."""
+    text = "".join(c if c.isprintable() else "?" for c in path[:120])
+    return text + ("..." if len(path) > 120 else "")
+
+
+def _authenticate() -> None:
+    from service.accounts import AuthError, authenticate
+
+    ctx = backend()
+    address = f"addr:{_client_address()}"
+    wait = ctx.limiter.wait(address)
+    if wait:
+        raise ApiProblem(429, "rate-limited", "too many failed authentications from this address; slow down",
+                         headers={"Retry-After": retry_after(wait)})
+    header = request.headers.get("Authorization")
+    try:
+        who = ctx.retrying(lambda: authenticate(ctx.app, header))
+    except AuthError:
+        ctx.limiter.take(address)
+        raise
+    g.principal = who
+    g.device_id = str(who.device_id)
+    wait = ctx.limiter.take(f"device:{who.device_id}")
+    if wait:
+        raise ApiProblem(429, "rate-limited", "too many requests from this device; slow down",
+                         headers={"Retry-After": retry_after(wait)})

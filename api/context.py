@@ -1,0 +1,74 @@
+"""What a request works with: the store, the projections, the caller.
+
+``Backend`` is built once per Flask app by ``create_app`` (the composition
+root) and kept in ``app.extensions["backstory"]``; views reach it through
+``backend()`` and the authenticated device through ``principal()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from eventsourcing.persistence import OperationalError
+from flask import current_app, g
+
+from api.errors import StoreBusy
+from api.ratelimit import TokenBuckets
+from service.accounts import Principal
+from service.application import BackstoryApp
+
+log = logging.getLogger("backstory.api")
+T = TypeVar("T")
+
+
+@dataclass
+class Backend:
+    app: BackstoryApp
+    projections: Any
+    url: str
+    limiter: TokenBuckets
+    busy_retries: int = 4
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def catch_up(self) -> None:
+        """Bring the projections up to the store; a failure is logged, never the caller's failure."""
+        try:
+            with self._lock:
+                self.projections.catch_up()
+        except Exception as e:  # noqa: BLE001 - reads then serve what the projections have
+            log.warning("projections catch-up failed: %s", type(e).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run ``work``, retrying while the store is busy (locked, pool exhausted); then StoreBusy (503)."""
+        delay = 0.05
+        for attempt in range(self.busy_retries + 1):
+            try:
+                return work()
+            except OperationalError as e:
+                if attempt == self.busy_retries:
+                    log.warning("store busy after %d attempts: %s", attempt + 1, type(e).__name__)
+                    raise StoreBusy() from e
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for closer in (getattr(self.projections, "close", None), self.app.close):
+            if closer is None:
+                continue
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.warning("closing failed", exc_info=True)
+
+
+def backend() -> Backend:
+    return current_app.extensions["backstory"]
+
+
+def principal() -> Principal:
+    return g.principal

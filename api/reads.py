@@ -1,0 +1,169 @@
+"""Read endpoints, answered by the projections after they catch up with the store.
+
+Dates in queries are ISO dates or datetimes. A date means a whole day in the
+program's time zone: ``as_of``, ``known_at`` and ``until`` its end, ``since``
+its start; a datetime without an offset is in the program's time zone too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from api.blueprint import ApiBlueprint
+from api.context import backend, principal
+from api.errors import ApiProblem
+from api.schemas import (ConflictListSchema, HistorySchema, NoQuerySchema, ProgramQuerySchema, ProgramSchema,
+                         RangeQuerySchema, RecapSchema, SessionsSchema, SignatureSchema)
+from api import limits
+
+blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program, its history and what was done")
+
+
+class Zone:
+    """The program's time zone, looked up once per request and only when a query needs it."""
+
+    def __init__(self):
+        self._zone = None
+
+    def get(self):
+        if self._zone is None:
+            name = "UTC"
+            ctx = backend()
+            program = ctx.retrying(lambda: principal().ledger(ctx.app).program())
+            if program is not None:
+                name = program.view().timezone or "UTC"
+            try:
+                self._zone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                self._zone = timezone.utc
+        return self._zone
+
+
+def _moment(value: date | datetime | None, role: str, zone: Zone) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone.get())
+    return datetime.combine(value, time.min if role == "start" else time.max, zone.get())
+
+
+def _month_back(d: date) -> date:
+    y, m = (d.year - 1, 12) if d.month == 1 else (d.year, d.month - 1)
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(y, m, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _check_order(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and since > until:
+        raise ApiProblem(400, "validation-error", "since: must not be after until", title="Invalid request",
+                         errors={"since": ["must not be after until"]})
+
+
+def _read():
+    ctx = backend()
+    ctx.catch_up()
+    return ctx.projections, principal().program_id
+
+
+@blp.route("/program", methods=["GET"])
+@blp.protected()
+@blp.arguments(ProgramQuerySchema, location="query")
+@blp.response(200, ProgramSchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+def program(query):
+    """The program now, as of a date (valid time) and/or as known at a time (recorded time)."""
+    zone = Zone()
+    as_of = _moment(query.get("as_of"), "end", zone) or datetime.now(timezone.utc)
+    known_at = _moment(query.get("known_at"), "end", zone)
+    projections, program_id = _read()
+    return projections.program(program_id, as_of, known_at)
+
+
+def _history(exercise: str | None, query: dict) -> dict:
+    zone = Zone()
+    since, until = _moment(query.get("since"), "start", zone), _moment(query.get("until"), "end", zone)
+    _check_order(since, until)
+    projections, program_id = _read()
+    return projections.history(program_id, exercise, since, until)
+
+
+@blp.route("/history", methods=["GET"])
+@blp.protected()
+@blp.arguments(RangeQuerySchema, location="query")
+@blp.response(200, HistorySchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+def history(query):
+    """Every decision with its reason, valid and recorded time, oldest first."""
+    return _history(None, query)
+
+
+@blp.route("/exercises/<string:exercise>/history", methods=["GET"])
+@blp.protected()
+@blp.arguments(RangeQuerySchema, location="query")
+@blp.response(200, HistorySchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No such exercise (name or id prefix) in this program")
+def exercise_history(query, exercise):
+    """One exercise's decisions; the exercise by name (case-insensitive) or id prefix."""
+    if not exercise.strip() or len(exercise) > limits.MAX_NAME_CHARS:
+        raise ApiProblem(404, "not-found", "no such exercise in this program", what="exercise")
+    return _history(exercise, query)
+
+
+@blp.route("/sessions", methods=["GET"])
+@blp.protected()
+@blp.arguments(RangeQuerySchema, location="query")
+@blp.response(200, SessionsSchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+def sessions(query):
+    """Logged sessions and pain by day over a period (valid time)."""
+    zone = Zone()
+    since, until = _moment(query.get("since"), "start", zone), _moment(query.get("until"), "end", zone)
+    _check_order(since, until)
+    projections, program_id = _read()
+    out = dict(projections.sessions(program_id, since, until))
+    local = [m.astimezone(zone.get()).date().isoformat() if m else None for m in (since, until)]
+    out["days"] = projections.pain_by_day(program_id, *local)
+    return out
+
+
+@blp.route("/recap", methods=["GET"])
+@blp.protected()
+@blp.arguments(RangeQuerySchema, location="query")
+@blp.response(200, RecapSchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+def recap(query):
+    """Sessions, pain, tension, breaks and decisions over a period (default: the last month)."""
+    zone = Zone()
+    now = datetime.now(zone.get())
+    since = _moment(query.get("since"), "start", zone) or datetime.combine(_month_back(now.date()), time.min,
+                                                                             zone.get())
+    until = _moment(query.get("until"), "end", zone) or datetime.combine(now.date(), time.max, zone.get())
+    _check_order(since, until)
+    projections, program_id = _read()
+    return projections.recap(program_id, since, until, zone.get())
+
+
+@blp.route("/signature", methods=["GET"])
+@blp.protected()
+@blp.arguments(NoQuerySchema, location="query")
+@blp.response(200, SignatureSchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+def signature(_query):
+    """The signature library, with the evidence behind each promotion."""
+    projections, program_id = _read()
+    return projections.signature(program_id)
+
+
+@blp.route("/conflicts", methods=["GET"])
+@blp.protected()
+@blp.arguments(NoQuerySchema, location="query")
+@blp.response(200, ConflictListSchema)
+def conflicts(_query):
+    """Every conflict recorded for this program, open and resolved."""
+    projections, program_id = _read()
+    return {"conflicts": projections.conflicts(program_id)}

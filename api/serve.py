@@ -1,0 +1,103 @@
+"""Run the API on gunicorn (a production WSGI server, not Flask's development server).
+
+``serve(host, port, workers, db_url)`` is what ``backstory serve`` calls. Each
+worker process builds its own app (``create_app``, not preloaded), so every
+process has its own store connections; the master never opens the store.
+More than one worker is for PostgreSQL; on SQLite they work but queue on the
+file's write lock. From a shell, the same thing is::
+
+    BACKSTORY_DB=postgresql://... gunicorn -w 4 -b 0.0.0.0:8080 'api.wsgi:app()'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any, Callable
+
+from gunicorn.app.base import BaseApplication
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]):
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.factory()
+
+
+def _worker_exit(server, worker) -> None:
+    app = getattr(worker, "wsgi", None)
+    backend = getattr(app, "extensions", {}).get("backstory") if app is not None else None
+    if backend is not None:
+        backend.close()
+
+
+def configure_logging(level: str = "info") -> None:
+    """The API's own log (one line per request, nothing personal) on stderr."""
+    logger = logging.getLogger("backstory")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def options(host: str, port: int, workers: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "preload_app": False,
+        "accesslog": None,  # the app logs each request itself, without query strings
+        "errorlog": "-",
+        "loglevel": "info",
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
+        "worker_exit": _worker_exit,
+        "proc_name": "backstory-api",
+        **extra,
+    }
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080, workers: int | None = None, db_url: str | None = None,
+          config: dict[str, Any] | None = None, **gunicorn_options: Any) -> None:
+    """Serve the API until stopped (SIGINT/SIGTERM); ``config`` goes to ``create_app``."""
+    from service.config import parse_store, resolve_url
+
+    url = resolve_url(db_url)
+    parse_store(url)  # a bad URL fails here, once, rather than in every worker
+    from api.wsgi import config_from_env
+
+    app_config = {**config_from_env(), **(config or {}), "DATABASE_URL": url}
+    if workers is None:
+        workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+    configure_logging(gunicorn_options.pop("log_level", "info"))
+
+    def factory():
+        from api.app import create_app
+
+        return create_app(app_config)
+
+    _Gunicorn(factory, options(host, port, max(1, workers), **gunicorn_options)).run()
+
+
+if __name__ == "__main__":  # python -m api.serve [HOST] [PORT] [WORKERS]
+    args = sys.argv[1:]
+    serve(args[0] if args else "127.0.0.1", int(args[1]) if len(args) > 1 else 8080,
+          int(args[2]) if len(args) > 2 else None)

@@ -1,0 +1,101 @@
+"""``POST /v1/sync/push`` and ``GET /v1/sync/pull`` (SPEC 5).
+
+Push: the batch is checked as a whole (shape, caps, clock tolerance) and then
+handed to ``service.sync.push``, which applies each mutation atomically with
+its outcome and saves the batch before this replies. Problems of one mutation
+(a bad argument, a refused decision) are that mutation's result, never an HTTP
+error; only protocol problems are (400, 409 seq gap, 413).
+
+Pull: the account's feed after a cursor, from the projections, in feed
+position order; see ``api.cursor``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+
+from api import cursor
+from api.blueprint import ApiBlueprint
+from api.context import backend, principal
+from api.errors import ApiProblem
+from api.schemas import PullQuerySchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
+
+log = logging.getLogger("backstory.api")
+blp = ApiBlueprint("sync", __name__, url_prefix="/v1/sync", description="Push mutations, pull the feed")
+
+
+def _args_bytes(args: dict) -> int:
+    return len(json.dumps(args, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _check_batch(mutations: list[dict]) -> None:
+    config = current_app.config
+    cap = int(config["MAX_BATCH"])
+    if len(mutations) > cap:
+        raise ApiProblem(413, "batch-too-large", f"a push carries at most {cap} mutations; this one has "
+                                                f"{len(mutations)}: split it into batches",
+                         errors={"mutations": [f"at most {cap} mutations per push"]}, max_items=cap)
+    args_cap = int(config["MAX_ARGS_BYTES"])
+    too_big = {f"mutations.{i}.args": [f"at most {args_cap} bytes as JSON"]
+               for i, m in enumerate(mutations) if _args_bytes(m["args"]) > args_cap}
+    if too_big:
+        raise ApiProblem(413, "args-too-large", f"a mutation's args are at most {args_cap} bytes as JSON: "
+                                                f"{', '.join(too_big)}", errors=too_big, max_bytes=args_cap)
+    tolerance = timedelta(seconds=int(config["CLOCK_TOLERANCE_SECONDS"]))
+    latest = datetime.now(timezone.utc) + tolerance
+    future = {f"mutations.{i}.occurred_at": [f"is more than {tolerance.seconds // 60} minutes ahead of the "
+                                              f"server's clock ({datetime.now(timezone.utc).isoformat()}); "
+                                              "check the device's clock"]
+              for i, m in enumerate(mutations) if m["occurred_at"] > latest}
+    if future:
+        raise ApiProblem(400, "validation-error", "; ".join(f"{k}: {v[0]}" for k, v in future.items()),
+                         title="Invalid request", errors=future)
+
+
+@blp.route("/push", methods=["POST"])
+@blp.protected()
+@blp.arguments(PushRequestSchema)
+@blp.response(200, PushResponseSchema)
+@blp.alt_response(409, response="CONFLICT", description="Seq gap: the body names expected_seq; nothing was stored")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def push(body):
+    """Push a batch of mutations; one result per mutation (applied, duplicate, conflict, rejected)."""
+    from service.handling import Mutation
+    from service.sync import push as apply_batch
+
+    mutations = body["mutations"]
+    _check_batch(mutations)
+    who = principal()
+    batch = [Mutation(mutation_id=str(m["mutation_id"]), type=m["type"], occurred_at=m["occurred_at"],
+                      device_id=str(who.device_id), args=m["args"], base_version=m["base_version"], seq=m["seq"])
+             for m in mutations]
+    ctx = backend()
+    out = ctx.retrying(lambda: apply_batch(ctx.app, who, batch))
+    if batch:
+        ctx.catch_up()
+    return out
+
+
+@blp.route("/pull", methods=["GET"])
+@blp.protected()
+@blp.arguments(PullQuerySchema, location="query")
+@blp.response(200, PullResponseSchema)
+def pull(query):
+    """The account's feed after a cursor: events, mutation outcomes and conflicts, in a stable order."""
+    ctx = backend()
+    who = principal()
+    database_id = str(ctx.projections.database_id())
+    account = str(who.account_id)
+    try:
+        after = cursor.decode(query["after"], database_id, account)
+    except cursor.CursorError as e:
+        raise ApiProblem(400, "bad-cursor", f"after: {e}", title="Unusable cursor", errors={"after": [str(e)]})
+    ctx.catch_up()
+    entries, has_more = ctx.projections.feed(who.program_id, after, query["limit"])
+    position = entries[-1]["position"] if entries else after
+    return {"entries": entries, "next_cursor": cursor.encode(database_id, account, position), "has_more": has_more}

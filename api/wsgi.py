@@ -1,0 +1,35 @@
+"""WSGI entry for a gunicorn command line: ``gunicorn -w 4 -b 0.0.0.0:8080 'api.wsgi:app()'``.
+
+The app is made by calling the factory (in each worker), configured from the
+environment: ``BACKSTORY_DB`` (else the default SQLite file), and optionally
+``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_READY_MAX_LAG``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+
+def config_from_env(environ: dict[str, str] | None = None) -> dict:
+    from service.config import resolve_url
+
+    environ = os.environ if environ is None else environ
+    config: dict = {"DATABASE_URL": resolve_url(None, environ)}
+    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("READY_MAX_LAG", int)):
+        value = environ.get(f"BACKSTORY_{key}")
+        if value:
+            config[key] = cast(value)
+    return config
+
+
+def create_app() -> Flask:
+    from api.app import create_app as factory
+    from api.serve import configure_logging
+
+    configure_logging(os.environ.get("BACKSTORY_LOG_LEVEL", "info"))
+    return factory(config_from_env())
+
+
+app = create_app

@@ -1,0 +1,169 @@
+"""Facts as tables: every fact with its corrections (``sessions``), pain by day, and tension.
+
+The ``sessions`` projection keeps each fact exactly as ``FactLog.facts`` holds
+it (the domain's own ``apply`` builds and corrects the dict), indexed by
+program, valid-time key and local day (in the program's time zone), and a
+``pain_days`` row per program and day, recomputed whenever a fact of that day
+arrives, is corrected or is voided. The ``tension`` projection keeps one row
+per tension observation of a logged session, by muscle and side.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import mean
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, tuple_, update
+
+from domain.timeline import time_key
+from projections.base import Context, Item, Projection
+from projections.tables import facts, pain_days, tension, tension_facts
+
+FACTS = "domain.facts:FactLog."
+Key = tuple[str, str]
+
+
+def fact_items(items: list[Item]) -> list[Item]:
+    return [i for i in items if i.is_a(FACTS) and hasattr(i.event, "fact_id") and i.program_id]
+
+
+def target_of(item: Item) -> str:
+    return getattr(item.event, "target_id", None) or item.event.fact_id
+
+
+def _load(conn: Connection, table, keys: list[Key]) -> list[dict]:
+    out = []
+    for chunk in range(0, len(keys), 200):
+        out += [dict(r) for r in conn.execute(select(table).where(
+            tuple_(table.c.program_id, table.c.fact_id).in_(keys[chunk:chunk + 200]))).mappings()]
+    return out
+
+
+class _Log:
+    """Stands in for a ``FactLog``: the facts of one program that the events of a batch touch."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, dict] = {}
+
+
+def avg(values: list[Any]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(mean(present), 2) if present else None
+
+
+def pain_day(program_id: str, day: str, rows: list[dict]) -> dict:
+    """One day's sessions, pain, check-ins, breaks and flares (voided facts left out)."""
+    sessions = [f for f in rows if f["type"] == "log"]
+    checkins = [f for f in rows if f["type"] == "checkin"]
+    during = [s["pain_during"] for s in sessions if s.get("pain_during") is not None]
+    return {
+        "program_id": program_id, "day": day, "sessions": len(sessions),
+        "pain_before_avg": avg([s.get("pain_before") for s in sessions]),
+        "pain_during_max": max(during) if during else None,
+        "pain_after_avg": avg([s.get("pain_after") for s in sessions]),
+        "checkins": len(checkins), "checkin_pain_avg": avg([c.get("pain") for c in checkins]),
+        "breaks": sum(1 for f in rows if f["type"] == "break"),
+        "flares": sum(1 for f in rows if f["type"] == "flare-start"),
+    }
+
+
+class SessionsProjection(Projection):
+    """Every fact (sessions first among them), corrections applied, and pain by day."""
+
+    name = "sessions"
+    tables = (facts, pain_days)
+
+    def apply(self, conn: Connection, items: list[Item], ctx: Context) -> None:
+        mine = fact_items(items)
+        if not mine:
+            return
+        logs: dict[str, _Log] = defaultdict(_Log)
+        rows: dict[Key, dict] = {}
+        for row in _load(conn, facts, list({(i.program_id, target_of(i)) for i in mine})):
+            rows[(row["program_id"], row["fact_id"])] = row
+            logs[row["program_id"]].facts[row["fact_id"]] = row["data"]
+        new: list[Key] = []
+        dirty: set[Key] = set()
+        for item in mine:
+            e, program_id = item.event, item.program_id
+            key = (program_id, target_of(item))
+            if key[1] != e.fact_id and key not in rows:
+                continue  # a correction of a fact this store never had: nothing to change
+            e.apply(logs[program_id])
+            if key not in rows:
+                rows[key] = {"program_id": program_id, "fact_id": e.fact_id, "position": item.id,
+                             "type": e.command, "occurred_key": time_key(e.occurred_at),
+                             "day": ctx.day(program_id, item.id, e.occurred_at),
+                             "exercise_id": getattr(e, "exercise_id", None)}
+                new.append(key)
+            dirty.add(key)
+        for key in dirty:
+            rows[key].update(data=logs[key[0]].facts[key[1]], voided=logs[key[0]].facts[key[1]]["voided"])
+        fresh = set(new)
+        if new:
+            conn.execute(insert(facts), [rows[k] for k in new])
+        for key in dirty - fresh:
+            conn.execute(update(facts).where(facts.c.program_id == key[0], facts.c.fact_id == key[1])
+                         .values(data=rows[key]["data"], voided=rows[key]["voided"]))
+        self._pain_days(conn, {(rows[k]["program_id"], rows[k]["day"]) for k in dirty})
+
+    @staticmethod
+    def _pain_days(conn: Connection, days: set[tuple[str, str]]) -> None:
+        for program_id, day in sorted(days):
+            found = [r.data for r in conn.execute(select(facts.c.data).where(
+                facts.c.program_id == program_id, facts.c.day == day, facts.c.voided.is_(False)))]
+            conn.execute(delete(pain_days).where(pain_days.c.program_id == program_id, pain_days.c.day == day))
+            if found:
+                conn.execute(insert(pain_days).values(**pain_day(program_id, day, found)))
+
+
+def _observations(key: Key, fact: dict, observations: list[dict] | None) -> list[dict]:
+    return [{"program_id": key[0], "fact_id": key[1], "idx": n, "occurred_key": fact["occurred_key"],
+             "day": fact["day"], "muscle": t["muscle"], "side": t["side"], "kind": t.get("kind"),
+             "intensity": t.get("intensity"), "voided": fact["voided"]}
+            for n, t in enumerate(observations or [])]
+
+
+class TensionProjection(Projection):
+    """Tension observations of logged sessions, by muscle and side, corrections and voids applied."""
+
+    name = "tension"
+    tables = (tension_facts, tension)
+
+    def apply(self, conn: Connection, items: list[Item], ctx: Context) -> None:
+        mine = [i for i in fact_items(items) if i.type in ("FactLog.SessionLogged", "FactLog.FactCorrected",
+                                                           "FactLog.FactVoided")]
+        if not mine:
+            return
+        known = {(r["program_id"], r["fact_id"]): r for r in _load(
+            conn, tension_facts, list({(i.program_id, target_of(i)) for i in mine}))}
+        new: set[Key] = set()
+        observed: dict[Key, list[dict]] = {}  # the observations of facts whose list changed
+        for item in mine:
+            e, key = item.event, (item.program_id, target_of(item))
+            if item.type == "FactLog.SessionLogged":
+                known[key] = {"program_id": key[0], "fact_id": key[1], "occurred_key": time_key(e.occurred_at),
+                              "day": ctx.day(key[0], item.id, e.occurred_at), "voided": False}
+                new.add(key)
+                observed[key] = list(e.session.get("tension") or [])
+            elif key in known and item.type == "FactLog.FactVoided":
+                known[key] = {**known[key], "voided": True}
+                observed.setdefault(key, None)
+            elif key in known and "tension" in e.changes:
+                observed[key] = list(e.changes["tension"]["to"] or [])
+        if new:
+            conn.execute(insert(tension_facts), [known[k] for k in sorted(new)])
+        for key, observations in observed.items():
+            where = and_(tension.c.program_id == key[0], tension.c.fact_id == key[1])
+            if key not in new:
+                conn.execute(update(tension_facts).where(
+                    tension_facts.c.program_id == key[0], tension_facts.c.fact_id == key[1])
+                    .values(voided=known[key]["voided"]))
+                if observations is None:
+                    conn.execute(update(tension).where(where).values(voided=known[key]["voided"]))
+                    continue
+                conn.execute(delete(tension).where(where))
+            rows = _observations(key, known[key], observations)
+            if rows:
+                conn.execute(insert(tension), rows)

@@ -1,0 +1,221 @@
+"""Read-side questions answered from the read models, in the shapes of ``service.queries``.
+
+Every function takes an open connection (the caller gives one transaction,
+so an answer never mixes two catch-up steps) and returns plain JSON-ready
+values. ``program`` answers from the current-program tables when nothing in
+the program is later than ``as_of``/``known_at``, and otherwise with one
+window query over the bitemporal timeline: for each (entity, field), the row
+latest in (valid time, version) among those valid by ``as_of`` and recorded by
+``known_at``; ``domain.view.materialize`` then builds the same view the
+aggregate would.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import RowMapping
+
+from domain.errors import NotFound
+from domain.timeline import time_key
+from domain.view import ExerciseView, ProgramView, materialize
+from projections.facts import avg
+from projections.tables import (
+    conflicts as conflicts_t, decision_exercises, decisions, devices as devices_t, facts, pain_days,
+    program_exercises, programs, promotions, tension as tension_t, timeline,
+)
+from service.handling import resolve_exercise
+
+NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"
+SESSION_FIELDS = ("id", "exercise_id", "exercise", "occurred_at", "recorded_at", "device_id", "sets", "reps",
+                  "hold_s", "load", "pain_before", "pain_during", "pain_after", "effort", "tension", "note",
+                  "voided", "corrections")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def require_program(conn: Connection, program_id: str) -> RowMapping:
+    head = conn.execute(select(programs).where(programs.c.program_id == program_id)).mappings().first()
+    if head is None:
+        raise NotFound("program", NO_PROGRAM)
+    return head
+
+
+def current_view(conn: Connection, head: RowMapping) -> ProgramView:
+    """The program as of the end of time, as known now, from the current-program tables."""
+    rows = conn.execute(select(program_exercises).where(program_exercises.c.program_id == head["program_id"])
+                        ).mappings().all()
+    exercises = [ExerciseView(id=r["exercise_id"], name=r["name"], kind=r["kind"], added=r["added"],
+                              status=r["status"], signature=r["signature"], parent=r["parent"],
+                              components=list(r["components"]), prescription=dict(r["prescription"]))
+                 for r in rows]
+    exercises.sort(key=lambda e: (e.added, e.name.lower()))
+    return ProgramView(name=head["name"], timezone=head["timezone"], started=head["started"],
+                       fitting=head["fitting"], exercises={e.id: e for e in exercises})
+
+
+def view_at(conn: Connection, program_id: str, as_of: datetime, known_at: datetime | None) -> ProgramView:
+    """The program as of valid time ``as_of`` as known at recorded time ``known_at``, from the timeline."""
+    t = timeline
+    rank = func.row_number().over(partition_by=(t.c.entity, t.c.field),
+                                  order_by=(t.c.occurred_key.desc(), t.c.version.desc(), t.c.idx.desc()))
+    inner = select(t.c.entity, t.c.field, t.c.value, rank.label("rank")).where(
+        t.c.program_id == program_id, t.c.occurred_key <= time_key(as_of))
+    if known_at is not None:
+        inner = inner.where(t.c.recorded_key <= time_key(known_at))
+    latest = inner.subquery()
+    state: dict[str, dict[str, Any]] = defaultdict(dict)
+    for entity, field, value in conn.execute(
+            select(latest.c.entity, latest.c.field, latest.c.value).where(latest.c.rank == 1)):
+        state[entity][field] = value
+    return materialize(state)
+
+
+def program(conn: Connection, program_id: str, as_of: datetime, known_at: datetime | None) -> dict[str, Any]:
+    head = require_program(conn, program_id)
+    latest = time_key(as_of) >= head["max_occurred_key"] and (
+        known_at is None or time_key(known_at) >= head["max_recorded_key"])
+    view = current_view(conn, head) if latest else view_at(conn, program_id, as_of, known_at)
+    return {
+        "as_of": as_of.isoformat(), "known_at": _iso(known_at),
+        "program": {"name": view.name or head["name"], "timezone": view.timezone,
+                    "started": view.started is not None, "fitting": view.fitting},
+        "version": head["version"],
+        "exercises": [e.to_dict() for e in view.exercises.values()],
+    }
+
+
+def history(conn: Connection, program_id: str, exercise: str | None = None, since: datetime | None = None,
+            until: datetime | None = None) -> dict[str, Any]:
+    head = require_program(conn, program_id)
+    current = current_view(conn, head)
+    names = {e.id: e.name for e in current.exercises.values()}
+    wanted = resolve_exercise(current, exercise).id if exercise else None
+    q = select(decisions).where(decisions.c.program_id == program_id)
+    if since is not None:
+        q = q.where(decisions.c.occurred_key >= time_key(since))
+    if until is not None:
+        q = q.where(decisions.c.occurred_key <= time_key(until))
+    if wanted is not None:
+        q = q.join(decision_exercises, (decision_exercises.c.program_id == decisions.c.program_id)
+                   & (decision_exercises.c.version == decisions.c.version)
+                   ).where(decision_exercises.c.exercise_id == wanted)
+    entries = []
+    for r in conn.execute(q.order_by(decisions.c.occurred_key, decisions.c.version)).mappings():
+        ids = r["exercise_ids"]
+        entries.append({
+            "type": r["command"], "exercise": names.get(ids[0]) if ids else None,
+            "exercise_id": ids[0] if ids else None, "occurred_at": r["occurred_at"],
+            "recorded_at": r["recorded_at"], "reason": r["reason"], "reason_code": r["reason_code"],
+            "from": r["before"], "to": r["after"], "device_id": r["device_id"], "mutation_id": r["mutation_id"],
+            "version": r["version"],
+        })
+    return {"exercise": names.get(wanted) if wanted else None, "since": _iso(since), "until": _iso(until),
+            "entries": entries}
+
+
+def _facts(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
+           *conditions) -> list[dict]:
+    q = select(facts.c.data).where(facts.c.program_id == program_id, *conditions)
+    if since is not None:
+        q = q.where(facts.c.occurred_key >= time_key(since))
+    if until is not None:
+        q = q.where(facts.c.occurred_key <= time_key(until))
+    return [r.data for r in conn.execute(q.order_by(facts.c.occurred_key, facts.c.position))]
+
+
+def sessions(conn: Connection, program_id: str, since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    require_program(conn, program_id)
+    found = _facts(conn, program_id, since, until, facts.c.type == "log")
+    return {"since": _iso(since), "until": _iso(until),
+            "sessions": [{k: f.get(k) for k in SESSION_FIELDS} for f in found]}
+
+
+def tension(conn: Connection, program_id: str, since: datetime | None, until: datetime | None) -> list[dict]:
+    """Tension observations of the non-voided sessions in the range, counted by muscle and side."""
+    t = tension_t
+    q = select(t.c.muscle, t.c.side, func.count().label("n"), func.max(t.c.intensity).label("max_intensity")
+               ).where(t.c.program_id == program_id, t.c.voided.is_(False))
+    if since is not None:
+        q = q.where(t.c.occurred_key >= time_key(since))
+    if until is not None:
+        q = q.where(t.c.occurred_key <= time_key(until))
+    rows = conn.execute(q.group_by(t.c.muscle, t.c.side)).all()
+    rows = sorted(rows, key=lambda r: (-r.n, (r.muscle, r.side)))
+    return [{"muscle": r.muscle, "side": r.side, "count": r.n, "max_intensity": r.max_intensity} for r in rows]
+
+
+def recap(conn: Connection, program_id: str, since: datetime, until: datetime, tz) -> dict[str, Any]:
+    require_program(conn, program_id)
+    found = _facts(conn, program_id, since, until, facts.c.voided.is_(False))
+    logged = [f for f in found if f["type"] == "log"]
+    by_exercise: dict[str, list[dict]] = defaultdict(list)
+    for s in logged:
+        by_exercise[s["exercise"]].append(s)
+    breaks = [f for f in found if f["type"] == "break"]
+    per_day = Counter(datetime.fromisoformat(f["occurred_at"]).astimezone(tz).date().isoformat() for f in breaks)
+    checkins = [f for f in found if f["type"] == "checkin"]
+    return {
+        "since": since.isoformat(), "until": until.isoformat(),
+        "sessions": len(logged),
+        "by_exercise": [
+            {"exercise": name, "sessions": len(items),
+             "pain_before_avg": avg([s.get("pain_before") for s in items]),
+             "pain_after_avg": avg([s.get("pain_after") for s in items]),
+             "pain_during_max": max((s["pain_during"] for s in items if s.get("pain_during") is not None),
+                                    default=None)}
+            for name, items in sorted(by_exercise.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
+        ],
+        "tension": [{"muscle": t["muscle"], "side": t["side"], "count": t["count"]}
+                    for t in tension(conn, program_id, since, until)],
+        "breaks": len(breaks),
+        "breaks_per_day": dict(sorted(per_day.items())),
+        "next_day": dict(Counter(f["verdict"] for f in found if f["type"] == "next-day")),
+        "checkins": len(checkins), "checkin_pain_avg": avg([c.get("pain") for c in checkins]),
+        "flares": sum(1 for f in found if f["type"] == "flare-start"),
+        "decisions": history(conn, program_id, since=since, until=until)["entries"],
+    }
+
+
+def pain_by_day(conn: Connection, program_id: str, since: str | None = None, until: str | None = None) -> list[dict]:
+    """Per local day (``YYYY-MM-DD`` in the program's time zone): sessions, pain, check-ins, breaks, flares."""
+    q = select(pain_days).where(pain_days.c.program_id == program_id)
+    if since is not None:
+        q = q.where(pain_days.c.day >= since)
+    if until is not None:
+        q = q.where(pain_days.c.day <= until)
+    return [{k: v for k, v in r.items() if k != "program_id"}
+            for r in conn.execute(q.order_by(pain_days.c.day)).mappings()]
+
+
+def signature(conn: Connection, program_id: str) -> dict[str, Any]:
+    head = require_program(conn, program_id)
+    view = current_view(conn, head)
+    promoted = {r["exercise_id"]: r for r in conn.execute(
+        select(promotions).where(promotions.c.program_id == program_id)).mappings()}
+    out = []
+    for ex in view.exercises.values():
+        if not ex.signature:
+            continue
+        p = promoted.get(ex.id)
+        out.append({"id": ex.id, "name": ex.name, "status": ex.status,
+                    "promoted_at": p["promoted_at"] if p else None, "forced": p["forced"] if p else None,
+                    "reason": p["reason"] if p else None, "evidence": p["evidence"] if p else None})
+    return {"exercises": out}
+
+
+def conflicts(conn: Connection, program_id: str) -> list[dict]:
+    return [r.data for r in conn.execute(select(conflicts_t.c.data).where(conflicts_t.c.program_id == program_id)
+                                         .order_by(conflicts_t.c.position))]
+
+
+def devices(conn: Connection, account_id: str) -> list[dict]:
+    rows = conn.execute(select(devices_t).where(devices_t.c.account_id == account_id)
+                        .order_by(devices_t.c.position)).mappings()
+    return [{"device_id": r["device_id"], "name": r["name"], "paired_at": r["paired_at"],
+             "revoked_at": r["revoked_at"]} for r in rows]

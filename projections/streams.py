@@ -1,0 +1,76 @@
+"""Which program (or account) each event stream belongs to.
+
+Only a stream's first event says whose it is: ``Program.Started`` (the stream
+is the program), ``FactLog.Opened`` and ``ConflictLog.Opened`` (they carry
+``program_id``), ``MutationRecord.Processed`` (v2 carries ``program_id``),
+``Account.Opened`` and ``Device.Paired`` (the account). The runner records
+these before any projection sees the batch; the map only ever grows and never
+changes, so a projection rebuilt later reads the same answers. The program's
+time zone is kept with the notification id that set it, so a fact is dated in
+the time zone known when it arrived, on every rebuild alike.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert, select
+
+from projections.base import Item
+from projections.tables import streams
+
+OPENERS = {
+    "domain.program:Program.Started": "program",
+    "domain.facts:FactLog.Opened": "facts",
+    "domain.conflicts:ConflictLog.Opened": "conflicts",
+    "domain.mutations:MutationRecord.Processed": "mutation",
+    "domain.accounts:Account.Opened": "account",
+    "domain.accounts:Device.Paired": "device",
+}
+
+
+def _row(item: Item) -> dict | None:
+    kind = OPENERS.get(item.topic)
+    if kind is None:
+        return None
+    e = item.event
+    row = {"stream_id": item.stream, "kind": kind, "program_id": None, "account_id": None, "timezone": None,
+           "position": item.id}
+    if kind == "program":
+        row.update(program_id=item.stream, timezone=e.timezone)
+    elif kind == "account":
+        row.update(account_id=item.stream, program_id=e.program_id)
+    elif kind == "device":
+        row.update(account_id=e.account_id)
+    else:
+        row.update(program_id=getattr(e, "program_id", None))
+    return row
+
+
+def record(conn: Connection, items: list[Item]) -> None:
+    """Remember the owner of every stream that starts in ``items`` (already known ones are kept)."""
+    rows = {r["stream_id"]: r for r in map(_row, items) if r is not None}
+    if not rows:
+        return
+    known = set(conn.scalars(select(streams.c.stream_id).where(streams.c.stream_id.in_(list(rows)))))
+    new = [r for sid, r in rows.items() if sid not in known]
+    if new:
+        conn.execute(insert(streams), new)
+
+
+def lookup(conn: Connection, items: list[Item]) -> dict[str, tuple[str | None, int]]:
+    """Set each item's program and account; return the time zones of the programs involved."""
+    ids = list({i.stream for i in items})
+    found: dict[str, dict] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for row in conn.execute(select(streams).where(streams.c.stream_id.in_(part))).mappings():
+            found[row["stream_id"]] = dict(row)
+    for item in items:
+        row = found.get(item.stream)
+        if row is not None:
+            item.program_id, item.account_id = row["program_id"], row["account_id"]
+    program_ids = list({i.program_id for i in items if i.program_id} - set(found))
+    for chunk in range(0, len(program_ids), 500):
+        part = program_ids[chunk:chunk + 500]
+        for row in conn.execute(select(streams).where(streams.c.stream_id.in_(part))).mappings():
+            found[row["stream_id"]] = dict(row)
+    return {sid: (r["timezone"], r["position"]) for sid, r in found.items() if r["kind"] == "program"}
