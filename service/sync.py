@@ -24,7 +24,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.accounts import Device
 from domain.conflicts import ConflictLog
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError
 from domain.evidence import SignatureRule
 from service import args as argspec
 from service.accounts import Principal
@@ -101,8 +101,7 @@ def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: Signa
     before = uow.watermark()
     try:
         if m.mutation_id in refused:
-            raise_refused = refused[m.mutation_id]
-            status, result = "rejected", raise_refused
+            status, result = "rejected", refused[m.mutation_id]
         else:
             parsed = argspec.parse(m.type, m.args)
             status, result = _apply(uow, m, parsed, now, rule)
@@ -138,7 +137,7 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
         m = replace(m, supersede_later=True)
     try:
         return "applied", run(uow, m, parsed, now, rule).result
-    except (DomainError, NotFound) as e:
+    except DomainError as e:
         return _conflict(uow, m, target, theirs, now, f"{target.name!r} changed since version {m.base_version}: {e}")
 
 
