@@ -9,15 +9,16 @@ first when a reader must see its own writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection
 
 from projections import feed as feed_model
 from projections import queries
-from projections.engine import make_engine, reader
+from projections.engine import make_engine
 from projections.registry import all_projections
 from projections.runner import Runner
 
@@ -61,7 +62,7 @@ class Projections:
     # ----- queries ------------------------------------------------------------------------
 
     def _read(self, query: Callable[[Connection], T]) -> T:
-        with reader(self.engine).begin() as conn:
+        with self.runner.reader.begin() as conn:
             return query(conn)
 
     def feed(self, program_id: UUID | str, after: int, limit: int) -> tuple[list[dict], bool]:

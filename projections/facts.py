@@ -32,6 +32,11 @@ def target_of(item: Item) -> str:
     return getattr(item.event, "target_id", None) or item.event.fact_id
 
 
+def earlier_targets(items: list[Item]) -> list[Key]:
+    """The facts that corrections and voids in ``items`` change (they may have arrived in earlier batches)."""
+    return list({(i.program_id, i.event.target_id) for i in items if getattr(i.event, "target_id", None)})
+
+
 def _load(conn: Connection, table, keys: list[Key]) -> list[dict]:
     out = []
     for chunk in range(0, len(keys), 200):
@@ -80,7 +85,7 @@ class SessionsProjection(Projection):
             return
         logs: dict[str, _Log] = defaultdict(_Log)
         rows: dict[Key, dict] = {}
-        for row in _load(conn, facts, list({(i.program_id, target_of(i)) for i in mine})):
+        for row in _load(conn, facts, earlier_targets(mine)):
             rows[(row["program_id"], row["fact_id"])] = row
             logs[row["program_id"]].facts[row["fact_id"]] = row["data"]
         new: list[Key] = []
@@ -109,13 +114,20 @@ class SessionsProjection(Projection):
         self._pain_days(conn, {(rows[k]["program_id"], rows[k]["day"]) for k in dirty})
 
     @staticmethod
-    def _pain_days(conn: Connection, days: set[tuple[str, str]]) -> None:
-        for program_id, day in sorted(days):
-            found = [r.data for r in conn.execute(select(facts.c.data).where(
-                facts.c.program_id == program_id, facts.c.day == day, facts.c.voided.is_(False)))]
-            conn.execute(delete(pain_days).where(pain_days.c.program_id == program_id, pain_days.c.day == day))
-            if found:
-                conn.execute(insert(pain_days).values(**pain_day(program_id, day, found)))
+    def _pain_days(conn: Connection, touched: set[tuple[str, str]]) -> None:
+        by_program: dict[str, list[str]] = defaultdict(list)
+        for program_id, day in sorted(touched):
+            by_program[program_id].append(day)
+        for program_id, days in by_program.items():
+            found: dict[str, list[dict]] = defaultdict(list)
+            for r in conn.execute(select(facts.c.day, facts.c.data).where(
+                    facts.c.program_id == program_id, facts.c.day.in_(days), facts.c.voided.is_(False))
+                    .order_by(facts.c.occurred_key, facts.c.position)):
+                found[r.day].append(r.data)
+            conn.execute(delete(pain_days).where(pain_days.c.program_id == program_id, pain_days.c.day.in_(days)))
+            rows = [pain_day(program_id, day, found[day]) for day in days if found[day]]
+            if rows:
+                conn.execute(insert(pain_days), rows)
 
 
 def _observations(key: Key, fact: dict, observations: list[dict] | None) -> list[dict]:
@@ -136,8 +148,7 @@ class TensionProjection(Projection):
                                                            "FactLog.FactVoided")]
         if not mine:
             return
-        known = {(r["program_id"], r["fact_id"]): r for r in _load(
-            conn, tension_facts, list({(i.program_id, target_of(i)) for i in mine}))}
+        known = {(r["program_id"], r["fact_id"]): r for r in _load(conn, tension_facts, earlier_targets(mine))}
         new: set[Key] = set()
         observed: dict[Key, list[dict]] = {}  # the observations of facts whose list changed
         for item in mine:
@@ -154,6 +165,7 @@ class TensionProjection(Projection):
                 observed[key] = list(e.changes["tension"]["to"] or [])
         if new:
             conn.execute(insert(tension_facts), [known[k] for k in sorted(new)])
+        rows: list[dict] = []
         for key, observations in observed.items():
             where = and_(tension.c.program_id == key[0], tension.c.fact_id == key[1])
             if key not in new:
@@ -164,6 +176,6 @@ class TensionProjection(Projection):
                     conn.execute(update(tension).where(where).values(voided=known[key]["voided"]))
                     continue
                 conn.execute(delete(tension).where(where))
-            rows = _observations(key, known[key], observations)
-            if rows:
-                conn.execute(insert(tension), rows)
+            rows += _observations(key, known[key], observations)
+        if rows:
+            conn.execute(insert(tension), rows)

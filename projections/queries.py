@@ -23,10 +23,19 @@ from domain.errors import NotFound
 from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView, materialize
 from projections.facts import avg
+from projections.tables import conflicts as conflicts_t
 from projections.tables import (
-    conflicts as conflicts_t, decision_exercises, decisions, devices as devices_t, facts, pain_days,
-    program_exercises, programs, promotions, tension as tension_t, timeline,
+    decision_exercises,
+    decisions,
+    facts,
+    pain_days,
+    program_exercises,
+    programs,
+    promotions,
+    timeline,
 )
+from projections.tables import devices as devices_t
+from projections.tables import tension as tension_t
 from service.handling import resolve_exercise
 
 NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"

@@ -37,6 +37,8 @@ class Runner:
     def __init__(self, app, engine: Engine, projections: list[Projection], batch: int = BATCH):
         self.app = app
         self.engine = engine
+        self.writer = writer(engine)
+        self.reader = reader(engine)
         self.projections = projections
         self.by_name = {p.name: p for p in projections}
         self.batch = batch
@@ -48,7 +50,7 @@ class Runner:
         retrying(self._setup)
 
     def _setup(self) -> None:
-        with writer(self.engine).begin() as conn:
+        with self.writer.begin() as conn:
             if not is_sqlite(self.engine):
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :what))"),
                              {"what": "/backstory-projections"})
@@ -61,7 +63,7 @@ class Runner:
                 conn.execute(insert(meta).values(key="database_id", value=str(uuid.uuid4())))
 
     def database_id(self) -> str:
-        with reader(self.engine).connect() as conn:
+        with self.reader.connect() as conn:
             return conn.scalar(select(meta.c.value).where(meta.c.key == "database_id"))
 
     # ----- positions ----------------------------------------------------------------------
@@ -73,7 +75,7 @@ class Runner:
         return {name: position for name, position in rows}
 
     def positions(self) -> dict[str, int]:
-        with reader(self.engine).connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(tracking.c.name, tracking.c.position)).all()
         return {name: position for name, position in rows if name in self.by_name}
 
@@ -84,17 +86,19 @@ class Runner:
 
     def catch_up(self, limit: int | None = None) -> int:
         """Apply new notifications, at most ``limit``; return how many were applied."""
+        if min(self.positions().values(), default=0) >= self.head():
+            return 0  # nothing new: do not queue for the write lock
         done = 0
         while limit is None or done < limit:
             size = self.batch if limit is None else min(self.batch, limit - done)
-            applied = retrying(lambda: self._step(size))
-            if applied == 0:
-                break
+            applied = retrying(lambda size=size: self._step(size))
             done += applied
+            if applied < size:
+                break
         return done
 
     def _step(self, size: int) -> int:
-        with writer(self.engine).begin() as conn:
+        with self.writer.begin() as conn:
             positions = self._lock(conn)
             start = min(positions.values()) + 1
             notes = self.app.recorder.select_notifications(start, size)
@@ -122,7 +126,7 @@ class Runner:
             raise ValueError(f"unknown projection(s): {', '.join(unknown)}; known: {', '.join(self.by_name)}")
 
         def reset() -> None:
-            with writer(self.engine).begin() as conn:
+            with self.writer.begin() as conn:
                 self._lock(conn)
                 for name in chosen:
                     self.by_name[name].clear(conn)

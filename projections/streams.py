@@ -2,10 +2,11 @@
 
 Only a stream's first event says whose it is: ``Program.Started`` (the stream
 is the program), ``FactLog.Opened`` and ``ConflictLog.Opened`` (they carry
-``program_id``), ``MutationRecord.Processed`` (v2 carries ``program_id``),
-``Account.Opened`` and ``Device.Paired`` (the account). The runner records
+``program_id``), ``Account.Opened`` and ``Device.Paired`` (the account). The runner records
 these before any projection sees the batch; the map only ever grows and never
-changes, so a projection rebuilt later reads the same answers. The program's
+changes, so a projection rebuilt later reads the same answers. A
+``MutationRecord.Processed`` (v2) names its program itself (a v1 record,
+``program_id`` None, belongs to no feed). The program's
 time zone is kept with the notification id that set it, so a fact is dated in
 the time zone known when it arrived, on every rebuild alike.
 """
@@ -21,10 +22,11 @@ OPENERS = {
     "domain.program:Program.Started": "program",
     "domain.facts:FactLog.Opened": "facts",
     "domain.conflicts:ConflictLog.Opened": "conflicts",
-    "domain.mutations:MutationRecord.Processed": "mutation",
     "domain.accounts:Account.Opened": "account",
     "domain.accounts:Device.Paired": "device",
 }
+# A processed-mutation record is a stream of one event that names its own program: it needs no map row.
+SELF_OWNED = "domain.mutations:MutationRecord.Processed"
 
 
 def _row(item: Item) -> dict | None:
@@ -58,14 +60,17 @@ def record(conn: Connection, items: list[Item]) -> None:
 
 def lookup(conn: Connection, items: list[Item]) -> dict[str, tuple[str | None, int]]:
     """Set each item's program and account; return the time zones of the programs involved."""
-    ids = list({i.stream for i in items})
+    for item in items:
+        if item.topic == SELF_OWNED:
+            item.program_id = item.event.program_id
+    ids = list({i.stream for i in items if i.topic != SELF_OWNED})
     found: dict[str, dict] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk:chunk + 500]
         for row in conn.execute(select(streams).where(streams.c.stream_id.in_(part))).mappings():
             found[row["stream_id"]] = dict(row)
     for item in items:
-        row = found.get(item.stream)
+        row = None if item.topic == SELF_OWNED else found.get(item.stream)
         if row is not None:
             item.program_id, item.account_id = row["program_id"], row["account_id"]
     program_ids = list({i.program_id for i in items if i.program_id} - set(found))
