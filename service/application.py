@@ -135,7 +135,9 @@ class UnitOfWork:
         return found
 
     def add(self, *aggregates: Any) -> None:
+        """Join aggregates to the unit, last: saved in the order they changed (an outcome after its effects)."""
         for aggregate in aggregates:
+            self._cache.pop(aggregate.id, None)
             self._cache[aggregate.id] = aggregate
 
     def program(self) -> Program | None:

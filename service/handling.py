@@ -164,6 +164,11 @@ def facts_between(reader: Ledger | UnitOfWork, since: datetime, until: datetime)
     """Every fact (with corrections applied) whose valid time is in [since, until], in time order."""
     from domain.timeline import time_key
 
+    # No fact lies beyond the clock tolerance, and none before 1900: do not visit empty months there.
+    until = min(until, datetime.now(timezone.utc) + timedelta(days=1))
+    since = max(since, datetime(1900, 1, 1, tzinfo=timezone.utc))
+    if since > until:
+        return []
     lo, hi = time_key(since), time_key(until)
     out = []
     for month in months_between(since.astimezone(timezone.utc), until.astimezone(timezone.utc)):
