@@ -34,7 +34,7 @@ from api import errors, limits
 from api.context import Backend, backend
 from api.errors import ApiProblem
 from api.ratelimit import TokenBuckets, retry_after
-from api.schemas import ProblemSchema
+from api.schemas import Iso, ProblemSchema
 
 log = logging.getLogger("backstory.api")
 _RULE_ARG = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -86,7 +86,9 @@ def _projections_factory(config: dict):
     factory = config.get("PROJECTIONS_FACTORY")
     if factory is not None:
         return factory
-    from projections import Projections  # lazily: the read side is built only with an app
+    from projections import (
+        Projections,  # lazily: the read side is built only with an app
+    )
 
     return Projections
 
@@ -97,7 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     from service.config import parse_store, resolve_url
 
     config = dict(config or {})
-    flask_app = Flask("backstory")
+    flask_app = Flask(__name__)
     flask_app.config.update(DEFAULTS)
     flask_app.config.update(config)
     flask_app.json.sort_keys = False  # keep the schemas' field order on the wire
@@ -120,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "A device token (bs1_...)"})
+    api.register_field(Iso, "string", None)
     errors.register(flask_app)
     _hooks(flask_app)
 
@@ -165,25 +168,24 @@ def _hooks(flask_app: Flask) -> None:
 
 
 def _safe_path(path: str) -> str:
-    """An unmatched path for the log: shortened, printable only."""
-    text = "".join(c if c.isprintable() else "?" for c in path[:120])
-    return text + ("..." if len(path) > 120 else "")
+    """An unmatched path for the log: its first segment only (the rest may carry names)."""
+    first = path.strip("/").split("/", 1)[0][:20]
+    return "/" + "".join(c if c.isalnum() or c in "-_." else "?" for c in first) + ("/..." if "/" in path.strip("/") else "")
 
 
 def _authenticate() -> None:
     from service.accounts import AuthError, authenticate
 
     ctx = backend()
-    address = f"addr:{_client_address()}"
-    wait = ctx.limiter.wait(address)
-    if wait:
-        raise ApiProblem(429, "rate-limited", "too many failed authentications from this address; slow down",
-                         headers={"Retry-After": retry_after(wait)})
     header = request.headers.get("Authorization")
     try:
         who = ctx.retrying(lambda: authenticate(ctx.app, header))
     except AuthError:
-        ctx.limiter.take(address)
+        # Failed attempts count per client address (valid tokens are never slowed by them).
+        wait = ctx.limiter.take(f"addr:{_client_address()}")
+        if wait:
+            raise ApiProblem(429, "rate-limited", "too many failed authentications from this address; slow down",
+                             headers={"Retry-After": retry_after(wait)}) from None
         raise
     g.principal = who
     g.device_id = str(who.device_id)

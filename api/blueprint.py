@@ -3,22 +3,71 @@
 Request parsing (webargs under flask-smorest) is tightened here: validation
 problems are 400 (not 422), unknown query parameters are refused like unknown
 body fields, a body that is not JSON (415) or not valid JSON, including NaN and
-Infinity, is refused.
+Infinity, is refused, and so is text no store can keep verbatim (NUL
+characters, which PostgreSQL text refuses, and lone surrogates, which UTF-8
+cannot encode), each named by its path.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+import math
+from collections.abc import Callable
+from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
 
+from api import limits
+
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _bad_text(value: str) -> str | None:
+    if "\x00" in value:
+        return "must not contain NUL characters (U+0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
+def text_problems(document: Any, max_depth: int = limits.MAX_JSON_DEPTH) -> dict[str, list[str]]:
+    """Strings (values and keys) no store can keep verbatim, and nesting beyond ``max_depth``, by dotted path."""
+    found: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any, int]] = [("", document, 0)]
+    while stack:
+        path, node, depth = stack.pop()
+        if isinstance(node, (dict, list)) and depth >= max_depth:
+            found.setdefault(path or "body", []).append(f"is nested too deeply (at most {max_depth} levels)")
+            continue
+        if isinstance(node, str):
+            problem = _bad_text(node)
+            if problem:
+                found.setdefault(path or "body", []).append(problem)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}" if path else str(key)
+                problem = _bad_text(key)
+                if problem:
+                    child = f"{path}.?" if path else "?"
+                    found.setdefault(child, []).append(f"a key {problem}")
+                stack.append((child, value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{i}" if path else str(i), value, depth + 1) for i, value in enumerate(node))
+    return dict(sorted(found.items()))
 
 
 class StrictParser(FlaskParser):
@@ -35,20 +84,24 @@ class StrictParser(FlaskParser):
         if not data:
             return core.missing
         try:
-            return json.loads(data.decode("utf-8"), parse_constant=_no_constants)
+            document = json.loads(data.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
             abort(400, messages={"json": {"body": ["is not valid JSON (UTF-8, no NaN or Infinity)"]}})
+        problems = text_problems(document)
+        if problems:
+            abort(400, messages={"json": problems})
+        return document
 
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
     def protected(self) -> Callable:
-        """Document a ``/v1`` operation: bearer token required; 401, 403, 429 and 503 possible."""
+        """Document a ``/v1`` operation: bearer token required; 401, 403, 414, 429 and 503 possible."""
 
         def decorate(view: Callable) -> Callable:
-            for status, ref in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (429, "TOO_MANY_REQUESTS"),
-                                (503, "SERVICE_UNAVAILABLE")):
+            for status, ref in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (414, "REQUEST_URI_TOO_LONG"),
+                                (429, "TOO_MANY_REQUESTS"), (503, "SERVICE_UNAVAILABLE")):
                 view = self.alt_response(status, response=ref)(view)
             return self.doc(security=[{"bearerAuth": []}])(view)
 

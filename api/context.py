@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import OperationalError
 from flask import current_app, g
@@ -39,7 +40,7 @@ class Backend:
         try:
             with self._lock:
                 self.projections.catch_up()
-        except Exception as e:  # noqa: BLE001 - reads then serve what the projections have
+        except Exception as e:
             log.warning("projections catch-up failed: %s", type(e).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
 
     def retrying(self, work: Callable[[], T]) -> T:
@@ -62,7 +63,7 @@ class Backend:
                 continue
             try:
                 closer()
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:
                 log.warning("closing failed", exc_info=True)
 
 

@@ -10,7 +10,13 @@ from uuid import UUID
 
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
-from api.schemas import DeviceListSchema, NoQuerySchema, PairedSchema, PairRequestSchema, RevokedSchema
+from api.schemas import (
+    DeviceListSchema,
+    NoQuerySchema,
+    PairedSchema,
+    PairRequestSchema,
+    RevokedSchema,
+)
 from domain.errors import NotFound, Refused
 
 blp = ApiBlueprint("devices", __name__, url_prefix="/v1/devices", description="The account's devices")

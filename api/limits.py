@@ -11,6 +11,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_BATCH = 500
 #: One mutation's ``args``, as compact UTF-8 JSON: over it, 413 naming ``mutations.N.args``.
 MAX_ARGS_BYTES = 64 * 1024
+#: Nesting of a JSON body (objects and arrays); deeper is 400 (a real push needs about 6).
+MAX_JSON_DEPTH = 32
 #: The query string: over it, 414.
 MAX_QUERY_BYTES = 4096
 #: ``occurred_at`` may be at most this far ahead of the server's clock (SPEC 5, clock skew).

@@ -45,14 +45,6 @@ class TokenBuckets:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
-    def wait(self, key: str) -> float:
-        """The seconds until ``key`` has a token, without taking one."""
-        if not self.enabled:
-            return 0.0
-        with self._lock:
-            tokens = self._level(key, self.clock())
-            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-
     def _prune(self, now: float) -> None:
         full = [k for k in self._buckets if self._level(k, now) >= self.burst]
         for k in full:

@@ -7,15 +7,24 @@ its start; a datetime without an offset is in the program's time zone too.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api import limits
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
 from api.errors import ApiProblem
-from api.schemas import (ConflictListSchema, HistorySchema, NoQuerySchema, ProgramQuerySchema, ProgramSchema,
-                         RangeQuerySchema, RecapSchema, SessionsSchema, SignatureSchema)
-from api import limits
+from api.schemas import (
+    ConflictListSchema,
+    HistorySchema,
+    NoQuerySchema,
+    ProgramQuerySchema,
+    ProgramSchema,
+    RangeQuerySchema,
+    RecapSchema,
+    SessionsSchema,
+    SignatureSchema,
+)
 
 blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program, its history and what was done")
 
@@ -36,16 +45,25 @@ class Zone:
             try:
                 self._zone = ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError):
-                self._zone = timezone.utc
+                self._zone = UTC
         return self._zone
 
 
-def _moment(value: date | datetime | None, role: str, zone: Zone) -> datetime | None:
+def _moment(query: dict, name: str, role: str, zone: Zone) -> datetime | None:
+    """The query's ``name`` as an aware moment; a date is the start or end of that day in the program's zone."""
+    value = query.get(name)
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=zone.get())
-    return datetime.combine(value, time.min if role == "start" else time.max, zone.get())
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=zone.get())
+    else:
+        moment = datetime.combine(value, time.min if role == "start" else time.max, zone.get())
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ApiProblem(400, "validation-error", f"{name}: is out of the range of representable times",
+                         title="Invalid request", errors={name: ["is out of the range of representable times"]}) from None
+    return moment
 
 
 def _month_back(d: date) -> date:
@@ -78,15 +96,15 @@ def _read():
 def program(query):
     """The program now, as of a date (valid time) and/or as known at a time (recorded time)."""
     zone = Zone()
-    as_of = _moment(query.get("as_of"), "end", zone) or datetime.now(timezone.utc)
-    known_at = _moment(query.get("known_at"), "end", zone)
+    as_of = _moment(query, "as_of", "end", zone) or datetime.now(UTC)
+    known_at = _moment(query, "known_at", "end", zone)
     projections, program_id = _read()
     return projections.program(program_id, as_of, known_at)
 
 
 def _history(exercise: str | None, query: dict) -> dict:
     zone = Zone()
-    since, until = _moment(query.get("since"), "start", zone), _moment(query.get("until"), "end", zone)
+    since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_order(since, until)
     projections, program_id = _read()
     return projections.history(program_id, exercise, since, until)
@@ -122,7 +140,7 @@ def exercise_history(query, exercise):
 def sessions(query):
     """Logged sessions and pain by day over a period (valid time)."""
     zone = Zone()
-    since, until = _moment(query.get("since"), "start", zone), _moment(query.get("until"), "end", zone)
+    since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_order(since, until)
     projections, program_id = _read()
     out = dict(projections.sessions(program_id, since, until))
@@ -140,9 +158,9 @@ def recap(query):
     """Sessions, pain, tension, breaks and decisions over a period (default: the last month)."""
     zone = Zone()
     now = datetime.now(zone.get())
-    since = _moment(query.get("since"), "start", zone) or datetime.combine(_month_back(now.date()), time.min,
+    since = _moment(query, "since", "start", zone) or datetime.combine(_month_back(now.date()), time.min,
                                                                              zone.get())
-    until = _moment(query.get("until"), "end", zone) or datetime.combine(now.date(), time.max, zone.get())
+    until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
     _check_order(since, until)
     projections, program_id = _read()
     return projections.recap(program_id, since, until, zone.get())

@@ -7,7 +7,7 @@ be added, never removed.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -16,6 +16,8 @@ from api import limits
 from service.args import MUTATION_TYPES
 
 STATUSES = ("applied", "duplicate", "conflict", "rejected")
+#: The earliest ``occurred_at`` a push accepts (older ones are surely a device's clock or a client's bug).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class Strict(ma.Schema):
@@ -56,12 +58,16 @@ class When(fields.String):
     default_error_messages = {"when": "Not an ISO date or datetime, e.g. 2026-03-01 or 2026-03-01T18:30:00+01:00."}
 
     def __init__(self, **kwargs):
-        metadata = {"description": "ISO date or datetime; a date means the whole day in the program's time zone",
-                    "example": "2026-03-01", **kwargs.pop("metadata", {})}
+        given = kwargs.pop("metadata", {})
+        description = "ISO date or datetime (without an offset: in the program's time zone)"
+        metadata = {"example": "2026-03-01", **given,
+                    "description": f"{given['description']}. {description}" if "description" in given else description}
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            return None
         if len(text) > 64:
             raise self.make_error("when")
         try:
@@ -113,6 +119,16 @@ class MutationSchema(Strict):
                        metadata={"description": "The CLI options with underscores; at most "
                                                 f"{limits.MAX_ARGS_BYTES} bytes as JSON. Checked per mutation: "
                                                 "a bad argument makes that mutation 'rejected'"})
+
+
+    @ma.validates("occurred_at")
+    def _representable(self, value: datetime, **_kwargs) -> None:
+        try:
+            utc = value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            utc = None
+        if utc is None or utc < EARLIEST:
+            raise ma.ValidationError(f"must be after {EARLIEST.isoformat()}")
 
 
 class PushRequestSchema(Strict):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
@@ -71,6 +72,7 @@ def options(host: str, port: int, workers: int, **extra: Any) -> dict[str, Any]:
         "limit_request_field_size": 8190,
         "worker_exit": _worker_exit,
         "proc_name": "backstory-api",
+        "control_socket_disable": True,  # gunicorn >= 24: no shared control socket under the home directory
         **extra,
     }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
@@ -22,7 +22,12 @@ from api import cursor
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
 from api.errors import ApiProblem
-from api.schemas import PullQuerySchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
+from api.schemas import (
+    PullQuerySchema,
+    PullResponseSchema,
+    PushRequestSchema,
+    PushResponseSchema,
+)
 
 log = logging.getLogger("backstory.api")
 blp = ApiBlueprint("sync", __name__, url_prefix="/v1/sync", description="Push mutations, pull the feed")
@@ -46,11 +51,11 @@ def _check_batch(mutations: list[dict]) -> None:
         raise ApiProblem(413, "args-too-large", f"a mutation's args are at most {args_cap} bytes as JSON: "
                                                 f"{', '.join(too_big)}", errors=too_big, max_bytes=args_cap)
     tolerance = timedelta(seconds=int(config["CLOCK_TOLERANCE_SECONDS"]))
-    latest = datetime.now(timezone.utc) + tolerance
-    future = {f"mutations.{i}.occurred_at": [f"is more than {tolerance.seconds // 60} minutes ahead of the "
-                                              f"server's clock ({datetime.now(timezone.utc).isoformat()}); "
-                                              "check the device's clock"]
-              for i, m in enumerate(mutations) if m["occurred_at"] > latest}
+    now = datetime.now(UTC)
+    message = (f"is more than {int(tolerance.total_seconds()) // 60} minutes ahead of the server's clock "
+               f"({now.isoformat()}); check the device's clock")
+    future = {f"mutations.{i}.occurred_at": [message]
+              for i, m in enumerate(mutations) if m["occurred_at"] > now + tolerance}
     if future:
         raise ApiProblem(400, "validation-error", "; ".join(f"{k}: {v[0]}" for k, v in future.items()),
                          title="Invalid request", errors=future)

@@ -6,13 +6,14 @@ authentication and revocation, rate limiting, the request log.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.test_api_support import PROBLEM, Client, fresh_app, mutation
+from tests.integration.test_api_support import PROBLEM, Client, fresh_app
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_a_stale_progression_is_a_conflict_shown_to_every_device(api, sam):
 
 def good(client: Client, **overrides) -> dict:
     body = {"mutation_id": str(uuid.uuid4()), "seq": client.seq + 1, "type": "break",
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "base_version": None,
+            "occurred_at": datetime.now(UTC).isoformat(), "base_version": None,
             "args": {"kind": "walk", "seconds": 40}}
     body.update(overrides)
     return body
@@ -189,8 +190,8 @@ def test_unknown_top_level_fields_are_refused(sam):
 
 def test_occurred_at_too_far_in_the_future_is_refused(sam):
     started(sam)
-    ahead = (datetime.now(timezone.utc) + timedelta(minutes=11)).isoformat()
-    fine = (datetime.now(timezone.utc) + timedelta(minutes=5)).isoformat()
+    ahead = (datetime.now(UTC) + timedelta(minutes=11)).isoformat()
+    fine = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     body = assert_problem(sam.post("/v1/sync/push", {"mutations": [good(sam, occurred_at=fine),
                                                                     good(sam, seq=sam.seq + 2, occurred_at=ahead)]}),
                           400, "mutations.1.occurred_at")
@@ -372,6 +373,10 @@ def test_requests_over_the_rate_get_429_with_retry_after(store_url):
         assert_problem(r, 429)
         assert 1 <= int(r.headers["Retry-After"]) <= 2
         assert other.get("/v1/devices").status_code == 200  # per device
+        bad = {"Authorization": f"Bearer bs1_{uuid.uuid4().hex}_{'A' * 43}"}
+        codes = [flask_app.test_client().get("/v1/devices", headers=bad).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]  # failed attempts are limited per address...
+        assert other.get("/v1/devices").status_code == 200  # ...and never slow a valid token
     finally:
         flask_app.extensions["backstory"].close()
 
@@ -393,9 +398,9 @@ def test_readyz_is_503_when_projections_lag_too_much(store_url):
         # create_account wrote events the projections have not caught up with yet
         r = flask_app.test_client().get("/readyz")
         lag = max((p["lag"] or 0) for p in flask_app.extensions["backstory"].projections.status())
-        if lag > 0:
-            assert_problem(r, 503)
-            assert r.json["lag"] == lag
+        assert lag > 0
+        assert_problem(r, 503)
+        assert r.json["lag"] == lag and r.headers["Retry-After"]
         client.get("/v1/conflicts")  # a read catches up
         assert flask_app.test_client().get("/readyz").status_code == 200
     finally:
@@ -414,3 +419,53 @@ def test_the_request_log_has_no_tokens_names_or_query_strings(api, sam, caplog):
     assert "/v1/exercises/<exercise>/history" in text and "2026-01-01" not in text
     for secret in (sam.token, "leaked-secret-token-text", "Sam", "secret note", "Bridge", "pain"):
         assert secret not in text, secret
+
+
+# ----- hostile input -------------------------------------------------------------------------------
+
+
+def test_hostile_input_is_kept_verbatim_or_refused_clearly_never_a_5xx(api, sam):
+    started(sam)
+    odd = "Robert'); DROP TABLE events;-- <script>alert(1)</script> \x1b[31m\t\r\n \u202e \U0001f9b4"
+    big = "é" * 30_000  # 60 KB of UTF-8, under the args cap
+    r = sam.push(sam.m("log", 1, exercise="Bridge", pain_before=3, note=odd),
+                 sam.m("checkin", 1, pain=2, note=big),
+                 sam.m("add", 1, name=odd[:60], position="1:supine", sets=1, reps=1))
+    assert r.status_code == 200 and [x["status"] for x in r.json["results"]] == ["applied"] * 3, r.json
+    sessions = sam.get("/v1/sessions").json["sessions"]
+    assert [s["note"] for s in sessions] == [odd]
+    assert odd[:60] in {e["name"] for e in sam.get("/v1/program").json["exercises"]}
+    stored = [e for e in sam.get("/v1/sync/pull", limit=1000).json["entries"] if e["kind"] == "outcome"]
+    assert json.loads(stored[-2]["data"]["stored"]["state"])["args"]["note"] == big
+
+    def body(args: str, at: str | None = None) -> bytes:
+        return ('{"mutations": [{"mutation_id": "%s", "seq": 7, "type": "checkin", "occurred_at": "%s", '
+                '"args": %s}]}' % (uuid.uuid4(), at or datetime.now(UTC).isoformat(), args)).encode()
+
+    refused = {
+        "NUL in a value": (body('{"pain": 1, "note": "a\\u0000b"}'), "mutations.0.args.note"),
+        "NUL in a key": (body('{"pa\\u0000in": 1}'), "mutations.0.args.?"),
+        "lone surrogate": (body('{"note": "\\ud800"}'), "mutations.0.args.note"),
+        "too deep": (body('{"travels": ' + "[" * 40 + "]" * 40 + "}"), None),
+        "infinite float": (body('{"pain": 1e400}'), "body"),
+        "huge integer": (body('{"pain": ' + "9" * 5000 + "}"), "body"),
+        "year 1": (body('{"pain": 1}', "0001-01-01T00:00:00+14:00"), "mutations.0.occurred_at"),
+    }
+    for what, (raw, field) in refused.items():
+        r = sam.client.post("/v1/sync/push", data=raw, headers={**sam.headers, "Content-Type": "application/json"})
+        problem = assert_problem(r, 400, *([field] if field else []))
+        assert problem["errors"], what
+    for path, query in [("/v1/program", {"as_of": "0001-01-01T00:00:00+14:00"}),
+                        ("/v1/program", {"known_at": "9999-12-31T23:59:59-14:00"}),
+                        ("/v1/history", {"since": "0001-01-01", "until": "9999-12-31"}),
+                        ("/v1/recap", {"since": "0001-01-01", "until": "9999-12-31"}),
+                        ("/v1/sessions", {"since": "9999-12-31T00:00:00"}),
+                        ("/v1/exercises/%00/history", {}), ("/v1/exercises/%ED%A0%80/history", {}),
+                        ("/v1/sync/pull", {"after": "\u0000"}), ("/v1/sync/pull", {"limit": "9" * 40})]:
+        r = sam.get(path, **query)
+        assert r.status_code < 500, (path, query, r.status_code)
+        if r.status_code >= 400:
+            assert r.mimetype == PROBLEM
+    ready = api.test_client().get("/readyz").json
+    assert ready["lag"] == 0  # nothing accepted above stopped the projections
+    assert sam.push(sam.m("break", kind="walk")).json["last_seq"] == 7

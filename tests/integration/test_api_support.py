@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 PROBLEM = "application/problem+json"
@@ -24,7 +24,7 @@ def fresh_app(store_url: str, **config: Any):
 def mutation(seq: int, mutation_type: str, days_ago: float = 0.0, base_version: int | None = None,
              **args: Any) -> dict:
     return {"mutation_id": str(uuid.uuid4()), "seq": seq, "type": mutation_type,
-            "occurred_at": (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(),
+            "occurred_at": (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(),
             "base_version": base_version, "args": args}
 
 
@@ -40,7 +40,7 @@ class Client:
         self.seq = 0
 
     @classmethod
-    def new_account(cls, flask_app, name: str) -> "Client":
+    def new_account(cls, flask_app, name: str) -> Client:
         from service.accounts import create_account
 
         made = create_account(flask_app.extensions["backstory"].app, name)
@@ -63,7 +63,7 @@ class Client:
     def get(self, path: str, **query: Any):
         return self.client.get(path, query_string=query or None, headers=self.headers)
 
-    def pair(self, name: str) -> "Client":
+    def pair(self, name: str) -> Client:
         r = self.post("/v1/devices", {"name": name})
         assert r.status_code == 201, r.get_data(as_text=True)
         return Client(self.app, r.json["token"], r.json["device_id"], self.account_id)

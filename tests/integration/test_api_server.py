@@ -1,0 +1,178 @@
+"""The API on a real gunicorn server in a subprocess, over HTTP, on every configured backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body=None, token: str | None = None, raw: bytes | None = None,
+         content_type: str = "application/json") -> tuple[int, dict, dict]:
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            payload = resp.read()
+            return resp.status, dict(resp.headers), json.loads(payload) if payload else None
+    except urllib.error.HTTPError as e:
+        payload = e.read()
+        return e.code, dict(e.headers), json.loads(payload) if payload else None
+
+
+class Server:
+    def __init__(self, command: list[str], port: int, env: dict[str, str], log: Path):
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self._log_file = log.open("wb")
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {log.read_text()}")
+            try:
+                if http("GET", self.url + "/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"server did not start: {log.read_text()}")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log_file.close()
+        return self.log.read_text()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _account(store_url: str, name: str) -> dict:
+    from service.accounts import create_account
+    from service.application import BackstoryApp
+    from service.config import parse_store
+
+    app = BackstoryApp(parse_store(store_url).env)
+    try:
+        return create_account(app, name)
+    finally:
+        app.close()
+
+
+def m(seq: int, mutation_type: str, **args) -> dict:
+    return {"mutation_id": str(uuid.uuid4()), "seq": seq, "type": mutation_type,
+            "occurred_at": datetime.now(UTC).isoformat(), "base_version": None, "args": args}
+
+
+@pytest.fixture
+def served(store_url, tmp_path):
+    """``api.serve.serve`` with two workers, as ``backstory serve`` runs it."""
+    account = _account(store_url, "sam")
+    port = free_port()
+    code = f"from api.serve import serve; serve('127.0.0.1', {port}, 2, {store_url!r})"
+    server = Server([sys.executable, "-c", code], port, _env(), tmp_path / "server.log")
+    yield server, account
+    server.stop()
+
+
+def test_a_real_server_speaks_the_protocol(served):
+    server, account = served
+    token = account["token"]
+    status, headers, body = http("GET", server.url + "/v1/sync/pull")
+    assert status == 401 and headers["Content-Type"] == "application/problem+json"
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+
+    batch = [m(1, "init", name="Sam"), m(2, "add", name="Bridge", position="1:supine", sets=3, reps=10),
+             m(3, "log", exercise="Bridge", pain_before=5, pain_after=3, note="private words")]
+    status, _, first = http("POST", server.url + "/v1/sync/push", {"mutations": batch}, token)
+    assert status == 200 and [r["status"] for r in first["results"]] == ["applied"] * 3
+    # the same batch again (a lost response), over and over, hitting both workers
+    for _ in range(4):
+        status, _, again = http("POST", server.url + "/v1/sync/push", {"mutations": batch}, token)
+        assert status == 200 and [r["status"] for r in again["results"]] == ["duplicate"] * 3
+        assert [r["result"] for r in again["results"]] == [r["result"] for r in first["results"]]
+
+    status, _, gap = http("POST", server.url + "/v1/sync/push", {"mutations": [m(9, "break", kind="walk")]}, token)
+    assert status == 409 and gap["expected_seq"] == 4
+
+    too_big = b'{"mutations": [], "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    try:
+        status, headers, body = http("POST", server.url + "/v1/sync/push", token=token, raw=too_big)
+        assert status == 413 and headers["Content-Type"] == "application/problem+json"
+    except (ConnectionResetError, BrokenPipeError, urllib.error.URLError):
+        pass  # the server may answer 413 and close before the client finished sending
+
+    status, _, page = http("GET", server.url + "/v1/sync/pull?limit=1000", token=token)
+    assert status == 200 and not page["has_more"]
+    outcomes = [e for e in page["entries"] if e["kind"] == "outcome"]
+    assert sorted(e["mutation_id"] for e in outcomes) == sorted(x["mutation_id"] for x in batch)
+    status, _, replay = http("GET", server.url + "/v1/sync/pull?limit=2", token=token)
+    status, _, rest = http("GET", f"{server.url}/v1/sync/pull?after={replay['next_cursor']}", token=token)
+    assert replay["entries"] + rest["entries"] == page["entries"]
+
+    status, _, program = http("GET", server.url + "/v1/program", token=token)
+    assert status == 200 and [e["name"] for e in program["exercises"]] == ["Bridge"]
+
+    status, _, paired = http("POST", server.url + "/v1/devices", {"name": "tablet"}, token)
+    assert status == 201
+    status, _, _ = http("DELETE", f"{server.url}/v1/devices/{paired['device_id']}", token=token)
+    assert status == 200
+    status, _, body = http("GET", server.url + "/v1/devices", token=paired["token"])
+    assert status == 403 and body["status"] == 403
+
+    status, _, spec = http("GET", server.url + "/openapi.json")
+    assert status == 200 and spec["openapi"] == "3.0.3" and "/v1/sync/push" in spec["paths"]
+    status, _, ready = http("GET", server.url + "/readyz")
+    assert status == 200 and ready["database"] == "ok"
+
+    log = server.stop()
+    assert "POST /v1/sync/push 200" in log and f"device={account['device_id']}" in log
+    for secret in (token, paired["token"], "private words", "Bridge", "Sam", "limit=1000", "pain"):
+        assert secret not in log, secret
+
+
+def test_the_wsgi_entry_runs_under_the_gunicorn_command(store_url, tmp_path):
+    account = _account(store_url, "sam")
+    port = free_port()
+    env = {**_env(), "BACKSTORY_DB": store_url}
+    from gunicorn.config import KNOWN_SETTINGS
+
+    extra = ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
+    server = Server([sys.executable, "-m", "gunicorn", *extra, "-w", "1", "-b", f"127.0.0.1:{port}",
+                     "api.wsgi:app()"], port, env, tmp_path / "gunicorn.log")
+    try:
+        status, _, body = http("GET", server.url + "/v1/devices", token=account["token"])
+        assert status == 200 and body["devices"][0]["device_id"] == account["device_id"]
+    finally:
+        server.stop()
