@@ -53,6 +53,8 @@ def check_time(occurred_at: datetime, recorded_at: datetime) -> None:
     """Valid time must carry a time zone and not lie beyond the clock tolerance in the future."""
     if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
         raise InvalidValue("at", "needs a time zone offset")
+    if occurred_at.year < 1900 or occurred_at.year > 9000:
+        raise InvalidValue("at", f"{occurred_at.isoformat()} is out of range; allowed from 1900")
     if occurred_at > recorded_at + CLOCK_TOLERANCE:
         raise InvalidValue(
             "at", f"{occurred_at.isoformat()} is in the future; allowed up to "

@@ -21,6 +21,7 @@ from domain.errors import NotFound
 from service.application import BackstoryApp, Ledger, program_id_for
 
 TOKEN_PREFIX = "bs1"
+DEVICE_PAIRED = "domain.accounts:Device.Paired"
 
 
 class AuthError(Exception):
@@ -61,6 +62,12 @@ def _device_of(token: str) -> UUID | None:
         return None
 
 
+def _is_device(app: BackstoryApp, stream_id: UUID) -> bool:
+    """Whether a stream is a device's, read from its first record only (never load another aggregate)."""
+    first = app.recorder.select_events(stream_id, lte=1, limit=1)
+    return bool(first) and first[0].topic == DEVICE_PAIRED
+
+
 def create_account(app: BackstoryApp, name: str, device_name: str = "first device") -> dict:
     """A new account with its program id and a first device; the token is returned once."""
     account_id, device_id = uuid.uuid4(), uuid.uuid4()
@@ -81,7 +88,7 @@ def authenticate(app: BackstoryApp, authorization: str | None) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise AuthError(401, "the Authorization header must be 'Bearer <token>'")
     device_id = _device_of(token)
-    device = app.find(device_id) if device_id else None
+    device = app.find(device_id) if device_id and _is_device(app, device_id) else None
     if not isinstance(device, Device) or not hmac.compare_digest(device.token_hash, token_hash(token)):
         raise AuthError(401, "the token is not valid")
     if device.revoked:
