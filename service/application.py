@@ -81,6 +81,13 @@ class BackstoryApp(Application):
         except AggregateNotFoundError:
             return None
 
+    def find_small(self, aggregate_id: UUID) -> Any | None:
+        """An aggregate that is never snapshotted, from its events alone (no snapshot lookup)."""
+        aggregate = None
+        for event in self.events.get(aggregate_id):
+            aggregate = event.mutate(aggregate)
+        return aggregate
+
     def ledger(self, program_id: UUID) -> Ledger:
         return Ledger(self, program_id)
 
@@ -99,7 +106,7 @@ class Ledger:
         return self.app.find(fact_log_id(self.program_id, month))
 
     def mutation_record(self, mutation_id: str) -> MutationRecord | None:
-        return self.app.find(mutation_record_id(self.program_id, mutation_id))
+        return self.app.find_small(mutation_record_id(self.program_id, mutation_id))
 
     def conflict_log(self) -> ConflictLog | None:
         return self.app.find(conflict_log_id(self.program_id))
@@ -147,13 +154,22 @@ class UnitOfWork:
         self.ledger = ledger
         self.program_id = ledger.program_id
         self._cache: dict[UUID, Any] = {}
+        self._touched: dict[UUID, Any] = {}
+        self._view: tuple[int, Any] | None = None
 
-    def _get(self, aggregate_id: UUID) -> Any | None:
+    def _get(self, aggregate_id: UUID, small: bool = False) -> Any | None:
         found = self._cache.get(aggregate_id, self._MISSING)
         if found is self._MISSING:
-            found = self.ledger.app.find(aggregate_id)
+            app = self.ledger.app
+            found = app.find_small(aggregate_id) if small else app.find(aggregate_id)
             self._cache[aggregate_id] = found
+        if found is not None:
+            self._touched[aggregate_id] = found
         return found
+
+    def begin(self) -> None:
+        """Start watching which aggregates the next mutation reaches (see ``watermark``)."""
+        self._touched = {}
 
     def add(self, *aggregates: Any) -> None:
         """Join aggregates to the unit, last: saved in the order they changed (an outcome after its effects)."""
@@ -168,7 +184,14 @@ class UnitOfWork:
         return self._get(fact_log_id(self.program_id, month))
 
     def mutation_record(self, mutation_id: str) -> MutationRecord | None:
-        return self._get(mutation_record_id(self.program_id, mutation_id))
+        return self._get(mutation_record_id(self.program_id, mutation_id), small=True)
+
+    def current_view(self) -> Any:
+        """The program as of now, computed once per program version in this unit."""
+        program = self.program()
+        if self._view is None or self._view[0] != program.version:
+            self._view = (program.version, program.view())
+        return self._view[1]
 
     def conflict_log(self) -> ConflictLog | None:
         return self._get(conflict_log_id(self.program_id))
@@ -187,8 +210,8 @@ class UnitOfWork:
         return self.ledger.decisions_after(version) + [e for e in pending if e.originator_version > version]
 
     def watermark(self) -> dict[UUID, int]:
-        """How many pending events each loaded aggregate has, to prove a refusal changed nothing."""
-        return {k: len(a.pending_events) for k, a in self._cache.items() if a is not None}
+        """Pending events of each aggregate reached since ``begin``, to prove a refusal changed nothing."""
+        return {k: len(a.pending_events) for k, a in self._touched.items()}
 
     def pending(self) -> list[Any]:
         return [a for a in self._cache.values() if a is not None and a.pending_events]

@@ -202,7 +202,7 @@ def on_add(uow, m, parsed, now, rule) -> Step:
 def _on_change(kind: str) -> Callable[..., Step]:
     def handler(uow, m, parsed, now, rule) -> Step:
         program = require_program(uow)
-        ex = resolve_exercise(program.view(), parsed["exercise"])
+        ex = resolve_exercise(uow.current_view(), parsed["exercise"])
         program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now))
         changes = program.pending_events[-1].changes
         return Step([program], {"exercise_id": ex.id, "exercise": ex.name, "changes": changes})
@@ -212,7 +212,7 @@ def _on_change(kind: str) -> Callable[..., Step]:
 def _on_status(command: str) -> Callable[..., Step]:
     def handler(uow, m, parsed, now, rule) -> Step:
         program = require_program(uow)
-        ex = resolve_exercise(program.view(), parsed["exercise"])
+        ex = resolve_exercise(uow.current_view(), parsed["exercise"])
         program.change_status(command, ex.id, decision_context(m, parsed, now))
         return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
     return handler
@@ -220,7 +220,7 @@ def _on_status(command: str) -> Callable[..., Step]:
 
 def on_deconstruct(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(program.view(), parsed["exercise"])
+    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
     new_ids = [derived_id(m.mutation_id, f"component:{i}") for i in range(len(parsed["into"]))]
     program.deconstruct(ex.id, parsed["into"], new_ids, decision_context(m, parsed, now))
     comps = program.pending_events[-1].components
@@ -230,7 +230,7 @@ def on_deconstruct(uow, m, parsed, now, rule) -> Step:
 
 def on_promote(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(program.view(), parsed["exercise"])
+    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
     at = m.occurred_at
     facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days), at)
              if f.get("exercise_id") == ex.id and not f["voided"]]
@@ -246,7 +246,7 @@ def on_promote(uow, m, parsed, now, rule) -> Step:
 
 def on_demote(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(program.view(), parsed["exercise"])
+    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
     program.demote(ex.id, decision_context(m, parsed, now))
     return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
 
@@ -283,7 +283,7 @@ def _with_hold(parsed: dict) -> dict:
 
 def on_log(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(program.view(), parsed["exercise"])
+    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
     session = validate("log", _with_hold(parsed))
     step = _record_fact(uow, m, now, "log", exercise_id=ex.id, exercise_name=ex.name, session=session)
     step.result.update(exercise_id=ex.id, exercise=ex.name)
@@ -292,7 +292,7 @@ def on_log(uow, m, parsed, now, rule) -> Step:
 
 def on_next_day(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(program.view(), parsed["exercise"])
+    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
     response = validate("next-day", parsed)
     sessions = [f for f in facts_between(uow, m.occurred_at - timedelta(days=3), m.occurred_at)
                 if f["type"] == "log" and f.get("exercise_id") == ex.id and not f["voided"]]

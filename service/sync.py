@@ -98,6 +98,7 @@ def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: Signa
     if m.seq <= last_seq:
         return {**out, "status": "rejected",
                 "reason": f"seq {m.seq} was already used by another mutation of this device"}
+    uow.begin()
     before = uow.watermark()
     try:
         if m.mutation_id in refused:
@@ -125,7 +126,7 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
              and program.version > m.base_version and "exercise" in parsed)
     if not stale:
         return "applied", run(uow, m, parsed, now, rule).result
-    target = resolve_exercise(program.view(), parsed["exercise"])
+    target = resolve_exercise(uow.current_view(), parsed["exercise"])
     theirs = [e for e in uow.decisions_after(m.base_version) if target.id in e.exercise_ids]
     if not theirs:
         return "applied", run(uow, m, parsed, now, rule).result

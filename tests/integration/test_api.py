@@ -339,7 +339,7 @@ def test_an_unexpected_failure_is_a_500_problem_without_internals(store_url):
         flask_app.extensions["backstory"].close()
 
 
-def test_a_failing_catch_up_does_not_fail_the_push(store_url, caplog):
+def test_a_failing_catch_up_fails_neither_push_nor_pull(store_url, caplog):
     from tests.integration.test_api_support import projections_factory
 
     real = projections_factory()
@@ -353,7 +353,8 @@ def test_a_failing_catch_up_does_not_fail_the_push(store_url, caplog):
         client = Client.new_account(flask_app, "sam")
         with caplog.at_level(logging.WARNING, logger="backstory.api"):
             r = client.push(client.m("init", name="Sam"))
-        assert r.status_code == 200 and r.json["results"][0]["status"] == "applied"
+            assert r.status_code == 200 and r.json["results"][0]["status"] == "applied"
+            assert client.get("/v1/sync/pull").status_code == 200  # served from where the feed got to
         assert any("catch-up failed" in rec.getMessage() for rec in caplog.records)
     finally:
         flask_app.extensions["backstory"].close()
