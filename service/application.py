@@ -81,6 +81,30 @@ class BackstoryApp(Application):
         except AggregateNotFoundError:
             return None
 
+    def existing(self, stream_ids: list[UUID]) -> set[UUID]:
+        """Which of these streams exist, in one query (the library reads one stream at a time).
+
+        Reaches into the recorder's table and connection, which eventsourcing 9.5
+        exposes as attributes of its SQLite and PostgreSQL recorders.
+        """
+        if not stream_ids:
+            return set()
+        recorder = self.recorder
+        table = recorder.events_table_name
+        if self.env.get("PERSISTENCE_MODULE", "").endswith("sqlite"):
+            marks = ",".join("?" * len(stream_ids))
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(f"SELECT originator_id FROM {table} WHERE originator_version=1 "
+                          f"AND originator_id IN ({marks})", [i.hex for i in stream_ids])
+                return {UUID(hex=row["originator_id"]) for row in c.fetchall()}
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL("SELECT originator_id FROM {}.{} WHERE originator_version = 1 "
+                        "AND originator_id = ANY(%s)").format(Identifier(recorder.datastore.schema), Identifier(table))
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [list(stream_ids)])
+            return {row["originator_id"] for row in curs.fetchall()}
+
     def find_small(self, aggregate_id: UUID) -> Any | None:
         """An aggregate that is never snapshotted, from its events alone (no snapshot lookup)."""
         aggregate = None
@@ -166,6 +190,14 @@ class UnitOfWork:
         if found is not None:
             self._touched[aggregate_id] = found
         return found
+
+    def prefetch(self, stream_ids: list[UUID]) -> None:
+        """Learn in one query which of these streams are absent, so looking them up costs nothing."""
+        wanted = [i for i in stream_ids if i not in self._cache]
+        present = self.ledger.app.existing(wanted)
+        for i in wanted:
+            if i not in present:
+                self._cache[i] = None
 
     def begin(self) -> None:
         """Start watching which aggregates the next mutation reaches (see ``watermark``)."""

@@ -25,6 +25,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.accounts import Device
 from domain.conflicts import ConflictLog
 from domain.errors import DomainError
+from domain.mutations import mutation_record_id
 from domain.evidence import SignatureRule
 from service import args as argspec
 from service.accounts import Principal
@@ -72,6 +73,7 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: Sig
         assert isinstance(device, Device)
         if mutations:
             _check_seqs(mutations, device.last_seq)
+            uow.prefetch([mutation_record_id(who.program_id, m.mutation_id) for m in mutations])
         moment = now or datetime.now(timezone.utc)
         try:
             results = [_one(uow, m, device.last_seq, moment, rule, refused) for m in mutations]
