@@ -95,7 +95,7 @@ def _projections_factory(config: dict):
 
 def create_app(config: dict | None = None) -> Flask:
     """A Flask app serving one store; ``config`` overrides ``DEFAULTS`` (see the module doc)."""
-    from service.application import BackstoryApp
+    from service.application import BackstoryApp, schema_lock
     from service.config import parse_store, resolve_url
 
     config = dict(config or {})
@@ -106,12 +106,13 @@ def create_app(config: dict | None = None) -> Flask:
     url = flask_app.config.get("DATABASE_URL") or resolve_url()
     flask_app.config["DATABASE_URL"] = url
 
-    store = BackstoryApp(parse_store(url).env)
-    try:
-        projections = _projections_factory(flask_app.config)(store, url)
-    except BaseException:
-        store.close()
-        raise
+    with schema_lock(url):
+        store = BackstoryApp(parse_store(url).env)
+        try:
+            projections = _projections_factory(flask_app.config)(store, url)
+        except BaseException:
+            store.close()
+            raise
     limiter = TokenBuckets(float(flask_app.config["RATE_LIMIT"] or 0), int(flask_app.config["RATE_BURST"]))
     flask_app.extensions["backstory"] = Backend(store, projections, url, limiter,
                                                 busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]))

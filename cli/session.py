@@ -68,10 +68,9 @@ class Session:
     @property
     def app(self):
         if self._app is None:
-            from service.application import BackstoryApp
-            from service.config import parse_store
+            from service.application import open_app
 
-            self._app = BackstoryApp(parse_store(self.url).env)
+            self._app = open_app(self.url)
         return self._app
 
     # ----- this device ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ reads a snapshot and a short tail.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, Iterator
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -30,6 +31,43 @@ PROGRAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/programs")
 
 def program_id_for(account: str) -> UUID:
     return uuid5(PROGRAM_NAMESPACE, account)
+
+
+_SCHEMA_LOCK = 0x6273_7479  # "bsty": one advisory lock id for creating backstory's tables
+
+
+@contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """Hold a lock while tables are created, so processes starting together do not race.
+
+    eventsourcing 9.5 runs its DDL (CREATE ... IF NOT EXISTS, CREATE OR REPLACE
+    FUNCTION) whenever an application opens, and on PostgreSQL two processes
+    doing so at once fail with "tuple concurrently updated". SQLite needs none.
+    """
+    from service.config import parse_store
+
+    env = parse_store(url).env
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
+                         connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [_SCHEMA_LOCK])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [_SCHEMA_LOCK])
+
+
+def open_app(url: str) -> BackstoryApp:
+    """The application on a store URL, its tables created once even when processes start together."""
+    from service.config import parse_store
+
+    with schema_lock(url):
+        return BackstoryApp(parse_store(url).env)
 
 
 class DateAsISO(Transcoding):
