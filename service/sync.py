@@ -97,9 +97,9 @@ def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: Signa
     out = {"mutation_id": m.mutation_id, "seq": m.seq}
     if done is not None:
         return {**out, "status": "duplicate", "original_status": done.status, "result": done.result}
-    if m.seq <= last_seq:
-        return {**out, "status": "rejected",
-                "reason": f"seq {m.seq} was already used by another mutation of this device"}
+    if m.seq <= last_seq:  # a protocol error: the whole batch is refused and nothing is stored
+        raise SeqError(last_seq + 1, f"seq {m.seq} was already used by another mutation of this device; "
+                                     f"its next seq is {last_seq + 1}")
     uow.begin()
     before = uow.watermark()
     try:

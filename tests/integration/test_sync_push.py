@@ -159,3 +159,14 @@ def test_tokens_reach_only_their_account(server, two_devices):
     with pytest.raises(AuthError) as e:
         authenticate(server, f"Bearer {pair_device(server, a.who, 'x')['token']}x")
     assert e.value.status == 401
+
+
+def test_a_used_seq_with_another_mutation_is_a_seq_error(server, two_devices):
+    a, _ = two_devices
+    before = server.recorder.max_notification_id()
+    stolen = a.mutation("break", kind="walk", seconds=40)
+    stolen = Mutation(stolen.mutation_id, stolen.type, stolen.occurred_at, "x", stolen.args, seq=2)
+    with pytest.raises(SeqError) as e:
+        a.push(stolen)
+    assert e.value.expected_seq == 4 and "already used" in str(e.value)
+    assert server.recorder.max_notification_id() == before
