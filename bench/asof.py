@@ -61,7 +61,7 @@ from domain.evidence import Exposure, SignatureRule  # noqa: E402
 from domain.facts import FactLog, month_of, validate  # noqa: E402
 from domain.mutations import MutationRecord  # noqa: E402
 from domain.program import Context, Program  # noqa: E402
-from domain.timeline import fold  # noqa: E402
+from domain.timeline import fold, time_key  # noqa: E402
 from domain.view import materialize  # noqa: E402
 from service.application import BackstoryApp, Ledger, program_id_for  # noqa: E402
 from service.config import parse_store  # noqa: E402
@@ -179,6 +179,12 @@ class Builder:
         self.flare_until: date | None = None
         self.saves = 0
         self.max_valid_seen = ""
+        # The latest valid-time key in the Program's index, and the current view cached per version:
+        # a view as of a time at or after every recorded effect is the current view, so the builder
+        # asks the domain for a new one only when the program changed (the domain's own checks
+        # still compute theirs). This keeps the history identical and the build about a third faster.
+        self.max_valid_key = ""
+        self._view: tuple[int, Any] | None = None
 
     # --- ids, clocks, saving ---
 
@@ -215,6 +221,19 @@ class Builder:
             self.pending += 1
         return log
 
+    def current_view(self):
+        """``self.program.view()``, computed once per program version."""
+        p = self.program
+        if self._view is None or self._view[0] != p.version:
+            self._view = (p.version, p.view())
+        return self._view[1]
+
+    def view_at(self, occurred_at: datetime):
+        """``self.program.view(occurred_at)``; the cached current view when nothing lies after that time."""
+        if time_key(occurred_at) >= self.max_valid_key:
+            return self.current_view()
+        return self.program.view(occurred_at)
+
     # --- decisions ---
 
     def ctx(self, occurred_at: datetime, recorded_at: datetime, mid: str, device: str, kind: str) -> Context:
@@ -232,7 +251,7 @@ class Builder:
         mid, device = self.uid(), self.rng.choice(DEVICES)
         ctx = self.ctx(occurred_at, recorded_at, mid, device, kind)
         p = self.program
-        view = p.view(occurred_at)
+        view = self.view_at(occurred_at)
         try:
             args, result = getattr(self, f"_{kind}")(p, view, ctx)
         except DomainError as e:
@@ -244,6 +263,7 @@ class Builder:
         self.decisions += 1
         self.pending += 1
         key = occurred_at.astimezone(timezone.utc).isoformat()
+        self.max_valid_key = max(self.max_valid_key, time_key(occurred_at))
         if backdate_days:
             self.backdated += 1
         if key < self.max_valid_seen:
@@ -479,6 +499,7 @@ class Builder:
         recorded = self.tick(first)
         self.program = Program.start(self.ledger.program_id, "Low back, 5 years", TZ_NAME,
                                      Context(first, DEVICES[0], mid, recorded))
+        self.max_valid_key = time_key(first)
         self.decisions += 1
         self.pending += 1
         self.mutation("init", mid, DEVICES[0], first, recorded, {"name": "Low back, 5 years"}, {})
@@ -501,7 +522,7 @@ class Builder:
         for i in range(1, self.days):
             day = self.start + timedelta(days=i)
             left = self.days - i
-            view = self.program.view()
+            view = self.current_view()
             flare = self.flare_until is not None and day <= self.flare_until
             expected_decisions = per_day + (2 / 10.5) + (adds_total / self.days)
             so_far = self.decisions + self.facts
@@ -564,7 +585,7 @@ class Builder:
                     details = validate(kind, {"pain": rng.randint(6, 8) if kind == "flare-start" else 3,
                                               "note": "lifting" if kind == "flare-start" else None})
                     self.fact(kind, natural, details=details, args={})
-                view = self.program.view() if kind in ("decision", "add", "fitting") else view
+                view = self.current_view() if kind in ("decision", "add", "fitting") else view
             if i % 365 == 0:
                 self.say(f"  year {i // 365}: {self.decisions + self.facts:,} events "
                          f"({time.perf_counter() - t0:.0f} s)")
@@ -687,12 +708,11 @@ def measure_queries(env: dict[str, str], dates: list[date], repeats: int, warm_r
     return {"rows": rows, **info}
 
 
-def measure_processes(url: str, dates: list[date], runs: int, home: str) -> dict[str, Any]:
-    """Median wall time of whole processes, with bytecode cached as an installed program has it.
+def process_envs(home: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Environments for whole ``python`` processes: (bytecode cached under ``home``, bytecode writing off).
 
-    The bytecode goes to a temporary PYTHONPYCACHEPREFIX (nothing is written into the project),
-    after one warm-up run. ``show_process_nocache_ms`` is the same run with bytecode writing off
-    (as PYTHONDONTWRITEBYTECODE=1 leaves the project's own modules: compiled on every run).
+    The cache goes to a temporary PYTHONPYCACHEPREFIX (nothing is written into the project), as an
+    installed program has its bytecode. ``BACKSTORY_HOME`` is ``home``, so nothing of the user's is read.
     """
     base = {**os.environ, "BACKSTORY_HOME": home,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -701,14 +721,30 @@ def measure_processes(url: str, dates: list[date], runs: int, home: str) -> dict
     cached.pop("PYTHONDONTWRITEBYTECODE", None)
     nocache = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
     nocache.pop("PYTHONPYCACHEPREFIX", None)
+    return cached, nocache
+
+
+def run_process(args: list[str], env: dict[str, str]) -> float:
+    """Wall time of one whole process, which must succeed."""
+    t = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return elapsed
+
+
+def measure_processes(url: str, dates: list[date], runs: int, home: str) -> dict[str, Any]:
+    """Median wall time of whole processes, with bytecode cached as an installed program has it.
+
+    The bytecode goes to a temporary PYTHONPYCACHEPREFIX (nothing is written into the project),
+    after one warm-up run. ``show_process_nocache_ms`` is the same run with bytecode writing off
+    (as PYTHONDONTWRITEBYTECODE=1 leaves the project's own modules: compiled on every run).
+    """
+    cached, nocache = process_envs(home)
 
     def run(args: list[str], env: dict[str, str] = cached) -> float:
-        t = time.perf_counter()
-        done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
-        elapsed = time.perf_counter() - t
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        return elapsed
+        return run_process(args, env)
 
     py = sys.executable
     show = [py, "-m", "cli", "--db", url, "show", "--as-of"]

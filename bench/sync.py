@@ -271,17 +271,19 @@ def _status_kb(pid: int, key: str) -> int:
 
 
 class Server:
-    """``python -m cli --db URL serve --port P`` in its own process group; always stopped by ``stop``."""
+    """``python -m cli --db URL serve --port P [--workers N]`` in its own process group; always stopped by ``stop``."""
 
-    def __init__(self, url: str, logdir: str):
+    def __init__(self, url: str, logdir: str, workers: int = 1, name: str = "server"):
         self.port = free_port()
-        self.logpath = Path(logdir) / "server.log"
+        self.workers = workers
+        self.logpath = Path(logdir) / f"{name}.log"
         self.logfile = open(self.logpath, "wb")  # noqa: SIM115 - closed by stop()
         # Its own BACKSTORY_HOME, so nothing of the user's home is touched.
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "BACKSTORY_HOME": str(Path(logdir) / "home")}
         env.pop("BACKSTORY_DB", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "--db", url, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "cli", "--db", url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             *(["--workers", str(workers)] if workers != 1 else [])],
             cwd=ROOT, env=env, stdout=self.logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
 
@@ -497,35 +499,48 @@ def pull_all(port: int, token: str) -> dict[str, Any]:
 # ----- the run -----------------------------------------------------------------------------------
 
 
-def run(a: argparse.Namespace, stores: Stores, figures: dict[str, Any]) -> None:
-    end = datetime.now(UTC) - timedelta(hours=1)
-    work = Workload(a.seed, end, a.days)
-    setup = work.setup()
-    facts = work.facts(a.facts)
-    # Feed entries per fact: its event and its outcome; plus init/add with their outcomes and the months.
-    setup_entries = 2 * len(setup)
-    extra = max(0, math.ceil((a.pull - setup_entries) / 2) - len(facts))
-    more = work.facts(extra)
+class SyncBench:
+    """One sync benchmark on one backend, in phases: ``push()`` (with its baseline), then ``pull()``.
 
-    # The account, in-process against the server's own store.
-    app = BackstoryApp(parse_store(stores.url).env)
-    try:
-        account = create_account(app, "bench")
-    finally:
-        app.close()
-    program_id = str(program_id_for(account["account_id"]))
+    ``bench/run.py`` uses the phases on their own (a push without the pull on PostgreSQL);
+    ``run`` below is the whole of ``bench/sync.py``. ``stop()`` always stops the server.
+    """
 
-    raw_runs = []
-    log(f"baseline: raw append of {len(facts):,} facts (run 1, fresh {stores.backend} store)")
-    raw_runs.append(raw_append(stores.fresh("raw1"), account["account_id"], account["device_id"], setup, facts))
+    def __init__(self, a: argparse.Namespace, stores: Stores, figures: dict[str, Any]):
+        self.a = a
+        self.stores = stores
+        self.figures = figures
+        end = datetime.now(UTC) - timedelta(hours=1)
+        self.work = Workload(a.seed, end, a.days)
+        self.setup = self.work.setup()
+        self.facts = self.work.facts(a.facts)
+        # Feed entries per fact: its event and its outcome; plus init/add with their outcomes and the months.
+        setup_entries = 2 * len(self.setup)
+        extra = max(0, math.ceil((a.pull - setup_entries) / 2) - len(self.facts))
+        self.more = self.work.facts(extra)
+        # The account, in-process against the server's own store.
+        app = BackstoryApp(parse_store(stores.url).env)
+        try:
+            self.account = create_account(app, "bench")
+        finally:
+            app.close()
+        self.program_id = str(program_id_for(self.account["account_id"]))
+        self.server: Server | None = None
+        self.client: Client | None = None
 
-    log("starting the server")
-    server = Server(stores.url, stores.tmp)
-    try:
-        figures["server_start_s"] = round(server.wait_ready(), 2)
-        client = Client(server.port, account["token"])
-        reply = client.push(push_body(setup))
-        check_applied(setup, reply)
+    def push(self) -> None:
+        """The baseline, the timed push over HTTP, the server's peak RSS, the baseline again."""
+        a, stores, facts, account = self.a, self.stores, self.facts, self.account
+        raw_runs = []
+        log(f"baseline: raw append of {len(facts):,} facts (run 1, fresh {stores.backend} store)")
+        raw_runs.append(raw_append(stores.fresh("raw1"), account["account_id"], account["device_id"],
+                                   self.setup, facts))
+
+        log("starting the server")
+        self.server = server = Server(stores.url, stores.tmp)
+        self.figures["server_start_s"] = round(server.wait_ready(), 2)
+        self.client = client = Client(server.port, account["token"])
+        check_applied(self.setup, client.push(push_body(self.setup)))
 
         bodies = [(b, push_body(b)) for b in batches(facts)]
         log(f"push: {len(facts):,} facts in {len(bodies)} batches of {BATCH} over HTTP")
@@ -540,8 +555,36 @@ def run(a: argparse.Namespace, stores: Stores, figures: dict[str, Any]) -> None:
         peak, peak_total = server.peak_rss_mb()
 
         log(f"baseline: raw append of {len(facts):,} facts (run 2, fresh {stores.backend} store)")
-        raw_runs.append(raw_append(stores.fresh("raw2"), account["account_id"], account["device_id"], setup, facts))
+        raw_runs.append(raw_append(stores.fresh("raw2"), account["account_id"], account["device_id"],
+                                   self.setup, facts))
 
+        raw = max(raw_runs, key=lambda r: r["per_s"])
+        push_per_s = len(facts) / push_s
+        self.figures.update({
+            "push_per_s": round(push_per_s, 1),
+            "raw_append_per_s": round(raw["per_s"], 1),
+            "push_ratio": round(push_per_s / raw["per_s"], 3),
+            "push_batch_p50_ms": round(percentile(latencies, 50) * 1000, 1),
+            "push_batch_p99_ms": round(percentile(latencies, 99) * 1000, 1),
+            "server_peak_rss_mb": round(peak, 1),
+            "facts": len(facts),
+            "backend": stores.backend,
+            # context
+            "days": a.days,
+            "fact_months": len({month_of(datetime.fromisoformat(m["occurred_at"])) for m in facts}),
+            "push_s": round(push_s, 2),
+            "push_batches": len(latencies),
+            "raw_append_runs_per_s": [round(r["per_s"], 1) for r in raw_runs],
+            "raw_events_per_run": raw["events"],
+            "raw_build_s": round(raw["build_s"], 2),
+            "server_peak_rss_total_mb": round(peak_total, 1),
+            "rate_limited": client.rate_limited,
+        })
+
+    def pull(self) -> None:
+        """More facts (untimed) until the feed is long enough, then fresh devices pull it, each next to a select."""
+        a, stores, more, server, client = self.a, self.stores, self.more, self.server, self.client
+        assert server is not None and client is not None, "push() first"
         log(f"pull: building the feed, {len(more):,} more facts (not timed)")
         t0 = time.perf_counter()
         for batch in batches(more):
@@ -551,9 +594,8 @@ def run(a: argparse.Namespace, stores: Stores, figures: dict[str, Any]) -> None:
         rate_limited = client.rate_limited
         tokens = [client.call("POST", "/v1/devices", json.dumps({"name": f"bench puller {i + 1}"}).encode())["token"]
                   for i in range(a.repeats)]
-        client.close()
         log(f"pull: {a.repeats} fresh devices each pull the whole feed; a plain SQL select after each")
-        selector = FeedSelect(stores.url, program_id)
+        selector = FeedSelect(stores.url, self.program_id)
         pulls, selects = [], []
         try:
             for token in tokens:
@@ -562,52 +604,48 @@ def run(a: argparse.Namespace, stores: Stores, figures: dict[str, Any]) -> None:
         finally:
             selector.close()
         rate_limited += sum(p["rate_limited"] for p in pulls)
-        figures["server_peak_rss_end_mb"] = round(server.peak_rss_mb()[0], 1)
-    finally:
-        server.stop()
-    pulled = pulls[0]["pulled"]
-    if any(p["pulled"] != pulled for p in pulls) or any(n != pulled for n, _ in selects):
-        raise RuntimeError(f"the pulls got {[p['pulled'] for p in pulls]} entries and the selects found "
-                           f"{[n for n, _ in selects]} rows; they should all be the same")
-    if pulled < a.pull:
-        log(f"warning: the feed held {pulled:,} entries, fewer than the {a.pull:,} asked for")
-    pull_s = statistics.median(p["s"] for p in pulls)
-    sql_per_s = pulled / statistics.median(t for _, t in selects)
+        self.figures["server_peak_rss_end_mb"] = round(server.peak_rss_mb()[0], 1)
 
-    raw = max(raw_runs, key=lambda r: r["per_s"])
-    push_per_s = len(facts) / push_s
-    pull_per_s = pulled / pull_s
-    figures.update({
-        "push_per_s": round(push_per_s, 1),
-        "raw_append_per_s": round(raw["per_s"], 1),
-        "push_ratio": round(push_per_s / raw["per_s"], 3),
-        "push_batch_p50_ms": round(percentile(latencies, 50) * 1000, 1),
-        "push_batch_p99_ms": round(percentile(latencies, 99) * 1000, 1),
-        "pull_per_s": round(pull_per_s, 1),
-        "sql_select_per_s": round(sql_per_s, 1),
-        "pull_ratio": round(pull_per_s / sql_per_s, 3),
-        "server_peak_rss_mb": round(peak, 1),
-        "facts": len(facts),
-        "pulled": pulled,
-        "backend": stores.backend,
-        # context
-        "days": a.days,
-        "fact_months": len({month_of(datetime.fromisoformat(m["occurred_at"])) for m in facts}),
-        "push_s": round(push_s, 2),
-        "push_batches": len(latencies),
-        "raw_append_runs_per_s": [round(r["per_s"], 1) for r in raw_runs],
-        "raw_events_per_run": raw["events"],
-        "raw_build_s": round(raw["build_s"], 2),
-        "server_peak_rss_total_mb": round(peak_total, 1),
-        "pull_s": round(pull_s, 2),
-        "pull_runs_per_s": [round(p["pulled"] / p["s"], 1) for p in pulls],
-        "sql_select_runs_per_s": [round(n / t, 1) for n, t in selects],
-        "pull_pages": pulls[0]["pages"],
-        "feed_build_facts": len(more),
-        "feed_build_s": round(build_s, 2),
-        "feed_build_per_s": round(len(more) / build_s, 1) if more else None,
-        "rate_limited": rate_limited,
-    })
+        pulled = pulls[0]["pulled"]
+        if any(p["pulled"] != pulled for p in pulls) or any(n != pulled for n, _ in selects):
+            raise RuntimeError(f"the pulls got {[p['pulled'] for p in pulls]} entries and the selects found "
+                               f"{[n for n, _ in selects]} rows; they should all be the same")
+        if pulled < a.pull:
+            log(f"warning: the feed held {pulled:,} entries, fewer than the {a.pull:,} asked for")
+        pull_s = statistics.median(p["s"] for p in pulls)
+        sql_per_s = pulled / statistics.median(t for _, t in selects)
+        pull_per_s = pulled / pull_s
+        self.figures.update({
+            "pull_per_s": round(pull_per_s, 1),
+            "sql_select_per_s": round(sql_per_s, 1),
+            "pull_ratio": round(pull_per_s / sql_per_s, 3),
+            "pulled": pulled,
+            "pull_s": round(pull_s, 2),
+            "pull_runs_per_s": [round(p["pulled"] / p["s"], 1) for p in pulls],
+            "sql_select_runs_per_s": [round(n / t, 1) for n, t in selects],
+            "pull_pages": pulls[0]["pages"],
+            "feed_build_facts": len(more),
+            "feed_build_s": round(build_s, 2),
+            "feed_build_per_s": round(len(more) / build_s, 1) if more else None,
+            "rate_limited": rate_limited,
+        })
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def run(a: argparse.Namespace, stores: Stores, figures: dict[str, Any]) -> None:
+    bench = SyncBench(a, stores, figures)
+    try:
+        bench.push()
+        bench.pull()
+    finally:
+        bench.stop()
 
 
 def revision() -> str | None:
