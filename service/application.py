@@ -24,6 +24,7 @@ from domain.accounts import Device
 from domain.conflicts import ConflictLog, conflict_log_id
 from domain.facts import FactLog, fact_log_id
 from domain.mutations import MutationRecord, mutation_record_id
+from domain.outbox import Outbox
 from domain.program import Program
 
 PROGRAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/programs")
@@ -84,7 +85,7 @@ class DateAsISO(Transcoding):
 
 
 # How often each busy stream is snapshotted (in events).
-SNAPSHOT_EVERY = {Program: 100, FactLog: 200, Device: 100}
+SNAPSHOT_EVERY = {Program: 100, FactLog: 200, Device: 100, Outbox: 50}
 
 
 class BackstoryApp(Application):
