@@ -281,7 +281,8 @@ class Program(Aggregate):
     def _view_for(self, ctx: Context) -> ProgramView:
         check_time(ctx.occurred_at, ctx.recorded_at)
         one_of("reason_code", ctx.reason_code, REASON_CODES)
-        started = self.view().started
+        started_entries = self.timeline.get(PROGRAM, {}).get("started", [])
+        started = started_entries[-1][3] if started_entries else None
         if started and time_key(ctx.occurred_at) < started:
             raise Refused("before_start", f"the program started on {started[:10]}; "
                                           "a decision cannot come before it")
