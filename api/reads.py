@@ -7,7 +7,7 @@ its start; a datetime without an offset is in the program's time zone too.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api import limits
@@ -25,6 +25,7 @@ from api.schemas import (
     SessionsSchema,
     SignatureSchema,
 )
+from service.dates import month_back
 
 blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program, its history and what was done")
 
@@ -64,16 +65,6 @@ def _moment(query: dict, name: str, role: str, zone: Zone) -> datetime | None:
         raise ApiProblem(400, "validation-error", f"{name}: is out of the range of representable times",
                          title="Invalid request", errors={name: ["is out of the range of representable times"]}) from None
     return moment
-
-
-def _month_back(d: date) -> date:
-    y, m = (d.year - 1, 12) if d.month == 1 else (d.year, d.month - 1)
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(y, m, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _check_order(since: datetime | None, until: datetime | None) -> None:
@@ -158,7 +149,7 @@ def recap(query):
     """Sessions, pain, tension, breaks and decisions over a period (default: the last month)."""
     zone = Zone()
     now = datetime.now(zone.get())
-    since = _moment(query, "since", "start", zone) or datetime.combine(_month_back(now.date()), time.min,
+    since = _moment(query, "since", "start", zone) or datetime.combine(month_back(now.date()), time.min,
                                                                              zone.get())
     until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
     _check_order(since, until)

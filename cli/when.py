@@ -12,22 +12,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from service.dates import month_back
+
 HELP = "an ISO date or datetime, now, today, yesterday, N days ago, N weeks ago, last week or last month"
 _AGO = re.compile(r"^(\d+)\s+(day|days|week|weeks)\s+ago$")
 
 
 class WhenError(ValueError):
     """The text is not a WHEN this program understands."""
-
-
-def _month_back(d: date) -> date:
-    y, m = (d.year - 1, 12) if d.month == 1 else (d.year, d.month - 1)
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(y, m, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _relative(text: str, now: datetime) -> datetime | None:
@@ -40,7 +32,7 @@ def _relative(text: str, now: datetime) -> datetime | None:
     if text == "last week":
         return now - timedelta(weeks=1)
     if text == "last month":
-        d = _month_back(now.date())
+        d = month_back(now.date())
         return datetime.combine(d, now.timetz())
     m = _AGO.match(text)
     if m:
