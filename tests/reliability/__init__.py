@@ -1,0 +1,1 @@
+"""Reliability tests (issue 5): fuzzing, convergence, crash safety, load, data safety."""
