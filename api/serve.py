@@ -80,10 +80,11 @@ def options(host: str, port: int, workers: int, **extra: Any) -> dict[str, Any]:
 def serve(host: str = "127.0.0.1", port: int = 8080, workers: int | None = None, db_url: str | None = None,
           config: dict[str, Any] | None = None, **gunicorn_options: Any) -> None:
     """Serve the API until stopped (SIGINT/SIGTERM); ``config`` goes to ``create_app``."""
-    from service.config import parse_store, resolve_url
+    from service.config import resolve_url
+    from service.store_check import check_store
 
     url = resolve_url(db_url)
-    parse_store(url)  # a bad URL fails here, once, rather than in every worker
+    check_store(url)  # a bad URL or a foreign or newer store fails here, once, rather than in every worker
     from api.wsgi import config_from_env
 
     app_config = {**config_from_env(), **(config or {}), "DATABASE_URL": url}

@@ -11,6 +11,8 @@ reads a snapshot and a short tail.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, Iterator
@@ -39,25 +41,26 @@ _SCHEMA_LOCK = 0x6273_7479  # "bsty": one advisory lock id for creating backstor
 
 @contextmanager
 def schema_lock(url: str) -> Iterator[None]:
-    """Hold a lock while tables are created, so processes starting together do not race.
+    """Hold a lock while the store is checked and its tables created, so processes starting together do not race.
 
     eventsourcing 9.5 runs its DDL (CREATE ... IF NOT EXISTS, CREATE OR REPLACE
     FUNCTION) whenever an application opens, and on PostgreSQL two processes
     doing so at once fail with "tuple concurrently updated". SQLite needs none.
+    Before anything is created, ``prepare_store`` refuses a database that is
+    not backstory's or is of a newer schema version, and marks a new one.
     """
     from service.config import parse_store
+    from service.store_check import connect_postgres, prepare_store
 
-    env = parse_store(url).env
-    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+    store = parse_store(url)
+    if store.is_sqlite:
+        prepare_store(url)
         yield
         return
-    import psycopg
-
-    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
-                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
-                         connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True) as conn:
+    with connect_postgres(store) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [_SCHEMA_LOCK])
         try:
+            prepare_store(url)
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [_SCHEMA_LOCK])
@@ -86,6 +89,38 @@ class DateAsISO(Transcoding):
 
 # How often each busy stream is snapshotted (in events).
 SNAPSHOT_EVERY = {Program: 100, FactLog: 200, Device: 100, Outbox: 50}
+# The aggregates a unit of work may borrow from memory instead of loading them again.
+LENDABLE = (Program, FactLog, Device, ConflictLog)
+
+
+class Shelf:
+    """Saved aggregates kept in memory between units of work, each lent to one unit at a time.
+
+    A server loads the same program, month logs and device for every push;
+    decoding their snapshots again was a large part of a push. A unit of work
+    takes an aggregate off the shelf (no other unit can have it meanwhile),
+    brings it up to date with the events stored since, and puts it back only
+    after its own changes were saved. A unit that fails puts nothing back, so
+    a refused or conflicting change never leaves a trace in memory.
+    """
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._items: OrderedDict[UUID, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, aggregate_id: UUID) -> Any | None:
+        with self._lock:
+            return self._items.pop(aggregate_id, None)
+
+    def put(self, aggregates: list[Any]) -> None:
+        with self._lock:
+            for aggregate in aggregates:
+                if isinstance(aggregate, LENDABLE) and not aggregate.pending_events:
+                    self._items[aggregate.id] = aggregate
+                    self._items.move_to_end(aggregate.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 class BackstoryApp(Application):
@@ -119,6 +154,21 @@ class BackstoryApp(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    @property
+    def shelf(self) -> Shelf:
+        if "_shelf" not in self.__dict__:
+            self.__dict__["_shelf"] = Shelf()
+        return self.__dict__["_shelf"]
+
+    def borrow(self, aggregate_id: UUID) -> Any | None:
+        """An aggregate for a unit of work: from the shelf, brought up to date, or else from the store."""
+        aggregate = self.shelf.take(aggregate_id)
+        if aggregate is None:
+            return self.find(aggregate_id)
+        for event in self.events.get(aggregate_id, gt=aggregate.version):
+            aggregate = event.mutate(aggregate)
+        return aggregate
 
     def existing(self, stream_ids: list[UUID]) -> set[UUID]:
         """Which of these streams exist, in one query (the library reads one stream at a time).
@@ -224,7 +274,7 @@ class UnitOfWork:
         found = self._cache.get(aggregate_id, self._MISSING)
         if found is self._MISSING:
             app = self.ledger.app
-            found = app.find_small(aggregate_id) if small else app.find(aggregate_id)
+            found = app.find_small(aggregate_id) if small else app.borrow(aggregate_id)
             self._cache[aggregate_id] = found
         if found is not None:
             self._touched[aggregate_id] = found
@@ -291,3 +341,4 @@ class UnitOfWork:
         changed = self.pending()
         if changed:
             self.ledger.save(*changed)
+        self.ledger.app.shelf.put([a for a in self._cache.values() if a is not None])
