@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,29 @@ def _bad_text(value: str) -> str | None:
     except UnicodeEncodeError:
         return "must be valid Unicode (no lone surrogates)"
     return None
+
+
+# In valid JSON a NUL or a lone surrogate can only be written as a \u escape (raw control
+# characters are invalid, and raw surrogates are not UTF-8), so a body without these escapes
+# needs no walk for them.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]")
+
+
+def _nesting(text: str, limit: int) -> int:
+    """How deeply a valid JSON text nests (at most ``limit + 1``), by peeling innermost brackets."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    depth = 0
+    while brackets and depth <= limit:
+        brackets = brackets.replace("[]", "").replace("{}", "")
+        depth += 1
+    return depth
+
+
+def surely_clean(text: str, max_depth: int = limits.MAX_JSON_DEPTH) -> bool:
+    """True when the valid JSON ``text`` has no text problems: then ``text_problems`` need not walk it."""
+    return _SUSPECT_ESCAPE.search(text) is None and _nesting(text, max_depth) < max_depth
 
 
 def text_problems(document: Any, max_depth: int = limits.MAX_JSON_DEPTH) -> dict[str, list[str]]:
@@ -84,10 +108,11 @@ class StrictParser(FlaskParser):
         if not data:
             return core.missing
         try:
-            document = json.loads(data.decode("utf-8"), parse_constant=_no_constants, parse_float=_finite)
+            text = data.decode("utf-8")
+            document = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
             abort(400, messages={"json": {"body": ["is not valid JSON (UTF-8, no NaN or Infinity)"]}})
-        problems = text_problems(document)
+        problems = {} if surely_clean(text) else text_problems(document)
         if problems:
             abort(400, messages={"json": problems})
         return document

@@ -115,7 +115,7 @@ class MutationSchema(Strict):
     base_version = fields.Integer(strict=True, allow_none=True, load_default=None,
                                   validate=validate.Range(min=0, max=2**53 - 1),
                                   metadata={"description": "For decisions: the program version the device had seen"})
-    args = fields.Dict(keys=fields.String(), load_default=dict,
+    args = fields.Dict(load_default=dict,  # JSON keys are strings already
                        metadata={"description": "The CLI options with underscores; at most "
                                                 f"{limits.MAX_ARGS_BYTES} bytes as JSON. Checked per mutation: "
                                                 "a bad argument makes that mutation 'rejected'"})

@@ -10,6 +10,7 @@ recap of last month reads one or two short streams.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Callable
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -28,6 +29,7 @@ def month_of(moment: datetime) -> str:
     return time_key(moment)[:7]
 
 
+@lru_cache(maxsize=1024)  # asked for every fact of a push; uuid5 is a SHA-1
 def fact_log_id(program_id: UUID | str, month: str) -> UUID:
     return uuid5(FACTS_NAMESPACE, f"{program_id}:{month}")
 

@@ -10,6 +10,7 @@ same mutation collides on the record's first version and is turned into a
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -17,6 +18,7 @@ from eventsourcing.domain import Aggregate
 MUTATIONS_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/mutations")
 
 
+@lru_cache(maxsize=4096)  # a push asks for each id several times; uuid5 is a SHA-1
 def mutation_record_id(program_id: UUID | str, mutation_id: str) -> UUID:
     return uuid5(MUTATIONS_NAMESPACE, f"{program_id}:{mutation_id}")
 
