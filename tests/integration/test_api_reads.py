@@ -93,7 +93,8 @@ def test_an_old_cursor_replays(sam):
     again = sam.get("/v1/sync/pull", after=cursor).json["entries"]
     assert again[:len(before)] == before and len(again) > len(before)
     assert again[0]["position"] == 5
-    new_ids = {e["mutation_id"] for e in again[len(before):]}
+    # (a month stream opened by the new fact, early in a month, has no mutation id of its own)
+    new_ids = {e["mutation_id"] for e in again[len(before):] if e["mutation_id"]}
     assert len(new_ids) == 1
 
 
