@@ -11,6 +11,7 @@ A malformed file is refused before anything is applied.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
@@ -71,8 +72,11 @@ def import_mutations(ledger: Ledger, rows: list[tuple[Mutation, datetime]]) -> d
     """Apply each exported mutation once; report what was applied, already there, or refused."""
     counts: dict[str, Any] = {"applied": 0, "duplicate": 0, "refused": []}
     for mutation, recorded_at in rows:
+        # Each was applied where it was exported, and replayed in recorded order it meets the same
+        # program: a late retire/deconstruct that won over later decisions wins again, a fact is kept.
+        replayed = replace(mutation, accepted=True, supersede_later=mutation.type in ("retire", "deconstruct"))
         try:
-            result = handle(ledger, mutation, recorded_at=recorded_at)
+            result = handle(ledger, replayed, recorded_at=recorded_at)
         except DomainError as e:
             counts["refused"].append({"mutation_id": mutation.mutation_id, "type": mutation.type, "error": str(e)})
             continue

@@ -43,6 +43,8 @@ class Mutation:
     seq: int | None = None
     # Set by the sync policy for a late retire/deconstruct, which wins over edits made meanwhile.
     supersede_later: bool = False
+    # Applied before, elsewhere (an import): a fact about an exercise this program lacks is still kept.
+    accepted: bool = False
 
 
 @dataclass
@@ -281,25 +283,51 @@ def _with_hold(parsed: dict) -> dict:
     return out
 
 
+def fact_exercise(uow: UnitOfWork, m: Mutation, name: str) -> tuple[str | None, str]:
+    """The exercise a fact is about, as (id, name); (None, name) for one the program does not have.
+
+    An unknown name is refused, except when the fact was applied before (an
+    import) or the exercise was to come from a deconstruction kept as a
+    conflict: the device logged its components offline, and facts are never
+    refused because the plan changed.
+    """
+    try:
+        ex = resolve_exercise(uow.current_view(), name)
+    except NotFound:
+        if m.accepted or _named_by_conflict(uow, name):
+            return None, name.strip()
+        raise
+    return ex.id, ex.name
+
+
+def _named_by_conflict(uow: UnitOfWork, name: str) -> bool:
+    log = uow.conflict_log()
+    wanted = name.strip().casefold()
+    return log is not None and any(
+        wanted in [n.strip().casefold() for n in c["args"].get("into") or []]
+        for c in log.conflicts.values() if c["type"] == "deconstruct")
+
+
 def on_log(uow, m, parsed, now, rule) -> Step:
-    program = require_program(uow)
-    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
+    require_program(uow)
+    ex_id, ex_name = fact_exercise(uow, m, parsed["exercise"])
     session = validate("log", _with_hold(parsed))
-    step = _record_fact(uow, m, now, "log", exercise_id=ex.id, exercise_name=ex.name, session=session)
-    step.result.update(exercise_id=ex.id, exercise=ex.name)
+    step = _record_fact(uow, m, now, "log", exercise_id=ex_id, exercise_name=ex_name, session=session)
+    step.result.update(exercise_id=ex_id, exercise=ex_name)
     return step
 
 
 def on_next_day(uow, m, parsed, now, rule) -> Step:
-    program = require_program(uow)
-    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
+    require_program(uow)
+    ex_id, ex_name = fact_exercise(uow, m, parsed["exercise"])
     response = validate("next-day", parsed)
     sessions = [f for f in facts_between(uow, m.occurred_at - timedelta(days=3), m.occurred_at)
-                if f["type"] == "log" and f.get("exercise_id") == ex.id and not f["voided"]]
+                if f["type"] == "log" and f.get("exercise_id") == ex_id and not f["voided"]
+                and (ex_id is not None or f.get("exercise") == ex_name)]
     session_id = sessions[-1]["id"] if sessions else None
-    step = _record_fact(uow, m, now, "next-day", exercise_id=ex.id, exercise_name=ex.name,
+    step = _record_fact(uow, m, now, "next-day", exercise_id=ex_id, exercise_name=ex_name,
                         session_id=session_id, response=response)
-    step.result.update(exercise_id=ex.id, exercise=ex.name, session_id=session_id)
+    step.result.update(exercise_id=ex_id, exercise=ex_name, session_id=session_id)
     return step
 
 

@@ -129,7 +129,9 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
     if not stale:
         return "applied", run(uow, m, parsed, now, rule).result
     target = resolve_exercise(uow.current_view(), parsed["exercise"])
-    theirs = [e for e in uow.decisions_after(m.base_version) if target.id in e.exercise_ids]
+    # The device's own later decisions were in its outbox, so it saw them when it decided this one.
+    theirs = [e for e in uow.decisions_after(m.base_version)
+              if target.id in e.exercise_ids and e.device_id != m.device_id]
     if not theirs:
         return "applied", run(uow, m, parsed, now, rule).result
     if m.type in ("progress", "adapt"):

@@ -1,0 +1,102 @@
+"""Property test of sync convergence (issue 5, item 2): faults on the way, one program at the end.
+
+Hypothesis draws plans for 2 to 4 devices of one account: facts (log, break,
+check-in, next-day, flare) and decisions (add, progress, regress, adapt, pause,
+resume, retire, deconstruct, promote --force) made against the program each
+device sees, offline periods, and syncs with a fault: the same push sent twice,
+the reply of a push or a pull lost after the server did the work, or a batch
+split in two whose later half arrives first (409 ``expected_seq``, then the
+protocol). Each device is a ``DeviceStore`` on its own SQLite file, as the CLI
+runs it; the server is ``backstory serve`` (gunicorn) on SQLite and, when
+configured, PostgreSQL. After everyone syncs until quiet, every device shows
+the same ``show`` (also as known at a past time), ``history``, ``recap``,
+``signature`` and conflicts as the server, and as a fresh single store that
+made the server's applied mutations in feed order through ``handle``; every
+mutation made has exactly one outcome (applied, conflict kept in the log, or
+rejected with a reason) and every fact and applied decision is stored once.
+
+CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 30) derandomized examples per
+backend; ``BACKSTORY_FULL=1`` runs 300 random ones (and prints the statistics).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from service.application import open_app
+from tests.conftest import BACKENDS, PG_URL, _pg_drop, _pg_schema
+from tests.reliability._convergence_support import FAULTS, STATS, ServerProcess, Step, World, check_world
+
+FULL = os.environ.get("BACKSTORY_FULL") == "1"
+EXAMPLES = int(os.environ.get("BACKSTORY_CONVERGENCE_EXAMPLES") or (300 if FULL else 30))
+
+FACT_OPS = ["log", "log", "next-day", "break", "checkin", "flare-start", "flare-end"]
+DECISION_OPS = ["add", "progress", "progress", "regress", "regress", "adapt", "pause", "resume", "retire",
+                "deconstruct", "promote"]
+SYNC_OPS = [f"sync:{f}" for f in FAULTS]
+
+
+def _step(op: st.SearchStrategy[str]) -> st.SearchStrategy[Step]:
+    return st.builds(Step, device=st.integers(0, 3), op=op, pick=st.integers(0, 7), value=st.integers(0, 120),
+                     back_hours=st.sampled_from([0, 0, 0, 0, 5, 30, 100]))
+
+
+STEPS = st.lists(st.one_of(_step(st.sampled_from(FACT_OPS)), _step(st.sampled_from(DECISION_OPS)),
+                           _step(st.sampled_from(SYNC_OPS)), _step(st.just("offline"))),
+                 min_size=10, max_size=60)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(request, tmp_path_factory):
+    """One real server process per backend for the module; every example gets an account of its own."""
+    home = tmp_path_factory.mktemp(f"convergence-{request.param}")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'server.sqlite'}"
+    else:
+        schema = _pg_schema()
+        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}"
+    server = ServerProcess(url, home / "server")
+    store = open_app(url)
+    yield server, store
+    store.close()
+    log = server.stop()
+    if schema:
+        _pg_drop(schema)
+    assert "Traceback" not in log, log[-4000:]
+    print(f"\nconvergence statistics ({request.param}): {dict(sorted(STATS.items()))}")
+
+
+# Plans hypothesis found (or that were written to pin a defect down), run every time.
+OWN_TWO_PROGRESSIONS_OFFLINE = [Step(1, "offline", value=7), Step(1, "progress", pick=0, value=0),
+                                Step(1, "progress", pick=0, value=1)]
+LOG_ON_A_CONFLICTED_COMPONENT = [Step(1, "offline", value=7), Step(1, "deconstruct"), Step(1, "log", pick=1),
+                                 Step(0, "retire", back_hours=30), Step(0, "sync:none")]
+LATE_RETIRE_WINS = [Step(1, "offline", value=7), Step(0, "progress"), Step(0, "sync:none"),
+                    Step(1, "retire", back_hours=30)]
+
+
+@pytest.mark.timeout(1800 if FULL else 600)
+@settings(max_examples=EXAMPLES, derandomize=not FULL, deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(devices=st.integers(2, 4), steps=STEPS)
+@example(devices=2, steps=OWN_TWO_PROGRESSIONS_OFFLINE)
+@example(devices=2, steps=LOG_ON_A_CONFLICTED_COMPONENT)
+@example(devices=2, steps=LATE_RETIRE_WINS)
+def test_devices_converge_under_faults(served, devices, steps):
+    server, store = served
+    with tempfile.TemporaryDirectory() as tmp:
+        world = World(server, store, Path(tmp), devices)
+        try:
+            world.run(steps)
+            world.settle()
+            check_world(world, Path(tmp))
+        finally:
+            world.close()
