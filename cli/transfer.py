@@ -46,6 +46,7 @@ def import_(session, file, as_json):
         click.echo(json.dumps(counts, indent=2))
     else:
         queued = f", queued for sync {counts['queued']}" if "queued" in counts else ""
+        queued += f", kept as conflicts {counts['conflict']}" if "conflict" in counts else ""
         click.echo(f"applied {counts['applied']}, already present {counts['duplicate']}{queued}, "
                    f"refused {len(counts['refused'])}")
         for r in counts["refused"]:

@@ -45,6 +45,8 @@ class Mutation:
     supersede_later: bool = False
     # Applied before, elsewhere (an import): a fact about an exercise this program lacks is still kept.
     accepted: bool = False
+    # An import of a decision the sync policy kept as a conflict: that conflict, restored as it was.
+    conflict: dict[str, Any] | None = None
 
 
 @dataclass
