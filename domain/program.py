@@ -21,7 +21,9 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
 from domain.prescription import apply_changes, check_move, normalize
-from domain.timeline import PROGRAM, last_change, record, record_effects, state_at, time_key
+from domain.timeline import (
+    PROGRAM, from_entries, last_change, latest, record, record_effects, state_at, time_key, values,
+)
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
 
@@ -77,6 +79,13 @@ def _exercise_effects(exercise_id: str, name: str, kind: str | None, added: date
 
 class Program(Aggregate):
     """One person's program: the decisions, and a bitemporal index of their effects."""
+
+    # The state's version, for snapshots: 2 keeps the index in columns (``domain.timeline``).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        state["timeline"] = from_entries(state["timeline"])
 
     class Started(Aggregate.Created):
         """The program began (``init``)."""
@@ -281,8 +290,7 @@ class Program(Aggregate):
     def _view_for(self, ctx: Context) -> ProgramView:
         check_time(ctx.occurred_at, ctx.recorded_at)
         one_of("reason_code", ctx.reason_code, REASON_CODES)
-        started_entries = self.timeline.get(PROGRAM, {}).get("started", [])
-        started = started_entries[-1][3] if started_entries else None
+        started = latest(self.timeline, PROGRAM, "started")
         if started and time_key(ctx.occurred_at) < started:
             raise Refused("before_start", f"the program started on {started[:10]}; "
                                           "a decision cannot come before it")
@@ -308,9 +316,9 @@ class Program(Aggregate):
         if ctx.supersede_later:
             return
         later = last_change(self.timeline, ex.id)
-        if later is not None and later > time_key(ctx.occurred_at):
+        if later is not None and later > ctx.occurred_at:
             raise Refused("later_decisions", f"{ex.name!r} has decisions after {ctx.occurred_at.isoformat()} "
-                                             f"(the latest on {later[:10]}); {what} it at or after that date")
+                                             f"(the latest on {later.date()}); {what} it at or after that date")
 
     def _check_new_name(self, view: ProgramView, name: str) -> str:
         name = (name or "").strip()
@@ -433,8 +441,7 @@ class Program(Aggregate):
         if action == "open":
             if current is not None:
                 raise Refused("fitting_open", f"fitting {current['number']} is already open; close it first")
-            numbers = self.timeline.get(PROGRAM, {}).get("fittings", [])
-            number = max((entry[3] for entry in numbers), default=0) + 1
+            number = max(values(self.timeline, PROGRAM, "fittings"), default=0) + 1
             self.trigger_event(self.FittingOpened, number=number, notes=notes, **ctx.meta())
         else:
             if current is None:
