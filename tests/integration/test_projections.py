@@ -359,7 +359,7 @@ def _all_entries(p: Projections, program_id, page: int) -> list[dict]:
 
 
 def test_feeds_of_two_accounts_never_mix(app, projections):
-    a, b = build_store(app, steps=40)
+    a, b = build_store(app, steps=80)  # long enough for the two devices' decisions to conflict
     projections.catch_up()
     owners: dict[str, str] = {}
     for n in app.recorder.select_notifications(1, 100000):
