@@ -275,13 +275,16 @@ def _candidates(view, op: str) -> list:
     wants = {
         "progress": ("active", "paused"), "regress": ("active", "paused"), "adapt": ("active", "paused"),
         "pause": ("active",), "resume": ("paused",), "retire": ("active", "paused", "deconstructed"),
-        "deconstruct": ("active", "paused"), "promote": ("active", "paused"),
+        "deconstruct": ("active", "paused"), "promote": ("active", "paused"), "rebuild": ("deconstructed",),
+        "demote": ("active", "paused", "deconstructed"),
     }.get(op)
     exercises = list(view.exercises.values())
     if wants is None:
         return exercises
     found = [e for e in exercises if e.status in wants]
-    return [e for e in found if not e.signature] if op == "promote" else found
+    if op in ("promote", "demote"):
+        return [e for e in found if e.signature == (op == "demote")]
+    return found
 
 
 def _rx_move(ex, op: str, value: int) -> dict | None:
@@ -309,8 +312,17 @@ def make(device: SimDevice, step: Step, at: datetime, index: int) -> tuple[str, 
     if op in ("flare-start", "flare-end"):
         return op, {"pain": value % 11}
     if op == "add":
-        return op, {"name": f"Ex{value % 5}", "position": f"{1 + value % 3}:supine", "sets": 2 + value % 3,
+        return op, {"name": f"Ex{value % 3}", "position": f"{1 + value % 3}:supine", "sets": 2 + value % 3,
                     "reps": 6 + value % 5}
+    if op in ("fitting-open", "fitting-close"):
+        return op, {"notes": f"{op} at step {index}"}
+    if op == "resolve":
+        log = device.reader().conflict_log()
+        open_ = [c for c in (log.conflicts.values() if log else []) if c["resolution"] is None]
+        if not open_:
+            return None
+        choice = "apply_mine" if value % 2 else "keep_current"
+        return op, {"conflict": open_[step.pick % len(open_)]["id"], choice: True}
     candidates = _candidates(view, op)
     if not candidates:
         return None
@@ -334,7 +346,7 @@ def make(device: SimDevice, step: Step, at: datetime, index: int) -> tuple[str, 
         return op, {"exercise": ex.name, "into": [f"{ex.name} a{index}", f"{ex.name} b{index}"], "reason": reason}
     if op == "promote":
         return op, {"exercise": ex.name, "force": True, "reason": reason}
-    return op, {"exercise": ex.name, "reason": reason}  # pause, resume, retire
+    return op, {"exercise": ex.name, "reason": reason}  # pause, resume, retire, rebuild, demote
 
 
 # ----- the checks --------------------------------------------------------------------------------
@@ -353,6 +365,23 @@ def answers(reader, world: World, known_at: datetime | None) -> dict[str, Any]:
     }
     if known_at is not None:
         out["show_known"] = [queries.show(reader, d, known_at) for d in dates]
+    return out
+
+
+def api_answers(remote: HttpRemote, world: World, known_at: datetime | None) -> dict[str, Any]:
+    """The same questions asked of the server's read API (its projections), with one device's token."""
+    def get(path: str, **query: Any) -> Any:
+        return remote.expect(*remote.request("GET", path, query={k: v.isoformat() for k, v in query.items()}), 200)
+
+    dates = [world.base + timedelta(days=d) for d in range(-3, 22, 3)] + [world.now]
+    out = {
+        "show": [get("/v1/program", as_of=d) for d in dates],
+        "history": get("/v1/history"),
+        "recap": get("/v1/recap", since=world.base - timedelta(days=3), until=world.now),
+        "signature": get("/v1/signature"),
+    }
+    if known_at is not None:
+        out["show_known"] = [get("/v1/program", as_of=d, known_at=known_at) for d in dates]
     return out
 
 
@@ -380,17 +409,34 @@ def replay_reference(world: World, records: list, workdir: Path) -> BackstoryApp
 
 
 def stored_mutation_ids(app: BackstoryApp, program_id: UUID, records: list) -> Counter:
-    """How many stored events (program and fact months) carry each mutation id."""
-    counts: Counter = Counter(e.mutation_id for e in app.ledger(program_id).decisions())
-    months = sorted({r.occurred_at.astimezone(timezone.utc).strftime("%Y-%m") for r in records
-                     if r.mutation_type in FACTS})
+    """How many stored events of each kind carry each mutation id: (kind, mutation_id) -> count."""
+    from domain.conflicts import ConflictLog, conflict_log_id
     from domain.facts import fact_log_id
 
+    counts: Counter = Counter(("decision", e.mutation_id) for e in app.ledger(program_id).decisions())
+    months = sorted({r.occurred_at.astimezone(timezone.utc).strftime("%Y-%m") for r in records
+                     if r.mutation_type in FACTS})
     for month in months:
         for event in app.events.get(fact_log_id(program_id, month)):
             if getattr(event, "mutation_id", None):
-                counts[event.mutation_id] += 1
+                counts[("fact", event.mutation_id)] += 1
+    for event in app.events.get(conflict_log_id(program_id)):
+        if isinstance(event, (ConflictLog.Recorded, ConflictLog.Resolved)):
+            counts[("conflict" if isinstance(event, ConflictLog.Recorded) else "resolved", event.mutation_id)] += 1
     return counts
+
+
+def _stored_as(r) -> Counter:
+    """Where one outcome must be stored, once: nowhere when rejected."""
+    if r.status == "conflict":
+        return Counter({("conflict", r.mutation_id): 1})
+    if r.status != "applied":
+        return Counter()
+    if r.mutation_type in FACTS:
+        return Counter({("fact", r.mutation_id): 1})
+    if r.mutation_type == "resolve":
+        return Counter({("resolved", r.mutation_id): 1, ("decision", r.mutation_id): int(bool(r.args.get("apply_mine")))})
+    return Counter({("decision", r.mutation_id): 1})
 
 
 def check_outcomes(world: World, records: list) -> None:
@@ -419,8 +465,10 @@ def check_outcomes(world: World, records: list) -> None:
         STATS[f"outcome_{r.status}"] += 1
     stored = stored_mutation_ids(world.server_app, world.program_id, records)
     for mid, r in outcomes.items():
-        want = 1 if r.status == "applied" else 0
-        assert stored[mid] == want, f"{r.mutation_type} {r.status} is stored {stored[mid]} times"
+        found = {k: n for k, n in stored.items() if k[1] == mid}
+        want = {k: n for k, n in _stored_as(r).items() if n}
+        assert found == want, f"{r.mutation_type} {r.status} is stored as {found}, not {want}"
+    assert {k[1] for k in stored} <= set(outcomes), "events of mutations that have no outcome"
     for d in world.devices:
         replica = stored_mutation_ids(d.store.app, world.program_id, records)
         assert replica == stored, f"{d.name}'s replica holds other events than the server"
@@ -437,6 +485,7 @@ def check_world(world: World, workdir: Path) -> None:
     server = world.server_app.ledger(world.program_id)
     expected = answers(server, world, known_at)
     server_conflicts = _conflicts(server)
+    assert api_answers(world.devices[0].remote, world, known_at) == expected, "the read API differs from the store"
     for d in world.devices:
         reader = d.reader()
         assert answers(reader, world, known_at) == expected, f"{d.name} differs from the server"

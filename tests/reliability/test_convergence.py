@@ -38,7 +38,7 @@ EXAMPLES = int(os.environ.get("BACKSTORY_CONVERGENCE_EXAMPLES") or (300 if FULL 
 
 FACT_OPS = ["log", "log", "next-day", "break", "checkin", "flare-start", "flare-end"]
 DECISION_OPS = ["add", "progress", "progress", "regress", "regress", "adapt", "pause", "resume", "retire",
-                "deconstruct", "promote"]
+                "deconstruct", "promote", "rebuild", "demote", "fitting-open", "fitting-close", "resolve"]
 SYNC_OPS = [f"sync:{f}" for f in FAULTS]
 
 
