@@ -115,14 +115,13 @@ def _inspect_sqlite(store: Store) -> str:
     if not path.is_file():
         raise ForeignStore(f"{where} is not a file")
     with path.open("rb") as f:
-        head = f.read(len(SQLITE_MAGIC))
+        head = f.read(20)
     if not head:
         return NEW
-    if head != SQLITE_MAGIC:
+    if head[:len(SQLITE_MAGIC)] != SQLITE_MAGIC:
         raise ForeignStore(f"{where} is not a SQLite database file; nothing was changed")
     try:
-        # read-only: not even a hot journal or a checkpoint may change another application's file
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)
+        conn = sqlite3.connect(_read_only_uri(path, head), uri=True, timeout=30)
     except sqlite3.Error as e:
         raise ForeignStore(f"{where} cannot be opened: {e}") from None
     try:
@@ -136,6 +135,21 @@ def _inspect_sqlite(store: Store) -> str:
     finally:
         conn.close()
     return _judge(store, tables, version, topic)
+
+
+def _read_only_uri(path: Path, head: bytes) -> str:
+    """A URI that reads the file without writing anything, not even a -wal or -shm file beside it.
+
+    A read-only connection to a WAL database still creates those two files. A
+    WAL database without a -wal file is open nowhere and holds all of its
+    pages in the main file, so it is read as immutable (no locks, no files);
+    any other is read with the usual locks, read-only.
+    """
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    is_wal = len(head) >= 20 and head[18] == 2
+    if is_wal and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return uri
 
 
 def _one(conn, statement: str, present: bool) -> str | None:
