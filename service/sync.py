@@ -65,7 +65,8 @@ def _check_seqs(mutations: list[Mutation], last_seq: int) -> None:
 def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: SignatureRule = SignatureRule(),
          now: datetime | None = None) -> dict[str, Any]:
     """Apply a batch from one device; raise SeqError (nothing changed) when the seqs do not follow on."""
-    mutations = [replace(m, device_id=str(who.device_id)) for m in mutations]
+    device_id = str(who.device_id)
+    mutations = [m if m.device_id == device_id else replace(m, device_id=device_id) for m in mutations]
     refused: dict[str, dict] = {}
     for _ in range(RETRIES + len(mutations)):
         uow = who.ledger(app).unit_of_work()
