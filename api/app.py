@@ -161,6 +161,7 @@ def _hooks(flask_app: Flask) -> None:
         if request.url_rule is None or not request.path.startswith("/v1/"):
             return
         _authenticate()
+        _check_streamed_body(flask_app.config["MAX_CONTENT_LENGTH"])
 
     @flask_app.after_request
     def _finish(response):
@@ -173,6 +174,20 @@ def _hooks(flask_app: Flask) -> None:
         log.info("%s %s %s %.1fms device=%s", request.method, route, response.status_code, took,
                  getattr(g, "device_id", None) or "-")
         return response
+
+
+def _check_streamed_body(cap: int | None) -> None:
+    """A chunked body (no Content-Length) over the cap is 413 too.
+
+    Werkzeug stops reading such a body at the cap and hands on what it read,
+    so without this a body over the cap was silently cut short (a 400 at best).
+    """
+    if cap is None or request.content_length is not None or "chunked" not in request.headers.get(
+            "Transfer-Encoding", "").lower():
+        return
+    if len(request.get_data(cache=True)) >= cap:
+        raise ApiProblem(413, "payload-too-large", f"the request body is larger than the cap of {cap} bytes",
+                         errors={"body": [f"at most {cap} bytes"]}, max_bytes=cap)
 
 
 def _safe_path(path: str) -> str:
