@@ -134,7 +134,9 @@ class Session:
         return datetime.now(timezone.utc)
 
     def mutate(self, mutation_type: str, args: dict[str, Any], at: datetime | None = None) -> dict:
+        from cli.wire import check_args
         from service.device import new_mutation
 
         args = {k: v for k, v in args.items() if v not in (None, (), [])}
+        check_args(args)
         return self.device.mutate(new_mutation(mutation_type, args, at or self.now(), self.device_id()))
