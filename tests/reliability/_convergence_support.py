@@ -40,7 +40,7 @@ from service.remote import HttpRemote, RemoteError
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTS = ("log", "next-day", "break", "checkin", "flare-start", "flare-end")
-FAULTS = ("none", "dup", "drop_push", "drop_pull", "reorder")
+FAULTS = ("none", "dup", "drop_push", "drop_pull", "reorder", "replay_old")
 
 
 def free_port() -> int:
@@ -99,6 +99,7 @@ class FaultyRemote(HttpRemote):
         self.server, self.device_id = server, device_id
         self.offline = False
         self.fault = "none"
+        self.sent: list[tuple[list[dict], dict]] = []  # batches the server answered 200, with the answer
 
     def request(self, method, path, body=None, query=None):
         if self.offline:
@@ -109,16 +110,35 @@ class FaultyRemote(HttpRemote):
         assert status < 500, f"{method} {path} answered {status}: {payload}"
         return status, payload
 
+    def _push(self, mutations: list[dict]) -> tuple[int, dict]:
+        status, body = super().push(mutations)
+        if status == 200:
+            self.sent.append((mutations, body))
+        return status, body
+
+    def _replay_old(self) -> None:
+        """A copy of an earlier batch, delayed in the network, arrives now: all duplicates, the original results."""
+        old, answer = self.sent[len(self.sent) // 2]
+        status, body = super().push(old)
+        assert status == 200, body
+        for first, again in zip(answer["results"], body["results"], strict=True):
+            original = first.get("original_status", first["status"])
+            assert again["status"] == "duplicate" and again["original_status"] == original, (first, again)
+            assert again["result"] == first["result"], (first, again)
+        STATS["late_copies"] += 1
+
     def _server_expects(self) -> int:
         return self.server.find(self.device_id).last_seq + 1
 
     def push(self, mutations):
         fault, self.fault = self.fault, "none"  # one fault per sync, on its first push
+        if fault == "replay_old" and self.sent:
+            self._replay_old()
         if fault == "reorder" and len(mutations) >= 2:
             return self._reordered(mutations)
-        status, body = super().push(mutations)
+        status, body = self._push(mutations)
         if fault == "dup" and status == 200:
-            again_status, again = super().push(mutations)
+            again_status, again = self._push(mutations)
             assert again_status == 200, again
             for first, second in zip(body["results"], again["results"], strict=True):
                 original = first.get("original_status", first["status"])
@@ -136,17 +156,17 @@ class FaultyRemote(HttpRemote):
         half = len(mutations) // 2
         head, tail = mutations[:half], mutations[half:]
         expected = self._server_expects()
-        status, body = super().push(tail)
+        status, body = self._push(tail)
         if tail[0]["seq"] > expected:
             assert status == 409 and body.get("expected_seq") == expected, (status, body, expected)
             assert self._server_expects() == expected, "a refused batch changed the device's seq"
             STATS["reordered_409"] += 1
-            head_status, head_body = super().push(head)
+            head_status, head_body = self._push(head)
             assert head_status == 200, head_body
-            status, body = super().push(tail)
+            status, body = self._push(tail)
             assert status == 200, body
             return 200, {"results": head_body["results"] + body["results"], "last_seq": body["last_seq"]}
-        head_status, head_body = super().push(head)  # the head was applied before: all duplicates
+        head_status, head_body = self._push(head)  # the head was applied before: all duplicates
         assert head_status == 200 and status == 200, (head_body, body)
         return 200, {"results": head_body["results"] + body["results"], "last_seq": max(head_body["last_seq"], body["last_seq"])}
 

@@ -62,6 +62,7 @@ def served(request, tmp_path_factory):
     else:
         schema = _pg_schema()
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}"
+    STATS.clear()
     server = ServerProcess(url, home / "server")
     store = open_app(url)
     yield server, store
@@ -81,6 +82,17 @@ LOG_ON_A_CONFLICTED_COMPONENT = [Step(1, "offline", value=7), Step(1, "deconstru
 LATE_RETIRE_WINS = [Step(1, "offline", value=7), Step(0, "progress"), Step(0, "sync:none"),
                     Step(1, "retire", back_hours=30)]
 
+# Every fault on busy batches, and concurrent decisions the server must reject (a second open
+# fitting, a name already taken), so CI always covers them whatever the derandomized draw.
+EVERY_FAULT = [Step(0, "log"), Step(0, "break"), Step(0, "checkin"), Step(0, "sync:reorder"), Step(1, "log"),
+               Step(1, "break"), Step(1, "sync:drop_push"), Step(1, "checkin"), Step(1, "sync:dup"),
+               Step(0, "flare-start"), Step(0, "next-day"), Step(0, "sync:replay_old"), Step(0, "sync:drop_pull"),
+               Step(2, "log"), Step(2, "break", value=3), Step(2, "sync:reorder"), Step(1, "sync:replay_old")]
+REJECTED_WHILE_OFFLINE = [Step(1, "offline", value=7), Step(0, "fitting-open"), Step(1, "fitting-open"),
+                          Step(0, "add", value=1), Step(1, "add", value=1), Step(1, "log", pick=1),
+                          Step(1, "progress", pick=1), Step(0, "sync:none"), Step(2, "regress"), Step(0, "retire"),
+                          Step(2, "sync:reorder")]
+
 
 @pytest.mark.timeout(1800 if FULL else 600)
 @settings(max_examples=EXAMPLES, derandomize=not FULL, deadline=None, print_blob=True,
@@ -90,6 +102,8 @@ LATE_RETIRE_WINS = [Step(1, "offline", value=7), Step(0, "progress"), Step(0, "s
 @example(devices=2, steps=OWN_TWO_PROGRESSIONS_OFFLINE)
 @example(devices=2, steps=LOG_ON_A_CONFLICTED_COMPONENT)
 @example(devices=2, steps=LATE_RETIRE_WINS)
+@example(devices=3, steps=EVERY_FAULT)
+@example(devices=3, steps=REJECTED_WHILE_OFFLINE)
 def test_devices_converge_under_faults(served, devices, steps):
     server, store = served
     with tempfile.TemporaryDirectory() as tmp:
