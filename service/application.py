@@ -335,7 +335,10 @@ class UnitOfWork:
         return {k: len(a.pending_events) for k, a in self._touched.items()}
 
     def pending(self) -> list[Any]:
-        return [a for a in self._cache.values() if a is not None and a.pending_events]
+        changed = [a for a in self._cache.values() if a is not None and a.pending_events]
+        # Outcomes last: a month log changed again by a later mutation would otherwise be saved after an
+        # earlier mutation's record, and a feed page cut there would show that outcome without its fact.
+        return sorted(changed, key=lambda a: isinstance(a, MutationRecord))
 
     def save(self) -> None:
         changed = self.pending()

@@ -112,8 +112,8 @@ class DeviceStore:
         outbox = self.outbox()
         if not outbox.linked:
             self._queue_standalone(outbox)
-        self._push(remote, report)
-        self._pull(remote, report)
+        acked = self._push(remote, report)
+        self._pull(remote, report, acked)
         return report
 
     def _queue_standalone(self, outbox: Outbox) -> None:
@@ -125,36 +125,42 @@ class DeviceStore:
                           for r in fresh], standalone=len(records))
             self.app.save(outbox)
 
-    def _push(self, remote: HttpRemote, report: dict) -> None:
+    def _push(self, remote: HttpRemote, report: dict) -> tuple[int, dict]:
+        """Push every pending mutation; return the seq the server holds up to, and the statuses.
+
+        The acknowledgement is saved by ``_pull``, with the replicated events that
+        carry those mutations: until then they stay in the outbox, so reads keep
+        showing them even when the sync is cut off before the pull is done.
+        """
+        acked, statuses = 0, {}
         while True:
             outbox = self.outbox()
-            batch = outbox.pending()[:BATCH]
+            batch = [i for i in outbox.pending() if i["seq"] > acked][:BATCH]
             if not batch:
-                return
+                return acked, statuses
             status, body = remote.push(batch)
             if status == 409 and isinstance(body, dict) and "expected_seq" in body:
                 expected = int(body["expected_seq"])
                 if expected <= batch[0]["seq"]:
                     raise RemoteError(f"the server expects seq {expected} from this device, but its next "
                                       f"unsent mutation is {batch[0]['seq']}: the server has lost mutations", 409, body)
-                outbox.acknowledge(expected - 1, {})  # answered before; the outcomes come with the pull
-                self.app.save(outbox)
+                acked = expected - 1  # answered before; the outcomes come with the pull
                 continue
             remote.expect(status, body, 200)
-            statuses: dict[str, int] = {}
+            if int(body["last_seq"]) < batch[-1]["seq"]:
+                raise RemoteError(f"the server answered last_seq {body['last_seq']} to a push up to seq "
+                                  f"{batch[-1]['seq']}", status, body)
             for r in body["results"]:
                 statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+                report[r["status"]] = report.get(r["status"], 0) + 1
                 if r["status"] == "conflict":
                     report["conflicts"].append(r)
                 if r["status"] == "rejected":
                     report["rejections"].append(r)
-            for k, v in statuses.items():
-                report[k] = report.get(k, 0) + v
             report["pushed"] += len(batch)
-            outbox.acknowledge(int(body["last_seq"]), statuses)
-            self.app.save(outbox)
+            acked = int(body["last_seq"])
 
-    def _pull(self, remote: HttpRemote, report: dict) -> None:
+    def _pull(self, remote: HttpRemote, report: dict, acked: tuple[int, dict] = (0, {})) -> None:
         while True:
             outbox = self.outbox()
             page = remote.pull(outbox.cursor)
@@ -169,6 +175,8 @@ class DeviceStore:
                 if s["topic"] == STARTED_TOPIC:
                     program_id = s["originator_id"]
             outbox.pulled(page["next_cursor"], program_id, len(entries))
+            if not page["has_more"]:  # the replica now holds every mutation the push acknowledged
+                outbox.acknowledge(*acked)
             own = [self.app.mapper.to_stored_event(ev) for ev in outbox.collect_events()]
             self.app.recorder.insert_events(stored + own)
             report["pulled"] += len(entries)

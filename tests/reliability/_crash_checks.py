@@ -111,22 +111,23 @@ def check_exactly_once(fleet: Fleet, s: Scan, programs: dict[int, UUID]) -> None
         for a in fleet.answers.get(mutation_id, []):
             if a.status == "duplicate":
                 assert (a.original_status, a.result) == (r.status, r.result), (mutation_id, a, r.status)
-        _check_effects(mutation_id, m, r.status, s)
+        check_effects(mutation_id, m["type"], r.status, s)
     orphans = (set(s.facts) | set(s.decisions) | set(s.conflicts)) - set(s.records)
     assert not orphans, f"events of mutations without an outcome record: {sorted(orphans)[:5]}"
 
 
-def _check_effects(mutation_id: str, m: dict, status: str, s: Scan) -> None:
+def check_effects(mutation_id: str, mutation_type: str, status: str, s: Scan) -> None:
+    """A mutation's events match its outcome: all of its effect, once, or nothing."""
     effects = (s.facts[mutation_id], s.decisions[mutation_id], s.conflicts[mutation_id])
     if status == "rejected":
         expected_ok = effects == (0, 0, 0)
     elif status == "conflict":
         expected_ok = effects == (0, 0, 1)
-    elif m["type"] in FACT_TYPES:
+    elif mutation_type in FACT_TYPES:
         expected_ok = status == "applied" and effects == (1, 0, 0)
     else:
         expected_ok = status == "applied" and effects[0] == 0 and effects[1] >= 1 and effects[2] == 0
-    assert expected_ok, f"mutation {mutation_id} ({m['type']}, {status}) has effects (facts, decisions, " \
+    assert expected_ok, f"mutation {mutation_id} ({mutation_type}, {status}) has effects (facts, decisions, " \
                         f"conflicts) {effects}: half-applied or applied twice"
 
 

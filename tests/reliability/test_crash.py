@@ -20,16 +20,21 @@ Sizes: ``BACKSTORY_TEST_CRASH_KILLS`` (server kill points per backend, default
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.conftest import PG_URL, Cli, _pg_drop, _pg_schema
 from tests.integration.pg_load import EXERCISES, mutation
 from tests.reliability import _crash_checks as checks
+from tests.reliability._crash_cli import run_killed, write_facts, write_history
 from tests.reliability._crash_support import Cluster, Connection, Fleet
 
 KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_KILLS") or 22)
@@ -132,3 +137,208 @@ def test_server_killed_during_pushes_loses_nothing(store_url, tmp_path):
           f"{time.perf_counter() - started:.0f}s")
     assert c["kills"] >= MIN_KILLS
     assert c["kills with a push in flight"] >= c["kills"] // 3, "too few kills landed during a push"
+
+
+# ----- CLI kills -----------------------------------------------------------------------------------
+
+CLI_KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_CLI_KILLS") or 4)
+HISTORY_ROWS = 500
+RECORD_TOPIC = "domain.mutations:MutationRecord.Processed"
+
+
+@pytest.fixture(scope="module")
+def history_file(tmp_path_factory):
+    """An export of a five-month history, made once for every CLI crash test."""
+    path = tmp_path_factory.mktemp("history") / "history.jsonl"
+    assert write_history(path, HISTORY_ROWS, SEED) == HISTORY_ROWS
+    return path
+
+
+@pytest.fixture
+def new_cli(store_url, tmp_path):
+    """Make CLIs, each in a home of its own with an empty store on the backend of ``store_url`` (not that store)."""
+    schemas: list[str] = []
+
+    def make(name: str) -> Cli:
+        home = tmp_path / name
+        home.mkdir()
+        if store_url.startswith("sqlite"):
+            return Cli(home, None)
+        schemas.append(_pg_schema())
+        sep = "&" if "?" in PG_URL else "?"
+        return Cli(home, f"{PG_URL}{sep}schema={schemas[-1]}")
+
+    yield make
+    for schema in schemas:
+        _pg_drop(schema)
+
+
+def _count(db: str | None, home: Path, where: str = "", name: str = "backstory.sqlite") -> int:
+    """Stored events (``where``: an SQL condition) in the store of a CLI home, read beside the running process."""
+    if db is None:
+        path = home / name
+        if not path.exists():
+            return 0
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return conn.execute(f"SELECT COUNT(*) FROM stored_events {where}").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0  # the tables are not made yet
+        finally:
+            conn.close()
+    import psycopg
+
+    schema = parse_qs(urlsplit(db).query)["schema"][0]
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        try:
+            return conn.execute(f'SELECT COUNT(*) FROM "{schema}".stored_events {where}').fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+
+def _records(cli: Cli) -> int:
+    return _count(cli.db, cli.home, f"WHERE topic = '{RECORD_TOPIC}'")
+
+
+def _views(cli: Cli) -> dict:
+    """show at three dates, history and a recap of the whole history, as JSON."""
+    today = datetime.now(UTC).date()
+    out = {f"show {n}": cli.ok("show", "--as-of", (today - timedelta(days=n)).isoformat(), "--json").json()
+           for n in (0, 60, 120)}
+    out["history"] = cli.ok("history", "--json").json()
+    out["recap"] = cli.ok("recap", "--since", (today - timedelta(days=160)).isoformat(), "--until",
+                          today.isoformat(), "--json").json()
+    return out
+
+
+@pytest.mark.timeout(600)
+def test_import_killed_midway_then_run_again_equals_an_uninterrupted_import(new_cli, history_file):
+    rng = random.Random(SEED + 1)
+    cli, other_cli = new_cli("interrupted"), new_cli("uninterrupted")
+    reference = other_cli.ok("import", str(history_file), "--json").json()
+    assert (reference["applied"], reference["refused"]) == (HISTORY_ROWS, [])
+    kills, done = [], 0
+    for i in range(CLI_KILLS):
+        # The first kill lands while the CLI starts (nothing written yet); the others after a random number
+        # of newly applied mutations, at whatever point of its transaction the import then is.
+        target = 0 if i == 0 else done + rng.randint(1, (HISTORY_ROWS - done) // (CLI_KILLS - i + 1))
+        landed = run_killed(cli, ["import", str(history_file)],
+                            when=lambda target=target: target == 0 or _records(cli) >= target)
+        assert landed, "the import finished before its kill point"
+        after = _records(cli)
+        assert after >= done, "an interrupted import lost what an earlier run had applied"
+        kills.append(after - done)
+        done = after
+    final = cli.ok("import", str(history_file), "--json").json()
+    assert (final["applied"], final["duplicate"], final["refused"]) == (HISTORY_ROWS - done, done, []), final
+    assert _records(cli) == _records(other_cli) == HISTORY_ROWS
+    assert _count(cli.db, cli.home) == _count(other_cli.db, other_cli.home), "an event was stored twice"
+    assert _views(cli) == _views(other_cli)
+    assert _exported(cli) == _exported(other_cli)
+    print(f"\nimport of {HISTORY_ROWS} mutations killed {len(kills)} times (newly applied before each kill: "
+          f"{kills}), then completed: {final['applied']} applied, {final['duplicate']} already present")
+
+
+def _exported(cli: Cli) -> list[str]:
+    """The export without its header (which carries the moment of export)."""
+    return cli.ok("export").out.splitlines()[1:]
+
+
+def _shown(cli: Cli) -> tuple:
+    """What the device shows of its program and its sessions, without recorded times and device ids
+    (a change made offline shows the device's own until the server's come back with the pull)."""
+    today = datetime.now(UTC).date()
+    show = cli.ok("show", "--as-of", today.isoformat(), "--json").json()
+    recap = cli.ok("recap", "--since", (today - timedelta(days=160)).isoformat(), "--until", today.isoformat(),
+                   "--json").json()
+    return _without(show, "recorded_at", "device_id"), _without(recap, "recorded_at", "device_id")
+
+
+def _without(value, *keys: str):
+    if isinstance(value, dict):
+        return {k: _without(v, *keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, *keys) for v in value]
+    return value
+
+
+def _ids(path: Path) -> set[str]:
+    return {json.loads(line)["mutation_id"] for line in path.read_text().splitlines()[1:] if line.strip()}
+
+
+def _kill_point(rng: random.Random, laptop: Cli, store_url: str, unsent: int):
+    """A seeded kill point of one ``sync``: while it pushes, while it pulls, or at a random moment."""
+    mode = rng.choice(("push", "pull", "moment")) if unsent else rng.choice(("pull", "moment"))
+    if mode == "push":
+        target = _server_records(store_url) + rng.randint(1, unsent)
+        return mode, lambda: _server_records(store_url) >= target
+    if mode == "pull":
+        replicated = "WHERE topic NOT LIKE 'domain.outbox:%'"
+        target = _count(laptop.db, laptop.home, replicated) + rng.randint(1, max(unsent, 20))
+        return mode, lambda: _count(laptop.db, laptop.home, replicated) >= target
+    deadline = time.monotonic() + rng.uniform(0.0, 2.5)
+    return mode, lambda: time.monotonic() >= deadline
+
+
+def _server_records(store_url: str) -> int:
+    if store_url.startswith("sqlite"):
+        path = Path(store_url.split("///", 1)[1])
+        return _count(None, path.parent, f"WHERE topic = '{RECORD_TOPIC}'", name=path.name)
+    return _count(store_url, Path("."), f"WHERE topic = '{RECORD_TOPIC}'")
+
+
+def _more_changes(laptop: Cli, tmp_path: Path, round_no: int, rng: random.Random) -> set[str]:
+    """New changes on the laptop between two syncs: a session typed in, and an import of facts."""
+    logged = laptop.ok("log", "Bridge", "--pain-before", "4", "--pain-after", "2", "--json").json()
+    chunk = tmp_path / f"facts{round_no}.jsonl"
+    ids = set(write_facts(chunk, rng.randint(20, 80), rng.randrange(10**6), "cli-other"))
+    laptop.ok("import", str(chunk))
+    return ids | {logged["mutation_id"]}
+
+
+@pytest.mark.timeout(600)
+def test_sync_killed_midway_then_run_again_loses_nothing(store_url, new_cli, history_file, tmp_path):
+    from service.application import program_id_for
+
+    rng = random.Random(SEED + 2)
+    [sam, _] = _accounts(store_url)
+    cluster = Cluster(store_url, tmp_path)
+    try:
+        cluster.start()
+        laptop = new_cli("laptop")
+        laptop.ok("remote", "set", cluster.url, "--token", sam["token"])
+        laptop.ok("import", str(history_file))  # offline work: all of it waits for the first sync
+        expected = _ids(history_file)
+        kills = []
+        while len(kills) < CLI_KILLS:
+            mode, when = _kill_point(rng, laptop, store_url, len(expected) - _server_records(store_url))
+            before = _shown(laptop)
+            if run_killed(laptop, ["sync"], when):
+                kills.append(mode)
+                assert _shown(laptop) == before, f"after a sync killed ({mode}), the laptop shows something else"
+            expected |= _more_changes(laptop, tmp_path, len(kills), rng)
+        laptop.ok("sync")
+        assert laptop.ok("sync", "--json").json()["pushed"] == 0, "the outbox still had changes after a sync"
+        phone = new_cli("phone")
+        phone.ok("remote", "set", cluster.url, "--token", laptop.ok("device", "pair", "phone", "--json").json()["token"])
+        phone.ok("sync")
+        assert _views(laptop) == _views(phone)
+        feed = checks.pull_feed(cluster.url, sam["token"])
+    finally:
+        cluster.stop()
+    _check_logs(cluster.logs)
+    app = _store(store_url)
+    try:
+        s = checks.scan(app)
+        assert set(s.records) == expected, "the server's mutations differ from the laptop's changes"
+        for mutation_id in expected:
+            [record] = s.records[mutation_id]
+            assert record.status == "applied", (record.mutation_type, record.status, record.result)
+            checks.check_effects(mutation_id, record.mutation_type, record.status, s)
+        seqs = sorted(r.seq for [r] in s.records.values())
+        assert seqs == list(range(1, len(expected) + 1)), "the laptop's seqs have holes or repeats"
+        checks.check_feed(feed, s, program_id_for(sam["account_id"]), expected)
+    finally:
+        app.close()
+    print(f"\nsync killed {len(kills)} times ({', '.join(kills)}), then completed: {len(expected)} mutations on the "
+          f"server once each, the laptop equal to a freshly synced phone")
