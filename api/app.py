@@ -60,10 +60,28 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _header(description: str, required: bool, schema: dict) -> dict:
+    return {"description": description, "required": required, "schema": schema}
+
+
+#: The headers some problems carry, documented on their shared responses.
+_PROBLEM_HEADERS = {
+    401: {"WWW-Authenticate": _header("Bearer realm=\"backstory\"", True, {"type": "string"})},
+    405: {"Allow": _header("The methods this resource allows", True, {"type": "string"})},
+    429: {"Retry-After": _header("Seconds to wait before trying again", True,
+                                 {"type": "integer", "minimum": 1})},
+    503: {"Retry-After": _header("Seconds to wait before trying again", False,
+                                 {"type": "integer", "minimum": 1})},
+}
+
+
 class BackstoryApi(Api):
     """flask-smorest's Api with RFC 9457 problems: the documented error schema and the error handler."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all "default" response: each operation lists the statuses it can answer, so a
+    # client (or a fuzzer's status check) can tell an undocumented status, a 500 above all.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         return errors.http_problem(error)
@@ -76,6 +94,8 @@ class BackstoryApi(Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, errors.PROBLEM_JSON)
+                if status in _PROBLEM_HEADERS:
+                    response["headers"] = _PROBLEM_HEADERS[status]
             elif not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
@@ -190,10 +210,13 @@ def _check_streamed_body(cap: int | None) -> None:
                          errors={"body": [f"at most {cap} bytes"]}, max_bytes=cap)
 
 
+_KNOWN_FIRST = ("v1", "healthz", "readyz", "openapi.json")
+
+
 def _safe_path(path: str) -> str:
-    """An unmatched path for the log: its first segment only (the rest may carry names)."""
-    first = path.strip("/").split("/", 1)[0][:20]
-    return "/" + "".join(c if c.isalnum() or c in "-_." else "?" for c in first) + ("/..." if "/" in path.strip("/") else "")
+    """An unmatched path for the log: its first segment if it is one of ours, else ``?`` (a path may carry names)."""
+    first = path.strip("/").split("/", 1)[0]
+    return "/" + (first if first in _KNOWN_FIRST else "?") + ("/..." if "/" in path.strip("/") else "")
 
 
 def _authenticate() -> None:

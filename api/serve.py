@@ -67,6 +67,7 @@ def options(host: str, port: int, workers: int, **extra: Any) -> dict[str, Any]:
         "accesslog": None,  # the app logs each request itself, without query strings
         "errorlog": "-",
         "loglevel": "info",
+        "logger_class": "api.serverlog.PrivateLogger",  # no request line, URI or header a client sent
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
