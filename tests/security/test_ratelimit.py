@@ -1,0 +1,85 @@
+"""Rate limiting per device on a real server: 429 with an integer ``Retry-After``, other devices unslowed.
+
+A server of its own with a low limit (one request per 5 s, bursts of 5, set
+through ``BACKSTORY_RATE_LIMIT``/``BACKSTORY_RATE_BURST``), so a burst of
+requests surely runs over it however slow the machine is. Failed
+authentications are limited per client address, and never slow a valid token.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import BACKENDS, _pg_drop
+from tests.security._support import Device, Server, assert_problem, call, operations
+from tests.security.conftest import fresh_store
+
+pytestmark = pytest.mark.timeout(600)
+RATE, BURST = 0.2, 5
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def limited(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"ratelimit-{request.param}")
+    url, schema = fresh_store(request.param, tmp)
+    server = Server(url, tmp, env={"BACKSTORY_RATE_LIMIT": str(RATE), "BACKSTORY_RATE_BURST": str(BURST)},
+                    name="limited")
+    yield server
+    server.stop()
+    if schema:
+        _pg_drop(schema)
+
+
+def over_the_limit(device: Device, target: str = "/v1/devices") -> list:
+    return [device.get(target) for _ in range(BURST + 4)]
+
+
+def test_a_device_over_its_rate_gets_429_with_retry_after_and_others_are_not_slowed(limited):
+    phone = Device.new_account(limited, "busy")
+    tablet = phone.pair("tablet")  # pairing is one of the phone's requests
+    replies = over_the_limit(phone)
+    statuses = [r.status for r in replies]
+    assert statuses[:BURST - 1] == [200] * (BURST - 1) and statuses[-3:] == [429] * 3, statuses
+    limited_reply = replies[-1]
+    problem = assert_problem(limited_reply, 429)
+    assert "slow down" in problem["detail"]
+    wait = limited_reply.headers["retry-after"]
+    assert wait.isdigit() and 1 <= int(wait) <= 1 / RATE + 1, wait
+    assert tablet.get("/v1/devices").status == 200  # the same account's other device is not slowed
+    other = Device.new_account(limited, "other account")
+    assert other.get("/v1/devices").status == 200
+    time.sleep(int(wait) + 0.5)
+    assert phone.get("/v1/devices").status == 200  # after waiting, it works again
+
+
+def test_every_endpoint_is_limited_and_a_limited_push_stores_nothing(limited):
+    spec = call(limited.url, "GET", "/openapi.json").json()
+    device = Device.new_account(limited, "pusher")
+    assert device.push_ok(device.m("init", 1, name="Pusher"))[0]["status"] == "applied"
+    while device.get("/v1/devices").status != 429:
+        pass
+    for op in (op for op in operations(spec) if op.secured):
+        target = op.target({name: "x" for name in op.path_params})
+        body = {"mutations": []} if op.body_schema is not None else None
+        reply = device.call(op.method, target, body=body)
+        assert_problem(reply, 429)
+        assert reply.headers["retry-after"].isdigit(), str(op)
+    refused = device.m("break", kind="walk")
+    assert_problem(device.push(refused), 429)
+    time.sleep(int(device.get("/v1/devices").headers["retry-after"]) + 0.5)
+    results = device.push_ok(refused)  # the same seq: the limited push stored nothing
+    assert results[0]["status"] == "applied"
+
+
+def test_failed_authentications_are_limited_per_address_and_never_slow_a_valid_token(limited):
+    valid = Device.new_account(limited, "valid")
+    forged = f"Bearer bs1_{valid.device_id.replace('-', '')}_{'F' * 43}"
+    statuses = [call(limited.url, "GET", "/v1/devices", authorization=forged).status for _ in range(BURST + 4)]
+    assert 401 in statuses and statuses[-1] == 429, statuses
+    reply = call(limited.url, "GET", "/v1/devices", authorization=forged)
+    assert_problem(reply, 429)
+    assert reply.headers["retry-after"].isdigit()
+    assert valid.get("/v1/devices").status == 200
+    assert call(limited.url, "GET", "/healthz").status == 200
