@@ -11,6 +11,7 @@ mutations applied on top, in memory.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -26,7 +27,24 @@ from service.handling import Mutation, handle, run
 from service.remote import HttpRemote, RemoteError
 
 BATCH = 500
+#: Bytes of one push body: under the server's 1 MiB cap (``api.limits.MAX_BODY_BYTES``), room kept for the envelope.
+BATCH_BYTES = 1024 * 1024 - 16 * 1024
 STARTED_TOPIC = "domain.program:Program.Started"
+
+
+def _batch(pending: list[dict]) -> list[dict]:
+    """The next push: at most BATCH mutations and BATCH_BYTES of JSON as ``HttpRemote`` sends them (at least one).
+
+    Counted in mutations only, a backlog of long notes went over the server's
+    body cap, and every sync from then on was refused (413).
+    """
+    out, size = [], 0
+    for item in pending[:BATCH]:
+        size += len(json.dumps(item)) + 2
+        if out and size > BATCH_BYTES:
+            break
+        out.append(item)
+    return out
 
 
 def _as_item(m: Mutation) -> dict:
@@ -135,7 +153,7 @@ class DeviceStore:
         acked, statuses = 0, {}
         while True:
             outbox = self.outbox()
-            batch = [i for i in outbox.pending() if i["seq"] > acked][:BATCH]
+            batch = _batch([i for i in outbox.pending() if i["seq"] > acked])
             if not batch:
                 return acked, statuses
             status, body = remote.push(batch)

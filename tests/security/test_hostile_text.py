@@ -223,7 +223,6 @@ def test_the_cli_refuses_at_once_what_the_server_would_refuse_so_sync_is_never_s
     assert CONTROL in strings(owner.pull_all()[0])
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI pushes 500 mutations a batch whatever their size (fix pending)")
 @pytest.mark.timeout(900)
 def test_a_backlog_of_big_notes_syncs_in_batches_under_the_body_cap(laptop):
     owner, cli = laptop
