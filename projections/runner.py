@@ -97,11 +97,24 @@ class Runner:
                 break
         return done
 
+    def _early_read(self, size: int) -> tuple[int, list] | None:
+        """On SQLite, the next notifications, read before the step takes the file's write lock.
+
+        Read under that lock they need a second connection from the event store's pool, which a
+        threaded server may have filled with writers queued behind that very lock: each waited out
+        the pool's 5 s timeout. Positions only move under the lock, so the step checks they did not.
+        """
+        if not is_sqlite(self.engine):
+            return None
+        start = min(self.positions().values(), default=0) + 1
+        return start, self.app.recorder.select_notifications(start, size)
+
     def _step(self, size: int) -> int:
+        early = self._early_read(size)
         with self.writer.begin() as conn:
             positions = self._lock(conn)
             start = min(positions.values()) + 1
-            notes = self.app.recorder.select_notifications(start, size)
+            notes = early[1] if early and early[0] == start else self.app.recorder.select_notifications(start, size)
             if not notes:
                 return 0
             items = [Item(n, self.app.mapper.to_domain_event(n)) for n in notes if not n.topic.startswith(SKIP)]
