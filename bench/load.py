@@ -130,16 +130,20 @@ class Store:
 class Server:
     """``python -m cli --db URL serve --port P --workers N`` in a process group of its own."""
 
-    def __init__(self, url: str, workers: int, tmp: Path, env_extra: dict[str, str]):
+    def __init__(self, url: str, workers: int, tmp: Path, env_extra: dict[str, str], threads: int = 0):
         self.port = free_port()
         self.log_path = tmp / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
         env.update({"PYTHONPATH": str(ROOT), "BACKSTORY_HOME": str(tmp / "home"), "TZ": "UTC", **env_extra})
+        command = [sys.executable, "-m", "cli", "--db", url, "serve", "--port", str(self.port), "--workers",
+                   str(workers)]
+        if threads:  # gunicorn's own command line, threaded workers (README: "with gunicorn's own options")
+            env["BACKSTORY_DB"] = url
+            command = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-k", "gthread", "--threads",
+                       str(threads), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "api.wsgi:app()"]
         with self.log_path.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cli", "--db", url, "serve", "--port", str(self.port), "--workers",
-                 str(workers)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
 
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -160,6 +164,18 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"the server was not ready within {timeout:.0f} s:\n{self.text()[-3000:]}")
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU of the server's processes (gunicorn's master and workers) so far."""
+        tick, total = os.sysconf("SC_CLK_TCK"), 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # the process group: the master started it as leader
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -463,6 +479,8 @@ class Options:
     accounts: int = FULL["accounts"]
     duration: float = FULL["duration"]
     seed: int | None = None
+    keep: bool = False  # keep the temporary directory (the server's log, the SQLite file)
+    threads: int = 0  # > 0: gunicorn's gthread workers with this many threads, instead of ``backstory serve``
     server_env: dict[str, str] = field(default_factory=dict)  # e.g. BACKSTORY_RATE_LIMIT
 
 
@@ -534,15 +552,18 @@ def run(opts: Options) -> dict:
     rng, tally = random.Random(seed), Tally()
     tmp = Path(tempfile.mkdtemp(prefix="backstory-load-"))
     store = Store(opts.db, tmp)
-    server = Server(store.url, opts.workers, tmp, opts.server_env)
+    server = Server(store.url, opts.workers, tmp, opts.server_env, opts.threads)
     try:
         server.wait_ready()
         log(f"load: {store.backend}, {opts.workers} worker(s), {opts.devices} devices of {opts.accounts} accounts, "
             f"{opts.duration:g} s, seed {seed}")
         devices = _devices(store, opts, server.port, tally, rng)
         _reset_for_timing(tally)
+        cpu = server.cpu_seconds(), time.process_time()
         wall = _drive(devices, opts.duration)
         report = _report(opts, store, seed, tally, wall)
+        report["server_cpu_s"] = round(server.cpu_seconds() - cpu[0], 1)
+        report["client_cpu_s"] = round(time.process_time() - cpu[1], 1)
         checks = [load_checks.check_feeds(devices, tally)]
         server.stop()
         checks += [load_checks.check_store(store, devices, tally), load_checks.check_log(server.text())]
@@ -552,13 +573,17 @@ def run(opts: Options) -> dict:
     finally:
         server.stop()
         store.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if opts.keep:
+            log(f"load: the server's log is kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _report(opts: Options, store: Store, seed: int, tally: Tally, wall: float) -> dict:
     requests = sum(len(v) for v in tally.latencies.values())
     return {
-        "backend": store.backend, "workers": opts.workers, "devices": opts.devices, "accounts": opts.accounts,
+        "backend": store.backend, "workers": opts.workers, "threads": opts.threads,
+        "load_average": [round(x, 1) for x in os.getloadavg()], "devices": opts.devices, "accounts": opts.accounts,
         "duration_s": opts.duration, "wall_s": round(wall, 2), "seed": seed,
         "requests": requests, "requests_per_s": round(requests / wall, 1),
         "mutations": tally.counts["mutations"], "mutations_per_s": round(tally.counts["mutations"] / wall, 1),
@@ -573,11 +598,12 @@ def _report(opts: Options, store: Store, seed: int, tally: Tally, wall: float) -
 
 
 def _table(r: dict) -> str:
-    lines = [f"{r['backend']}, {r['workers']} worker(s), {r['devices']} devices / {r['accounts']} accounts, "
+    threads = f" of {r['threads']} threads" if r["threads"] else ""
+    lines = [f"{r['backend']}, {r['workers']} worker(s){threads}, {r['devices']} devices / {r['accounts']} accounts, "
              f"{r['wall_s']} s (seed {r['seed']})",
              f"  {r['requests']} requests ({r['requests_per_s']}/s), {r['mutations']} mutations "
              f"({r['mutations_per_s']}/s), {r['pulled_entries']} entries pulled; 429: {r['http_429']}, "
-             f"5xx and connection errors: {r['failures']}",
+             f"5xx and connection errors: {r['failures']}, reconnects: {r['reconnects']}; CPU s: server {r['server_cpu_s']}, devices {r['client_cpu_s']}",
              f"  {'kind':<36} {'count':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"]
     for name, k in [*r["kinds"].items(), *(("  " + n, v) for n, v in r["routes"].items())]:
         lines.append(f"  {name:<36} {k['count']:>7} {k['per_s']:>7} {k['p50_ms']:>8} {k['p99_ms']:>8} {k['max_ms']:>8}")
@@ -597,6 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--rate-limit", type=float, help="the server's BACKSTORY_RATE_LIMIT (default: its own)")
     parser.add_argument("--rate-burst", type=int, help="the server's BACKSTORY_RATE_BURST")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="serve with gunicorn's gthread workers of this many threads instead of backstory serve")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory with the server's log")
     parser.add_argument("--json", action="store_true")
     a = parser.parse_args(argv)
     size = QUICK if a.quick else FULL
@@ -604,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
            if v is not None}
     opts = Options(db=a.db, workers=a.workers, devices=a.devices or size["devices"],
                    accounts=a.accounts or size["accounts"], duration=a.duration or size["duration"], seed=a.seed,
-                   server_env=env)
+                   threads=a.threads, keep=a.keep, server_env=env)
     if opts.accounts < 1 or opts.devices < opts.accounts:
         parser.error("--devices must be at least --accounts, and --accounts at least 1")
     report = run(opts)

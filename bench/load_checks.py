@@ -8,12 +8,13 @@ list of what did not hold (empty when all is well).
   account's devices had acknowledged, and no other;
 - ``check_store`` (server stopped): straight from the event store's
   notification log, every acknowledged mutation has exactly one
-  MutationRecord, with the device, seq and status its first reply gave (and
-  every later ``duplicate`` named that status); an applied fact is one fact
+  MutationRecord, with the device, seq and status its replies gave (one
+  fresh outcome at most, every other reply a ``duplicate`` naming it); an applied fact is one fact
   event, a conflict one conflict record, a rejected mutation nothing; no record
   of a mutation no device sent; each device's stored seqs are 1..its last seq;
 - ``check_log``: the server's log has no traceback, no worker timeout, no
-  "store busy" and no "database is locked".
+  "store busy", no failed projections catch-up, no "database is locked" and
+  no unavailable pool connection.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from collections import Counter, defaultdict
 from urllib.parse import quote
 
 FACT_TYPES = ("log", "break", "checkin", "next-day")
-BAD_LOG_LINES = ("Traceback", "WORKER TIMEOUT", "store busy", "database is locked", "OperationalError")
+BAD_LOG_LINES = ("Traceback", "WORKER TIMEOUT", "store busy", "catch-up failed", "database is locked",
+                 "OperationalError", "ConnectionUnavailable")
 
 
 def _feed(device) -> list[dict]:
@@ -111,13 +113,15 @@ def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
         if len(found) != 1:
             problems.append(f"acknowledged mutation {mutation_id} is stored {len(found)} times")
             continue
-        r, first = found[0], acks[0]
+        r = found[0]
         statuses[r.status] += 1
-        if (r.device_id, r.seq, r.status) != (first.device_id, first.seq, first.status):
-            problems.append(f"mutation {mutation_id}: stored as {(r.device_id, r.seq, r.status)}, "
-                            f"first acknowledged as {(first.device_id, first.seq, first.status)}")
-        if any(a.status != "duplicate" or a.original_status != r.status for a in acks[1:]):
-            problems.append(f"mutation {mutation_id}: later replies {[(a.status, a.original_status) for a in acks[1:]]}")
+        # One reply at most gives the fresh outcome (none when that reply was lost); every other is a duplicate
+        # naming it, from the same device and seq.
+        fresh = [a for a in acks if a.status != "duplicate"]
+        told = {(a.device_id, a.seq, a.original_status if a.status == "duplicate" else a.status) for a in acks}
+        if len(fresh) > 1 or told != {(r.device_id, r.seq, r.status)}:
+            problems.append(f"mutation {mutation_id}: stored as {(r.device_id, r.seq, r.status)}, the replies said "
+                            f"{[(a.seq, a.status, a.original_status) for a in acks]}")
         m = sent.get(mutation_id)
         if m and not _effects_ok(m["type"], r.status, facts[mutation_id], conflicts[mutation_id]):
             problems.append(f"mutation {mutation_id} ({m['type']}, {r.status}): {facts[mutation_id]} fact events, "

@@ -4,7 +4,8 @@ Runs ``bench/load.py`` (the same code as the full benchmark) at the CI size:
 12 devices of 4 accounts for 12 s, each a thread with its own HTTP connection
 pushing batches of 1-50 mutations, pulling its feed and calling read
 endpoints, against ``python -m cli --db URL serve`` in its default config on
-SQLite, and on PostgreSQL with one worker and with ``--workers 2``. A last,
+SQLite, and on PostgreSQL with one worker and with ``--workers 2``; and as
+``gunicorn -k gthread --threads 8 'api.wsgi:app()'`` on SQLite. A last,
 short run gives the server a low rate limit, so devices meet 429s and wait as
 ``Retry-After`` says.
 
@@ -35,7 +36,9 @@ SEED = int(os.environ["BACKSTORY_TEST_SEED"]) if os.environ.get("BACKSTORY_TEST_
 LAYOUTS = [pytest.param("sqlite", 1, id="sqlite"),
            pytest.param("postgres", 1, id="postgres", marks=pytest.mark.skipif(not PG_URL, reason="no PostgreSQL")),
            pytest.param("postgres", 2, id="postgres-2-workers",
-                        marks=pytest.mark.skipif(not PG_URL, reason="no PostgreSQL"))]
+                        marks=pytest.mark.skipif(not PG_URL, reason="no PostgreSQL")),
+           # gunicorn's own command line with threaded workers (README), where requests of one process contend
+           pytest.param("sqlite", (1, 8), id="sqlite-8-threads")]
 
 
 def _db(backend: str) -> str | None:
@@ -58,7 +61,8 @@ def _checked(report: dict) -> dict:
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize(("backend", "workers"), LAYOUTS)
 def test_devices_under_load_lose_nothing_and_meet_no_contention(backend, workers):
-    report = _checked(run(Options(db=_db(backend), workers=workers, seed=SEED, **SIZE)))
+    workers, threads = workers if isinstance(workers, tuple) else (workers, 0)
+    report = _checked(run(Options(db=_db(backend), workers=workers, threads=threads, seed=SEED, **SIZE)))
     kinds = report["kinds"]
     assert set(kinds) == {"push", "pull", "read"}, kinds
     assert kinds["push"]["count"] >= SIZE["devices"], "every device pushed at least once"
