@@ -187,6 +187,7 @@ def _hooks(flask_app: Flask) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "-")
         response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # a note's HTML is never run as a page
         started = getattr(g, "started", None)
         took = (time.perf_counter() - started) * 1000 if started else 0.0
         route = (_RULE_ARG.sub(r"<\1>", request.url_rule.rule) if request.url_rule is not None

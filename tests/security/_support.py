@@ -70,10 +70,13 @@ class Reply:
         return f"<Reply {self.status} {self.mimetype} {self.text[:300]!r}>"
 
 
-def call(base: str, method: str, target: str, *, token: str | None = None, authorization: str | bytes | None = None,
+def call(base: str, method: str, target: str, *, token: str | None = None, authorization: Any = None,
          body: Any = None, raw: bytes | None = None, content_type: str = "application/json",
          headers: dict[str, str] | None = None, timeout: float = HTTP_TIMEOUT) -> Reply:
-    """``method target`` (a path with its query) on the server at ``base``; never raises on an HTTP status."""
+    """``method target`` (a path with its query) on the server at ``base``; never raises on an HTTP status.
+
+    ``authorization`` is the header's raw value (text or bytes), or a list of them to send the header repeatedly.
+    """
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode("utf-8"))
@@ -87,8 +90,9 @@ def call(base: str, method: str, target: str, *, token: str | None = None, autho
             sent["Content-Length"] = str(len(data))
         for key, value in sent.items():
             conn.putheader(key, value)
-        if authorization is not None:
-            conn.putheader("Authorization", authorization)
+        for value in authorization if isinstance(authorization, (list, tuple)) else [authorization]:
+            if value is not None:
+                conn.putheader("Authorization", value)
         conn.endheaders()
         if data is not None:
             try:

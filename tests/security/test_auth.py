@@ -139,6 +139,19 @@ def test_a_revoked_device_gets_403_on_every_endpoint_and_changes_nothing(server,
     assert victim.tablet.get("/v1/program").status == 200
 
 
+def test_two_authorization_headers_are_refused_whatever_they_hold(server, spec, victim, attacker):
+    before = settled(server, victim)
+    pairs = [(victim.phone.token, attacker.token), (attacker.token, victim.phone.token),
+             (victim.phone.token, victim.phone.token), (victim.phone.token, "garbage")]
+    for op in (op for op in operations(spec) if op.secured):
+        method, target, body = request_parts(spec, op, values_for(op, victim))
+        for pair in pairs:
+            reply = call(server.url, method, target, authorization=[f"Bearer {t}" for t in pair], body=body)
+            assert_problem(reply, 401)
+            assert leaks(reply, victim.secrets) == [], (str(op), reply)
+    assert settled(server, victim) == before
+
+
 def test_a_valid_token_passes_the_same_requests(server, spec, victim):
     """The control: the requests above are refused for their token, not for their shape."""
     for op in (op for op in operations(spec) if op.secured and op.method == "GET"):

@@ -54,6 +54,7 @@ def test_a_token_is_shown_once_and_no_answer_carries_a_token_or_its_hash(server)
     owner = Device.new_account(server, "shown once")
     reply = owner.call("POST", "/v1/devices", body={"name": "phone"})
     assert reply.status == 201 and reply.json()["token"].startswith("bs1_")
+    assert reply.headers["cache-control"] == "no-store"  # no cache keeps the one answer holding the token
     tablet_token = reply.json()["token"]
     hashes = [token_hash(owner.token), token_hash(tablet_token)]
     secrets = [*secret_forms(owner.token), *secret_forms(tablet_token), *hashes]
