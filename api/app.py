@@ -192,7 +192,8 @@ def _hooks(flask_app: Flask) -> None:
         took = (time.perf_counter() - started) * 1000 if started else 0.0
         route = (_RULE_ARG.sub(r"<\1>", request.url_rule.rule) if request.url_rule is not None
                  else _safe_path(request.path))
-        log.info("%s %s %s %.1fms device=%s", request.method, route, response.status_code, took,
+        method = request.method if request.method in _METHODS else "OTHER"  # any token is a method to HTTP
+        log.info("%s %s %s %.1fms device=%s", method, route, response.status_code, took,
                  getattr(g, "device_id", None) or "-")
         return response
 
@@ -212,6 +213,7 @@ def _check_streamed_body(cap: int | None) -> None:
 
 
 _KNOWN_FIRST = ("v1", "healthz", "readyz", "openapi.json")
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
 
 def _safe_path(path: str) -> str:

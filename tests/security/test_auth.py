@@ -92,6 +92,17 @@ def test_the_live_document_lists_the_endpoints_and_every_v1_one_needs_a_token(sp
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+def test_the_public_endpoints_hold_no_account_data(server, spec, victim):
+    public = [op for op in operations(spec) if not op.secured]
+    assert {str(op) for op in public} >= {"GET /healthz", "GET /readyz"}
+    for op in public:
+        for authorization in (None, f"Bearer {victim.phone.token}"):
+            reply = call(server.url, op.method, op.path, authorization=authorization)
+            assert reply.status == 200, (str(op), reply)
+            assert leaks(reply, victim.secrets) == [], (str(op), reply)
+    assert leaks(call(server.url, "GET", "/openapi.json"), victim.secrets) == []
+
+
 def test_every_endpoint_refuses_every_bad_token_with_a_401_and_no_data(server, spec, victim):
     before = settled(server, victim)
     ops = [op for op in operations(spec) if op.secured]

@@ -43,7 +43,7 @@ def allowed_lines(routes: list[str]) -> list[re.Pattern]:
     route = "|".join(re.escape(r) for r in sorted(routes, key=len, reverse=True))
     return [
         re.compile(rf"^\[{STAMP} [+-]\d{{4}}\] \[\d+\] \[(INFO|WARNING)\] (?:{'|'.join(GUNICORN)})$"),
-        re.compile(rf"^{STAMP} INFO backstory\.api \[\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) "
+        re.compile(rf"^{STAMP} INFO backstory\.api \[\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|OTHER) "
                    rf"(?:{route}) \d{{3}} \d+\.\dms device={DEVICE}$"),
         re.compile(rf"^{STAMP} WARNING backstory\.[a-z.]+ \[\d+\] [^\n]*\b(?:[A-Z]\w+(?:Error|Exception|Busy|Timeout))$"),
     ]
@@ -101,6 +101,8 @@ def traffic(server, spec) -> None:
     device.call("GET", f"/{SECRET_EXERCISE.replace(' ', '-')}/{SECRET_NOTE.replace(' ', '-')}")
     device.call("GET", f"/v1/{SECRET_EXERCISE.replace(' ', '-')}?{SECRET_QUERY}")
     device.call("PUT", "/v1/sync/push", body={"note": SECRET_NOTE})
+    device.call("QQSECRETMETHOD", "/v1/program")  # a method is the client's own word too
+    device.call("QQSECRETMETHOD", "/nothing")
     for authorization in (f"Bearer {SECRET_TOKEN_TEXT}", f"Bearer bs1_{uuid.uuid4().hex}_{SECRET_TOKEN_TEXT}",
                           f"Basic {SECRET_TOKEN_TEXT}", f"Bearer {device.token}x", "Bearer bs1_" + "Q" * 9000):
         for op in operations(spec):
