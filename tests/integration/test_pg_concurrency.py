@@ -278,6 +278,7 @@ def _check_store(load: Load, accounts: list[dict], feeds: dict[int, list[dict]],
     streams: dict[int, list[tuple[str, int]]] = defaultdict(list)
     facts, decisions, conflicts = Counter(), Counter(), Counter()
     decided_at: dict[str, int] = {}  # program version of each applied decision
+    decided_by: dict[tuple[int, int], str] = {}  # (account, program version) -> the deciding device
     records: dict[str, list[tuple]] = defaultdict(list)
     for note in _notifications(app):
         if note.topic.startswith("eventsourcing."):
@@ -297,6 +298,7 @@ def _check_store(load: Load, accounts: list[dict], feeds: dict[int, list[dict]],
         elif note.topic.startswith("domain.program:Program."):
             decisions[mutation_id] += 1
             decided_at[mutation_id] = note.originator_version
+            decided_by[(i, note.originator_version)] = event.device_id
         elif note.topic.startswith("domain.conflicts:ConflictLog."):
             conflicts[mutation_id] += 1
         elif note.topic.startswith("domain.mutations:MutationRecord."):
@@ -323,14 +325,18 @@ def _check_store(load: Load, accounts: list[dict], feeds: dict[int, list[dict]],
     assert not (set(facts) | set(decisions) | set(conflicts)) - set(first), \
         "an event of a mutation that was never acknowledged"
     # No lost update: every decision after the set-up is on the same exercise, so a progression made
-    # against version b applies only as version b + 1; a stale one is a conflict naming the changes since b.
+    # against version b applies as version b + 1, or later only over the same device's own decisions
+    # (it saw them); one stale against another device's change is a conflict naming the changes since b.
     for mutation_id, f in first.items():
         m = load.sent[mutation_id]
         if m["type"] != "progress" or m["base_version"] is None:
             continue
         if f.status == "applied":
-            assert decided_at[mutation_id] == m["base_version"] + 1, \
-                f"a stale progression (seen {m['base_version']}) applied as version {decided_at[mutation_id]}"
+            i = account_of[f.device_id]
+            between = {decided_by.get((i, v)) for v in range(m["base_version"] + 1, decided_at[mutation_id])}
+            assert between <= {f.device_id}, \
+                f"a stale progression (seen {m['base_version']}) applied as version {decided_at[mutation_id]} " \
+                f"over other devices' decisions {between}"
         elif f.status == "conflict":
             theirs = [t["version"] for t in f.result["conflict"]["theirs"]]
             assert theirs and min(theirs) > m["base_version"], (m, f.result)
