@@ -41,6 +41,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import PG_URL, Cli, _pg_drop, _pg_schema
+from tests.unit.test_event_samples import LINES, SAMPLES_PROGRAM, concrete_event_classes, topic_of, version_of
 
 ROOT = Path(__file__).resolve().parents[2]
 START = date(2025, 3, 3)  # the histories are dated in the past, so no test depends on today
@@ -250,14 +251,6 @@ def check_the_reads_are_not_empty(expected: dict, known_at: str) -> None:
 
 
 # ----- 2. old events keep loading: the stored samples in a store an older backstory made ---------
-
-from tests.unit.test_event_samples import (  # noqa: E402  (the samples and the walk over the event classes)
-    LINES,
-    SAMPLES_PROGRAM,
-    concrete_event_classes,
-    topic_of,
-    version_of,
-)
 
 SQLITE_V1_TABLES = [  # what eventsourcing 9.5 made for backstory before the schema-version marker existed
     "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
@@ -547,8 +540,6 @@ def test_empty_and_missing_stores_are_new_and_get_the_marker(store_url, tmp_path
 
 def test_a_store_made_before_the_marker_still_opens_and_is_marked(store_url, tmp_path):
     """A store the previous code made (event tables and read models, no marker) is taken as version 1."""
-    from datetime import datetime as dt
-
     from projections import Projections
     from service.application import BackstoryApp, program_id_for
     from service.config import parse_store
@@ -558,8 +549,9 @@ def test_a_store_made_before_the_marker_still_opens_and_is_marked(store_url, tmp
     (tmp_path / "home").mkdir()
     app = BackstoryApp(parse_store(url).env)  # as the code before the marker opened a store
     Projections(app, url).close()
-    handle(app.ledger(program_id_for("local")), Mutation(str(uuid.uuid4()), "init", dt(2025, 3, 3, 12, tzinfo=timezone.utc),
-                                                        "cli-old", {"name": "Old", "timezone": "UTC"}))
+    at = datetime(2025, 3, 3, 12, tzinfo=timezone.utc)
+    handle(app.ledger(program_id_for("local")), Mutation(str(uuid.uuid4()), "init", at, "cli-old",
+                                                        {"name": "Old", "timezone": "UTC"}))
     app.close()
     home = tmp_path / "home"
     assert marker(store_url, home) is None
