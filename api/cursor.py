@@ -15,6 +15,8 @@ import binascii
 import json
 
 VERSION = 1
+#: Feed positions are BIGINT: a forged cursor beyond it must be refused here, not fail in the query (a 500).
+MAX_POSITION = 2**63 - 1
 
 
 class CursorError(ValueError):
@@ -39,7 +41,7 @@ def decode(cursor: str | None, database_id: str, account_id: str) -> int:
                           "or no cursor to start from the beginning") from None
     if (not isinstance(data, dict) or data.get("v") != VERSION or not isinstance(data.get("db"), str)
             or not isinstance(data.get("acct"), str) or not isinstance(data.get("pos"), int)
-            or isinstance(data.get("pos"), bool) or data["pos"] < 0):
+            or isinstance(data.get("pos"), bool) or not 0 <= data["pos"] <= MAX_POSITION):
         raise CursorError("not a cursor of this server; use a next_cursor from an earlier pull, "
                           "or no cursor to start from the beginning")
     if data["db"] != database_id:

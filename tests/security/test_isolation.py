@@ -161,3 +161,15 @@ def test_the_attackers_own_device_operations_stay_in_its_account(server, victim,
     assert attacker.call("DELETE", f"/v1/devices/{paired.device_id}").status == 200
     assert victim_view(victim) == before
     assert call(server.url, "GET", "/v1/devices", token=victim.phone.token).status == 200
+
+
+def test_a_forged_cursor_of_ones_own_account_is_refused_or_reads_only_ones_own_feed(server, attacker):
+    _, cursor = attacker.pull_all()
+    data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    for pos in (-1, 2**63, 10**100, 1.5, True, "0", None):
+        assert_problem(attacker.get("/v1/sync/pull", after=_cursor({**data, "pos": pos})), 400, field="after")
+    for forged in ({**data, "v": 2}, {**data, "db": "another"}, {k: v for k, v in data.items() if k != "acct"},
+                   [data], "text"):
+        assert_problem(attacker.get("/v1/sync/pull", after=_cursor(forged)), 400, field="after")
+    last = attacker.get("/v1/sync/pull", after=_cursor({**data, "pos": 2**63 - 1}))
+    assert last.status == 200 and last.json()["entries"] == [] and not last.json()["has_more"]
