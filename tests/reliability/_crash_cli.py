@@ -117,7 +117,7 @@ def run_killed(cli: Cli, args: list[str], when: Callable[[], bool], timeout: flo
     deadline = time.monotonic() + timeout
     while proc.poll() is None and not when():
         assert time.monotonic() < deadline, f"backstory {' '.join(args)} never reached its kill point"
-        time.sleep(0.01)
+        time.sleep(0.02)
     running = proc.poll() is None
     if running:
         proc.send_signal(signal.SIGKILL)

@@ -58,26 +58,30 @@ class Cluster:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self, timeout: float = 180) -> None:
+    def launch(self) -> str:
+        """Start a server process on a new port; its URL (not serving yet)."""
         port = free_port()
-        log = self.tmp / f"server{self.starts}.log"
+        self._log = self.tmp / f"server{self.starts}.log"
         self.starts += 1
         command = [sys.executable, "-m", "cli", "--db", self.db_url, "serve", "--port", str(port)]
-        with log.open("wb") as out:
+        with self._log.open("wb") as out:
             self.proc = subprocess.Popen(command, cwd=ROOT, env=server_env(self.home), stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-        self._log = log
-        url = f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{port}"
+
+    def start(self, timeout: float = 180) -> None:
+        """Start a server and wait until it is ready; then devices may use it."""
+        url = self.launch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited ({self.proc.returncode}): {log.read_text()}")
+                raise AssertionError(f"server exited ({self.proc.returncode}): {self._log.read_text()}")
             if _ready(url):
                 self.url = url
                 self.up.set()
                 return
             time.sleep(0.05)
-        raise AssertionError(f"server did not start in {timeout}s: {log.read_text()}")
+        raise AssertionError(f"server did not start in {timeout}s: {self._log.read_text()}")
 
     def _group(self, sig: int) -> None:
         try:
@@ -387,8 +391,16 @@ class Fleet:
         self.push_started.wait(timeout=60)
         time.sleep(rng.uniform(0, 1.5 * self.latency()))
 
+    def _kill_booting(self, rng: random.Random) -> None:
+        """A kill point while a restarted server boots (opening the store, setting up the read models)."""
+        self.cluster.launch()
+        time.sleep(rng.uniform(0, 1.5))
+        self.cluster.kill()
+        self.counts["kills while booting"] += 1
+
     def run(self, kills: int, rng: random.Random) -> None:
-        """Devices push while the server is killed ``kills`` times (and restarted each time)."""
+        """Devices push while the server is killed ``kills`` times (and restarted each time); now and then
+        the restarted server is killed once more while it boots (not counted in ``kills``)."""
         errors: list[str] = []
         threads = [threading.Thread(target=self._work, args=(d, errors), daemon=True) for d in self.devices]
         for t in threads:
@@ -401,6 +413,8 @@ class Fleet:
                 self.cluster.kill()
                 self.counts["kills"] += 1
                 self.counts["kills with a push in flight"] += bool(busy)
+                if rng.random() < 0.15:
+                    self._kill_booting(rng)
                 self.cluster.start()
                 time.sleep(rng.uniform(0, 0.3))  # some work on the new server before the next kill point
         finally:

@@ -13,9 +13,11 @@ CLI kills: ``backstory sync`` with many pending changes, and ``backstory
 import`` of a large export, killed with SIGKILL mid-way several times and run
 again: the result equals an uninterrupted run.
 
-Sizes: ``BACKSTORY_TEST_CRASH_KILLS`` (server kill points per backend, default
-22), ``BACKSTORY_TEST_CRASH_CLI_KILLS`` (CLI kill points per test, default 4);
-``BACKSTORY_TEST_SEED`` replays a run's random choices (thread timing still differs).
+Sizes: ``BACKSTORY_TEST_CRASH_KILLS`` (server kill points during pushes per
+backend, default 21), ``BACKSTORY_TEST_CRASH_CLI_KILLS`` (CLI kill points per
+test, default 4); ``BACKSTORY_FULL=1`` makes them 100 and 10, with a history of
+2,000 mutations instead of 500. ``BACKSTORY_TEST_SEED`` replays a run's random
+choices (thread timing still differs).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from tests.reliability import _crash_checks as checks
 from tests.reliability._crash_cli import run_killed, write_facts, write_history
 from tests.reliability._crash_support import Cluster, Connection, Fleet
 
-KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_KILLS") or 22)
+FULL = os.environ.get("BACKSTORY_FULL") == "1"
+KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_KILLS") or (100 if FULL else 21))
 MIN_KILLS = 20
 SEED = int(os.environ.get("BACKSTORY_TEST_SEED") or random.randrange(10**6))
 START = datetime.now(UTC) - timedelta(days=40)
@@ -129,7 +132,8 @@ def test_server_killed_during_pushes_loses_nothing(store_url, tmp_path):
     c = fleet.counts
     statuses = {f"{m} {r} {st}": n for (m, r, st), n in sorted(fleet.statuses.items())}
     print(f"\nserver kills on {store_url.split(':')[0]} (seed {SEED}): {c['kills']} kill points "
-          f"({c['kills with a push in flight']} with a push in flight), {len(fleet.sent)} mutations sent, "
+          f"({c['kills with a push in flight']} with a push in flight) and {c['kills while booting']} while a "
+          f"restarted server booted, {len(fleet.sent)} mutations sent, "
           f"{c['lost replies']} lost replies, {len(fleet.unanswered)} mutations committed whose reply was lost "
           f"and acknowledged only by a later last_seq or 409, "
           f"{sum(1 for a in fleet.answers.values() if a[0].status == 'duplicate')} first answered 'duplicate' "
@@ -141,8 +145,8 @@ def test_server_killed_during_pushes_loses_nothing(store_url, tmp_path):
 
 # ----- CLI kills -----------------------------------------------------------------------------------
 
-CLI_KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_CLI_KILLS") or 4)
-HISTORY_ROWS = 500
+CLI_KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_CLI_KILLS") or (10 if FULL else 4))
+HISTORY_ROWS = 2000 if FULL else 500
 RECORD_TOPIC = "domain.mutations:MutationRecord.Processed"
 
 
@@ -189,11 +193,22 @@ def _count(db: str | None, home: Path, where: str = "", name: str = "backstory.s
     import psycopg
 
     schema = parse_qs(urlsplit(db).query)["schema"][0]
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        try:
-            return conn.execute(f'SELECT COUNT(*) FROM "{schema}".stored_events {where}').fetchone()[0]
-        except psycopg.errors.UndefinedTable:
-            return 0
+    try:
+        return _admin().execute(f'SELECT COUNT(*) FROM "{schema}".backstory_events {where}').fetchone()[0]
+    except psycopg.errors.UndefinedTable:
+        return 0
+
+
+_ADMIN: list = []
+
+
+def _admin():
+    """One autocommit connection to the test PostgreSQL for the kill points' polling (schemas are named in SQL)."""
+    import psycopg
+
+    if not _ADMIN or _ADMIN[0].closed:
+        _ADMIN[:] = [psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)]
+    return _ADMIN[0]
 
 
 def _records(cli: Cli) -> int:
@@ -310,13 +325,16 @@ def test_sync_killed_midway_then_run_again_loses_nothing(store_url, new_cli, his
         laptop.ok("import", str(history_file))  # offline work: all of it waits for the first sync
         expected = _ids(history_file)
         kills = []
-        while len(kills) < CLI_KILLS:
+        for _ in range(4 * CLI_KILLS):
+            if len(kills) == CLI_KILLS:
+                break
             mode, when = _kill_point(rng, laptop, store_url, len(expected) - _server_records(store_url))
             before = _shown(laptop)
             if run_killed(laptop, ["sync"], when):
                 kills.append(mode)
                 assert _shown(laptop) == before, f"after a sync killed ({mode}), the laptop shows something else"
             expected |= _more_changes(laptop, tmp_path, len(kills), rng)
+        assert len(kills) == CLI_KILLS, f"only {len(kills)} kills landed while the sync ran"
         laptop.ok("sync")
         assert laptop.ok("sync", "--json").json()["pushed"] == 0, "the outbox still had changes after a sync"
         phone = new_cli("phone")
