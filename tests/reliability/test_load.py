@@ -4,7 +4,7 @@ Runs ``bench/load.py`` (the same code as the full benchmark) at the CI size:
 12 devices of 4 accounts for 12 s, each a thread with its own HTTP connection
 pushing batches of 1-50 mutations, pulling its feed and calling read
 endpoints, against ``python -m cli --db URL serve`` in its default config on
-SQLite, and on PostgreSQL with one worker and with ``--workers 2``; and as
+SQLite and PostgreSQL, each with one worker and with ``--workers 2``; and as
 ``gunicorn -k gthread --threads 8 'api.wsgi:app()'`` on SQLite. A last,
 short run gives the server a low rate limit, so devices meet 429s and wait as
 ``Retry-After`` says.
@@ -34,6 +34,7 @@ PG_URL = os.environ.get("BACKSTORY_TEST_POSTGRES_URL")
 SIZE = FULL if os.environ.get("BACKSTORY_TEST_LOAD") == "full" else QUICK
 SEED = int(os.environ["BACKSTORY_TEST_SEED"]) if os.environ.get("BACKSTORY_TEST_SEED") else None
 LAYOUTS = [pytest.param("sqlite", 1, id="sqlite"),
+           pytest.param("sqlite", 2, id="sqlite-2-workers"),  # allowed; the processes queue on the file's lock
            pytest.param("postgres", 1, id="postgres", marks=pytest.mark.skipif(not PG_URL, reason="no PostgreSQL")),
            pytest.param("postgres", 2, id="postgres-2-workers",
                         marks=pytest.mark.skipif(not PG_URL, reason="no PostgreSQL")),
