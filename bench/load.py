@@ -1,8 +1,12 @@
 """Load test: many devices push, pull and read at once against a real server, for a fixed time.
 
     python bench/load.py [--db URL] [--workers N] [--devices 20] [--accounts 5] [--duration 60]
-                         [--seed S] [--rate-limit R --rate-burst B] [--json]
+                         [--seed S] [--rate-limit R --rate-burst B] [--threads T] [--keep] [--json]
     python bench/load.py --quick            # the CI size: 12 devices for 12 s
+
+``--threads T`` serves with gunicorn's own command line and threaded workers
+(``gunicorn -k gthread --threads T -w N 'api.wsgi:app()'``) instead of
+``backstory serve``; ``--keep`` keeps the temporary directory (the server's log).
 
 1. Starts ``python -m cli --db URL serve --port P [--workers N]`` (gunicorn, the
    default config) on a fresh store: a SQLite file in a temporary directory by
