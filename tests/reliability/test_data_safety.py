@@ -163,11 +163,11 @@ def read_plan(known_at: str) -> list[tuple[str, ...]]:
     rng = random.Random(SEED)
     dates = sorted(rng.sample(range(-2, 26), 10))
     plan: list[tuple[str, ...]] = [("show", "--as-of", d(n), "--json") for n in dates]
-    plan += [("show", "--as-of", d(n), "--known-at", known_at, "--json") for n in rng.sample(dates, 3)]
+    plan += [("show", "--as-of", d(n), "--known-at", known_at, "--json") for n in [rng.choice(dates), 25]]
     plan += [("show", "--as-of", d(40), "--json"), ("history", "--json"), ("history", "bird dog", "--json"),
              ("history", "--since", d(5), "--until", d(17), "--json"), ("signature", "--json"),
              ("conflicts", "--json")]
-    for _ in range(3):
+    for _ in range(2):
         a, b = sorted(rng.sample(range(-2, 26), 2))
         plan.append(("recap", "--since", d(a), "--until", d(b), "--json"))
         plan.append(("diff", d(a), d(b), "--json"))
@@ -229,7 +229,7 @@ def test_export_then_import_into_an_empty_store_reads_the_same(recorded, store_u
 
     again = restored("import", str(recorded.export), "--json").json()
     assert again == {"applied": 0, "duplicate": exported, "refused": []}
-    first = recorded.plan[:2] + [("history", "--json"), ("conflicts", "--json")]
+    first = [recorded.plan[0], ("history", "--json")]
     assert read_all(restored, first) == {" ".join(args): recorded.expected[" ".join(args)] for args in first}
 
 
@@ -247,7 +247,8 @@ def check_the_reads_are_not_empty(expected: dict, known_at: str) -> None:
     whole = expected[f"recap --since {d(0)} --until {d(25)} --json"]
     assert whole["sessions"] == 7 and whole["breaks"] == 1  # the voided walk is not counted
     assert len(expected["history --json"]["entries"]) == 17
-    assert any(" --known-at " in k for k in expected)
+    then = {e["name"]: e for e in expected[f"show --as-of {d(25)} --known-at {known_at} --json"]["exercises"]}
+    assert then["Dead bug"]["prescription"]["sets"] == 3 and then["Bridge"]["status"] == "active"  # not known yet
 
 
 # ----- 2. old events keep loading: the stored samples in a store an older backstory made ---------
