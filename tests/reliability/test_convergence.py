@@ -15,7 +15,7 @@ made the server's applied mutations in feed order through ``handle``; every
 mutation made has exactly one outcome (applied, conflict kept in the log, or
 rejected with a reason) and every fact and applied decision is stored once.
 
-CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 30) derandomized examples per
+CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 25) derandomized examples (and five fixed plans) per
 backend; ``BACKSTORY_FULL=1`` runs 300 random ones (and prints the statistics).
 """
 
@@ -34,7 +34,7 @@ from tests.conftest import BACKENDS, PG_URL, _pg_drop, _pg_schema
 from tests.reliability._convergence_support import FAULTS, STATS, ServerProcess, Step, World, check_world
 
 FULL = os.environ.get("BACKSTORY_FULL") == "1"
-EXAMPLES = int(os.environ.get("BACKSTORY_CONVERGENCE_EXAMPLES") or (300 if FULL else 30))
+EXAMPLES = int(os.environ.get("BACKSTORY_CONVERGENCE_EXAMPLES") or (300 if FULL else 25))
 
 FACT_OPS = ["log", "log", "next-day", "break", "checkin", "flare-start", "flare-end"]
 DECISION_OPS = ["add", "progress", "progress", "regress", "regress", "adapt", "pause", "resume", "retire",
