@@ -383,7 +383,8 @@ class Fleet:
             errors.append(f"device {device.device_id}: {type(e).__name__}: {e}")
 
     def _kill_moment(self, rng: random.Random) -> None:
-        """Sleep until a kill point: a random moment, or a random delay into a push (before, during or after its commit)."""
+        """Sleep until a kill point: a random moment, or a random delay into a push (so before, during or
+        after its batch commits)."""
         if rng.random() < 0.25:
             time.sleep(rng.uniform(0.05, 1.0))
             return

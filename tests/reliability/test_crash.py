@@ -348,7 +348,8 @@ def test_sync_killed_midway_then_run_again_loses_nothing(store_url, new_cli, his
         laptop.ok("sync")
         assert laptop.ok("sync", "--json").json()["pushed"] == 0, "the outbox still had changes after a sync"
         phone = new_cli("phone")
-        phone.ok("remote", "set", cluster.url, "--token", laptop.ok("device", "pair", "phone", "--json").json()["token"])
+        paired = laptop.ok("device", "pair", "phone", "--json").json()
+        phone.ok("remote", "set", cluster.url, "--token", paired["token"])
         phone.ok("sync")
         assert _views(laptop) == _views(phone)
         feed = checks.pull_feed(cluster.url, sam["token"])
