@@ -24,7 +24,10 @@ from service.application import Ledger
 from service.handling import RETRIES, Mutation, derived_id, handle, remember
 
 FORMAT = "backstory-mutations"
-VERSION = 1
+# 2 added rows of mutations kept as conflicts; a backstory that reads only 1 refuses such a file
+# rather than applying those stale decisions. A version-1 file (no conflict rows) still imports.
+VERSION = 2
+READS = (1, 2)
 # What an exported conflict carries, so an import keeps it as it was (not applied, resolvable).
 CONFLICT_KEYS = ("exercise_id", "exercise", "program_version", "reason", "theirs", "kept")
 
@@ -85,8 +88,9 @@ def read_export(lines: Iterable[str]) -> list[tuple[Mutation, datetime]]:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise InvalidValue("line 1", f"is not a backstory export header (format {FORMAT!r})")
-    if header.get("version") != VERSION:
-        raise InvalidValue("line 1", f"export version {header.get('version')!r} is not supported (this is {VERSION})")
+    if header.get("version") not in READS:
+        raise InvalidValue("line 1", f"export version {header.get('version')!r} is not supported "
+                                     f"(this backstory reads {', '.join(map(str, READS))})")
     return [_parse(n, line) for n, line in rows[1:]]
 
 

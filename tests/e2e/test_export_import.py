@@ -39,7 +39,7 @@ def reads(c, dates: list[str], known_at: str, windows: list[tuple[str, str]]) ->
 def export_body(c) -> list[str]:
     lines = c.ok("export", "--format", "jsonl").out.splitlines()
     header = json.loads(lines[0])
-    assert header["format"] and header["version"] == 1
+    assert header["format"] and header["version"] == 2
     return lines[1:]
 
 
