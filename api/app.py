@@ -16,8 +16,6 @@ Config keys (all optional):
 - ``READY_MAX_LAG``: ``/readyz`` answers 503 when the projections lag more (default: no lag limit)
 - ``PROJECTIONS_FACTORY``: ``callable(app, url)`` building the projections (default ``projections.Projections``)
 - ``STORE_BUSY_RETRIES``: retries of a request's store work while the database is locked or busy
-- ``LIVE_PROJECTIONS``: on PostgreSQL, follow the store (LISTEN/NOTIFY) so the read models catch up as
-  events commit (default True); on SQLite, and when off, they catch up when they are read
 """
 
 from __future__ import annotations
@@ -51,7 +49,6 @@ DEFAULTS: dict[str, Any] = {
     "RATE_BURST": limits.RATE_BURST,
     "READY_MAX_LAG": None,
     "STORE_BUSY_RETRIES": 4,
-    "LIVE_PROJECTIONS": True,
     "API_TITLE": "backstory sync API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
@@ -137,12 +134,8 @@ def create_app(config: dict | None = None) -> Flask:
             store.close()
             raise
     limiter = TokenBuckets(float(flask_app.config["RATE_LIMIT"] or 0), int(flask_app.config["RATE_BURST"]))
-    backend_ = Backend(store, projections, url, limiter, busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]))
-    flask_app.extensions["backstory"] = backend_
-    if flask_app.config["LIVE_PROJECTIONS"] and not parse_store(url).is_sqlite:
-        from projections.live import Follower
-
-        backend_.follower = Follower(store.recorder, backend_.catch_up).start()
+    flask_app.extensions["backstory"] = Backend(store, projections, url, limiter,
+                                                busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]))
 
     api = BackstoryApi(flask_app, spec_kwargs={
         "info": {"description": "Sync and read API of backstory (SPEC 5, 7.2). Errors are application/problem+json "

@@ -33,7 +33,6 @@ class Backend:
     url: str
     limiter: TokenBuckets
     busy_retries: int = 4
-    follower: Any = None  # projections.live.Follower on PostgreSQL: the read models follow live
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catch_up(self) -> None:
@@ -59,8 +58,6 @@ class Backend:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        if self.follower is not None:
-            self.follower.stop()
         for closer in (getattr(self.projections, "close", None), self.app.close):
             if closer is None:
                 continue

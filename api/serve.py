@@ -98,7 +98,37 @@ def serve(host: str = "127.0.0.1", port: int = 8080, workers: int | None = None,
 
         return create_app(app_config)
 
-    _Gunicorn(factory, options(host, port, max(1, workers), **gunicorn_options)).run()
+    follower = _start_follower(url)
+    try:
+        _Gunicorn(factory, options(host, port, max(1, workers), **gunicorn_options)).run()
+    finally:
+        if follower is not None:
+            follower.terminate()
+            follower.wait(10)
+
+
+def _start_follower(url: str):
+    """On PostgreSQL, ``backstory projections follow`` beside the workers: the read models follow live."""
+    import subprocess
+
+    from service.config import parse_store
+
+    if parse_store(url).is_sqlite or os.environ.get("BACKSTORY_FOLLOW", "1") == "0":
+        return None
+    # The URL goes by the environment, not the command line, where `ps` would show a password.
+    return subprocess.Popen([sys.executable, "-m", "cli", "projections", "follow"], stdin=subprocess.DEVNULL,
+                            env={**os.environ, "BACKSTORY_DB": url}, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the serving process dies, even by SIGKILL (Linux)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere a follower may outlive a killed server: it only catches up, which is harmless
 
 
 if __name__ == "__main__":  # python -m api.serve [HOST] [PORT] [WORKERS]

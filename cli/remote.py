@@ -168,4 +168,32 @@ def projections_rebuild(session):
     click.echo("rebuilt: " + ", ".join(f"{r['name']} at {r['position']}" for r in rows))
 
 
+@projections.command(name="follow")
+@click.pass_obj
+def projections_follow(session):
+    """Keep the read models caught up as events commit (PostgreSQL), until stopped.
+
+    `backstory serve` runs this beside its workers; run it yourself next to a
+    plain gunicorn command. SQLite has no notifications: there the read models
+    catch up whenever they are read.
+    """
+    import signal
+
+    from projections import Projections
+    from projections.live import Follower
+    from service.config import StoreConfigError, parse_store
+
+    if parse_store(session.url).is_sqlite:
+        raise StoreConfigError("projections follow needs PostgreSQL (LISTEN/NOTIFY); on SQLite the read models "
+                               "catch up when they are read")
+    p = Projections(session.app, session.url)
+    follower = Follower(session.app.recorder, p.catch_up)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: follower.stop(timeout=0))
+    try:
+        follower.run()
+    finally:
+        p.close()
+
+
 COMMANDS = [remote, sync, device, account, serve, conflicts, resolve, projections]

@@ -1,13 +1,15 @@
 """Following the event store live on PostgreSQL: the read models catch up as events commit.
 
 eventsourcing 9.5's PostgreSQL recorder sends ``NOTIFY`` on its channel with
-every insert. ``Follower`` keeps one connection that ``LISTEN``s there, in a
-daemon thread of the server process, and runs a catch-up after each
-notification (several notifications that arrive together make one catch-up),
-and at least every ``interval`` seconds in case one was missed while it
-reconnected. Catching up is exactly once whoever runs it (see
-``projections.runner``), so every server process may follow at once. SQLite
-has no notifications: there the read models catch up when they are read.
+every insert. ``Follower`` keeps one connection that ``LISTEN``s there and
+runs a catch-up after each notification (several notifications that arrive
+together make one catch-up), and at least every ``interval`` seconds in case
+one was missed while it reconnected. ``backstory projections follow`` runs one
+in its own process, and ``backstory serve`` starts that process beside its
+workers, so request handling never waits for projection work. Catching up is
+exactly once whoever runs it (see ``projections.runner``): readers still catch
+up before they read, and a second follower is harmless. SQLite has no
+notifications: there the read models catch up when they are read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class Follower:
     def start(self) -> Follower:
         self._thread.start()
         return self
+
+    def run(self) -> None:
+        """Follow in the calling thread until ``stop`` (from a signal handler, say)."""
+        self._run()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
