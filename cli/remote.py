@@ -186,6 +186,9 @@ def projections_follow(session):
     if parse_store(session.url).is_sqlite:
         raise StoreConfigError("projections follow needs PostgreSQL (LISTEN/NOTIFY); on SQLite the read models "
                                "catch up when they are read")
+    import os
+
+    os.nice(10)  # projection work yields the CPU to request workers; readers catch up before they read anyway
     p = Projections(session.app, session.url)
     follower = Follower(session.app.recorder, p.catch_up)
     for signum in (signal.SIGTERM, signal.SIGINT):
