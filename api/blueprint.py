@@ -122,11 +122,15 @@ class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
     def protected(self) -> Callable:
-        """Document a ``/v1`` operation: bearer token required; 401, 403, 414, 429 and 503 possible."""
+        """Document a ``/v1`` operation: bearer token required; 401, 403, 413, 414, 429 and 503 possible.
+
+        413 too on a read: a body over the cap is refused whatever the method (``api.app``).
+        """
 
         def decorate(view: Callable) -> Callable:
-            for status, ref in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (414, "REQUEST_URI_TOO_LONG"),
-                                (429, "TOO_MANY_REQUESTS"), (503, "SERVICE_UNAVAILABLE")):
+            for status, ref in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (413, "REQUEST_ENTITY_TOO_LARGE"),
+                                (414, "REQUEST_URI_TOO_LONG"), (429, "TOO_MANY_REQUESTS"),
+                                (503, "SERVICE_UNAVAILABLE")):
                 view = self.alt_response(status, response=ref)(view)
             return self.doc(security=[{"bearerAuth": []}])(view)
 

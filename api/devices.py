@@ -27,6 +27,7 @@ blp = ApiBlueprint("devices", __name__, url_prefix="/v1/devices", description="T
 @blp.arguments(PairRequestSchema)
 @blp.response(201, PairedSchema)
 @blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def pair(body):
     """Pair a new device with this account; the new token is in this response only."""
     from service.accounts import pair_device

@@ -18,6 +18,7 @@ blp = ApiBlueprint("health", __name__, description="Liveness and readiness")
 @blp.route("/healthz", methods=["GET"])
 @blp.arguments(NoQuerySchema, location="query")
 @blp.response(200, HealthSchema)
+@blp.alt_response(414, response="REQUEST_URI_TOO_LONG")
 def healthz(_query):
     """The process is alive (touches nothing else)."""
     return {"status": "ok"}
@@ -26,6 +27,7 @@ def healthz(_query):
 @blp.route("/readyz", methods=["GET"])
 @blp.arguments(NoQuerySchema, location="query")
 @blp.response(200, ReadySchema)
+@blp.alt_response(414, response="REQUEST_URI_TOO_LONG")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE", description="The store does not answer, or the "
                                                                    "projections lag more than READY_MAX_LAG")
 def readyz(_query):

@@ -7,7 +7,7 @@ its start; a datetime without an offset is in the program's time zone too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api import limits
@@ -140,18 +140,28 @@ def sessions(query):
     return out
 
 
+def _month_before(until: datetime, zone) -> datetime:
+    """The start of the same day a month before ``until`` (not before today: an old until alone is a fair question)."""
+    day = until.astimezone(zone).date()
+    start = datetime.combine(month_back(day) if day >= date(1, 2, 1) else day, time.min, zone)
+    try:
+        start.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return until
+    return start
+
+
 @blp.route("/recap", methods=["GET"])
 @blp.protected()
 @blp.arguments(RangeQuerySchema, location="query")
 @blp.response(200, RecapSchema)
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def recap(query):
-    """Sessions, pain, tension, breaks and decisions over a period (default: the last month)."""
+    """Sessions, pain, tension, breaks and decisions over a period (default: the month up to ``until``, today)."""
     zone = Zone()
     now = datetime.now(zone.get())
-    since = _moment(query, "since", "start", zone) or datetime.combine(month_back(now.date()), time.min,
-                                                                             zone.get())
     until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
+    since = _moment(query, "since", "start", zone) or _month_before(until, zone.get())
     _check_order(since, until)
     projections, program_id = _read()
     return projections.recap(program_id, since, until, zone.get())
