@@ -98,7 +98,7 @@ def _check_logs(logs: list[str]) -> None:
             assert bad not in text, f"server log has {bad!r}:\n{text[-3000:]}"
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2400 if FULL else 900)
 def test_server_killed_during_pushes_loses_nothing(store_url, tmp_path):
     from service.application import program_id_for
 
@@ -227,7 +227,7 @@ def _views(cli: Cli) -> dict:
     return out
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1800 if FULL else 600)
 def test_import_killed_midway_then_run_again_equals_an_uninterrupted_import(new_cli, history_file):
     rng = random.Random(SEED + 1)
     cli, other_cli = new_cli("interrupted"), new_cli("uninterrupted")
@@ -321,7 +321,7 @@ def _more_changes(laptop: Cli, tmp_path: Path, round_no: int, rng: random.Random
     return ids | {logged["mutation_id"]}
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1800 if FULL else 600)
 def test_sync_killed_midway_then_run_again_loses_nothing(store_url, new_cli, history_file, tmp_path):
     from service.application import program_id_for
 
