@@ -414,7 +414,7 @@ class Fleet:
                 self.cluster.kill()
                 self.counts["kills"] += 1
                 self.counts["kills with a push in flight"] += bool(busy)
-                if rng.random() < 0.15:
+                if rng.random() < 0.1:
                     self._kill_booting(rng)
                 self.cluster.start()
                 time.sleep(rng.uniform(0, 0.3))  # some work on the new server before the next kill point

@@ -14,7 +14,7 @@ import`` of a large export, killed with SIGKILL mid-way several times and run
 again: the result equals an uninterrupted run.
 
 Sizes: ``BACKSTORY_TEST_CRASH_KILLS`` (server kill points during pushes per
-backend, default 21), ``BACKSTORY_TEST_CRASH_CLI_KILLS`` (CLI kill points per
+backend, default 20), ``BACKSTORY_TEST_CRASH_CLI_KILLS`` (CLI kill points per
 test, default 4); ``BACKSTORY_FULL=1`` makes them 100 and 10, with a history of
 2,000 mutations instead of 500. ``BACKSTORY_TEST_SEED`` replays a run's random
 choices (thread timing still differs).
@@ -41,7 +41,7 @@ from tests.reliability._crash_cli import run_killed, write_facts, write_history
 from tests.reliability._crash_support import Cluster, Connection, Fleet
 
 FULL = os.environ.get("BACKSTORY_FULL") == "1"
-KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_KILLS") or (100 if FULL else 21))
+KILLS = int(os.environ.get("BACKSTORY_TEST_CRASH_KILLS") or (100 if FULL else 20))
 MIN_KILLS = 20
 SEED = int(os.environ.get("BACKSTORY_TEST_SEED") or random.randrange(10**6))
 START = datetime.now(UTC) - timedelta(days=40)
