@@ -145,6 +145,7 @@ def create_app(config: dict | None = None) -> Flask:
                                                        "description": "A device token (bs1_...)"})
     api.register_field(Iso, "string", None)
     errors.register(flask_app)
+    errors.install_http_server_problems()
     _hooks(flask_app)
 
     from api import devices, health, reads, sync

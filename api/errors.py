@@ -189,6 +189,34 @@ def _unexpected(error: Exception) -> Response:
     return problem(500, "server-error", "the server could not complete the request")
 
 
+def _http_server_problem(sock, status_int: int, reason: str, mesg: str) -> None:
+    """What gunicorn answers a request it cannot read (bad request line or header, 414, 431), as a problem.
+
+    gunicorn's own page is text/html and quotes the offending header or line;
+    this one names only the status.
+    """
+    from gunicorn import util
+
+    body = json.dumps({"type": TYPE_BASE + "unreadable-request", "title": reason, "status": status_int,
+                       "detail": f"the HTTP request could not be read ({reason.lower()})"})
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
+            f"Content-Length: {len(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n")
+    util.write_nonblock(sock, (head + body).encode("latin-1"))
+
+
+def install_http_server_problems() -> None:
+    """Make the gunicorn running this process answer its own refusals as problem+json.
+
+    Called by ``create_app``, which runs in each gunicorn worker (``backstory
+    serve`` and ``gunicorn 'api.wsgi:app()'`` alike); a no-op outside gunicorn.
+    """
+    import sys
+
+    util = sys.modules.get("gunicorn.util")
+    if util is not None and "gunicorn.workers.base" in sys.modules:
+        util.write_error = _http_server_problem
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(ApiProblem, _api_problem)
     app.register_error_handler(AuthError, _auth_problem)
