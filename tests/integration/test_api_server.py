@@ -2,80 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method: str, url: str, body=None, token: str | None = None, raw: bytes | None = None,
-         content_type: str = "application/json") -> tuple[int, dict, dict]:
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    headers = {"Content-Type": content_type}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            payload = resp.read()
-            return resp.status, dict(resp.headers), json.loads(payload) if payload else None
-    except urllib.error.HTTPError as e:
-        payload = e.read()
-        return e.code, dict(e.headers), json.loads(payload) if payload else None
-
-
-class Server:
-    def __init__(self, command: list[str], port: int, env: dict[str, str], log: Path):
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = log
-        self._log_file = log.open("wb")
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {log.read_text()}")
-            try:
-                if http("GET", self.url + "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not start: {log.read_text()}")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log_file.close()
-        return self.log.read_text()
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+from tests.server_process import ServerProcess, free_port, http, server_env
 
 
 def _account(store_url: str, name: str) -> dict:
@@ -101,7 +35,7 @@ def served(store_url, tmp_path):
     account = _account(store_url, "sam")
     port = free_port()
     code = f"from api.serve import serve; serve('127.0.0.1', {port}, 2, {store_url!r})"
-    server = Server([sys.executable, "-c", code], port, _env(), tmp_path / "server.log")
+    server = ServerProcess([sys.executable, "-c", code], port, server_env(), tmp_path / "server.log")
     yield server, account
     server.stop()
 
@@ -165,12 +99,12 @@ def test_a_real_server_speaks_the_protocol(served):
 def test_the_wsgi_entry_runs_under_the_gunicorn_command(store_url, tmp_path):
     account = _account(store_url, "sam")
     port = free_port()
-    env = {**_env(), "BACKSTORY_DB": store_url}
+    env = {**server_env(), "BACKSTORY_DB": store_url}
     from gunicorn.config import KNOWN_SETTINGS
 
     extra = ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
-    server = Server([sys.executable, "-m", "gunicorn", *extra, "-w", "1", "-b", f"127.0.0.1:{port}",
-                     "api.wsgi:app()"], port, env, tmp_path / "gunicorn.log")
+    server = ServerProcess([sys.executable, "-m", "gunicorn", *extra, "-w", "1", "-b", f"127.0.0.1:{port}",
+                            "api.wsgi:app()"], port, env, tmp_path / "gunicorn.log")
     try:
         status, _, body = http("GET", server.url + "/v1/devices", token=account["token"])
         assert status == 200 and body["devices"][0]["device_id"] == account["device_id"]

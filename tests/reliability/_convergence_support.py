@@ -13,13 +13,6 @@ device, the server and a single reference store to the same answers.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -37,55 +30,20 @@ from service.device import DeviceStore, new_mutation
 from service.exchange import export_lines, import_mutations, read_export
 from service.handling import DECISIONS
 from service.remote import HttpRemote, RemoteError
+from tests import server_process
 
-ROOT = Path(__file__).resolve().parents[2]
 FACTS = ("log", "next-day", "break", "checkin", "flare-start", "flare-end")
 FAULTS = ("none", "dup", "drop_push", "drop_pull", "reorder", "replay_old")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
+class ServerProcess(server_process.ServerProcess):
     """``backstory serve`` in a subprocess on one store, rate limits off (the devices are the load)."""
 
     def __init__(self, url: str, home: Path):
         home.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
-        env.update(BACKSTORY_HOME=str(home), BACKSTORY_RATE_LIMIT="0", TZ="UTC",
-                   PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "cli", "--db", url, "serve", "--port", str(self.port)],
-                                     cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"server did not start: {self.log_path.read_text()}")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._log.close()
-        return self.log_path.read_text()
+        port = server_process.free_port()
+        env = server_process.server_env(home, {"BACKSTORY_RATE_LIMIT": "0"})
+        super().__init__(server_process.serve_command(url, port), port, env, home / "server.log")
 
 
 STATS: Counter = Counter()

@@ -14,84 +14,24 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.reliability._fuzz_hooks import SEMANTIC_400
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.server_process import ROOT, ServerProcess, free_port, http, serve_command, server_env
 
 
-def http(method: str, url: str, body=None, token: str | None = None) -> tuple[int, dict, object]:
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            payload = resp.read()
-            return resp.status, dict(resp.headers), json.loads(payload) if payload else None
-    except urllib.error.HTTPError as e:
-        payload = e.read()
-        return e.code, dict(e.headers), json.loads(payload) if payload else None
-
-
-class FuzzServer:
-    """``backstory serve`` in its own process group, on a free port; ``stop()`` returns its log."""
+class FuzzServer(ServerProcess):
+    """``backstory serve`` on a fresh store for the fuzzer; ``stop()`` returns its log."""
 
     def __init__(self, store_url: str, log: Path, rate_limit: str = "0"):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
-        env.update({"PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""), "TZ": "UTC",
-                    "BACKSTORY_HOME": str(log.parent), "BACKSTORY_RATE_LIMIT": rate_limit})
-        self._log_file = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "--db", store_url, "serve", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()}")
-            try:
-                if http("GET", self.url + "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if not self._log_file.closed:
-            self._log_file.close()
-        return self.log.read_text(errors="replace")
+        port = free_port()
+        super().__init__(serve_command(store_url, port), port,
+                         server_env(log.parent, {"BACKSTORY_RATE_LIMIT": rate_limit}), log)
 
 
 @dataclass

@@ -17,13 +17,7 @@ import base64
 import binascii
 import http.client
 import json
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,16 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.server_process import ServerProcess, free_port, serve_command, server_env
+
 PROBLEM = "application/problem+json"
 HTTP_TIMEOUT = 60
 VERBS = ("get", "post", "put", "patch", "delete")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ----- HTTP --------------------------------------------------------------------------------------
@@ -121,62 +110,17 @@ def assert_problem(reply: Reply, *statuses: int, field: str | None = None) -> di
 # ----- the server --------------------------------------------------------------------------------
 
 
-def server_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKSTORY_")}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["BACKSTORY_HOME"] = str(home)
-    env["TZ"] = "UTC"
-    env.update(extra or {})
-    return env
-
-
-class Server:
-    """``python -m cli --db URL serve --port P`` in its own process group; its whole output in ``log``."""
+class Server(ServerProcess):
+    """``python -m cli --db URL serve --port P`` in its own process group, ready once ``/readyz`` answers."""
 
     def __init__(self, db_url: str, tmp: Path, env: dict[str, str] | None = None, workers: int = 1,
                  name: str = "server"):
         self.db_url = db_url
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        port = free_port()
         home = tmp / f"{name}-home"
         home.mkdir(exist_ok=True)
-        self.log = tmp / f"{name}.log"
-        self._log_file = self.log.open("wb")
-        command = [sys.executable, "-m", "cli", "--db", db_url, "serve", "--port", str(self.port),
-                   "--workers", str(workers)]
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=server_env(home, env), stdout=self._log_file,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited ({self.proc.returncode}): {self.log_text()}")
-            if call(self.url, "GET", "/readyz", timeout=5).status == 200:
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"server did not start: {self.log_text()}")
-
-    def log_text(self) -> str:
-        self._log_file.flush()
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if not self._log_file.closed:
-            self._log_file.close()
-        return self.log.read_text(errors="replace")
+        super().__init__(serve_command(db_url, port, workers), port, server_env(home, env), tmp / f"{name}.log",
+                         ready="/readyz")
 
 
 # ----- accounts and devices ----------------------------------------------------------------------
