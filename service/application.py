@@ -129,6 +129,10 @@ class BackstoryApp(Application):
     name = "Backstory"
     is_snapshotting_enabled = True
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.shelf = Shelf()
+
     def save(self, *aggregates: Any, **kwargs: Any) -> Any:
         """Save, then snapshot from memory each aggregate that crossed its interval.
 
@@ -154,12 +158,6 @@ class BackstoryApp(Application):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-
-    @property
-    def shelf(self) -> Shelf:
-        if "_shelf" not in self.__dict__:
-            self.__dict__["_shelf"] = Shelf()
-        return self.__dict__["_shelf"]
 
     def borrow(self, aggregate_id: UUID) -> Any | None:
         """An aggregate for a unit of work: from the shelf, brought up to date, or else from the store."""
