@@ -7,7 +7,7 @@ its start; a datetime without an offset is in the program's time zone too.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api import limits
@@ -25,7 +25,8 @@ from api.schemas import (
     SessionsSchema,
     SignatureSchema,
 )
-from service.dates import month_back
+from service import dates
+from service.dates import DateError
 
 blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program, its history and what was done")
 
@@ -50,27 +51,28 @@ class Zone:
         return self._zone
 
 
+def _problem(e: DateError) -> ApiProblem:
+    return ApiProblem(400, "validation-error", f"{e.field}: {e.message}", title="Invalid request",
+                      errors={e.field: [e.message]})
+
+
 def _moment(query: dict, name: str, role: str, zone: Zone) -> datetime | None:
-    """The query's ``name`` as an aware moment; a date is the start or end of that day in the program's zone."""
+    """The query's ``name`` as an aware moment: a date is the start or end of that day in the program's zone."""
     value = query.get(name)
     if value is None:
         return None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=zone.get())
-    else:
-        moment = datetime.combine(value, time.min if role == "start" else time.max, zone.get())
     try:
-        moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ApiProblem(400, "validation-error", f"{name}: is out of the range of representable times",
-                         title="Invalid request", errors={name: ["is out of the range of representable times"]}) from None
-    return moment
+        return dates.checked(name, value.isoformat(), dates.moment(value, zone.get(), role))
+    except DateError as e:
+        raise _problem(e) from None
 
 
-def _check_order(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and since > until:
-        raise ApiProblem(400, "validation-error", "since: must not be after until", title="Invalid request",
-                         errors={"since": ["must not be after until"]})
+def _check_period(since: datetime | None, until: datetime | None) -> None:
+    """The CLI's rule: a ``since`` in the future or after ``until`` is refused, naming both dates."""
+    try:
+        dates.check_period(since, until, datetime.now(UTC))
+    except DateError as e:
+        raise _problem(e) from None
 
 
 def _read():
@@ -96,7 +98,7 @@ def program(query):
 def _history(exercise: str | None, query: dict) -> dict:
     zone = Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
-    _check_order(since, until)
+    _check_period(since, until)
     projections, program_id = _read()
     return projections.history(program_id, exercise, since, until)
 
@@ -132,23 +134,12 @@ def sessions(query):
     """Logged sessions and pain by day over a period (valid time)."""
     zone = Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
-    _check_order(since, until)
+    _check_period(since, until)
     projections, program_id = _read()
     out = dict(projections.sessions(program_id, since, until))
     local = [m.astimezone(zone.get()).date().isoformat() if m else None for m in (since, until)]
     out["days"] = projections.pain_by_day(program_id, *local)
     return out
-
-
-def _month_before(until: datetime, zone) -> datetime:
-    """The start of the same day a month before ``until`` (not before today: an old until alone is a fair question)."""
-    day = until.astimezone(zone).date()
-    start = datetime.combine(month_back(day) if day >= date(1, 2, 1) else day, time.min, zone)
-    try:
-        start.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return until
-    return start
 
 
 @blp.route("/recap", methods=["GET"])
@@ -161,8 +152,9 @@ def recap(query):
     zone = Zone()
     now = datetime.now(zone.get())
     until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
-    since = _moment(query, "since", "start", zone) or _month_before(until, zone.get())
-    _check_order(since, until)
+    since = _moment(query, "since", "start", zone)
+    _check_period(since, until)
+    since = since or dates.month_before(until, zone.get())
     projections, program_id = _read()
     return projections.recap(program_id, since, until, zone.get())
 

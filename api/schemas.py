@@ -7,17 +7,16 @@ be added, never removed.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from api import limits
+from service import dates
 from service.args import MUTATION_TYPES
 
 STATUSES = ("applied", "duplicate", "conflict", "rejected")
-#: The earliest ``occurred_at`` a push accepts (older ones are surely a device's clock or a client's bug).
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class Strict(ma.Schema):
@@ -49,13 +48,14 @@ class Iso(fields.Field):
 
 
 class When(fields.String):
-    """A query moment: an ISO date (``2026-03-01``) or datetime (``2026-03-01T18:30[+01:00]``).
+    """A query moment: an ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``) or datetime.
 
     Deserialized to a ``date`` or a ``datetime`` (naive when given without an
     offset); the view turns it into a moment in the program's time zone.
     """
 
-    default_error_messages = {"when": "Not an ISO date or datetime, e.g. 2026-03-01 or 2026-03-01T18:30:00+01:00."}
+    default_error_messages = {"when": "Not an ISO date or datetime, e.g. 2026-03-01, 20260301, 2026-W09-7 "
+                                      "or 2026-03-01T18:30:00+01:00."}
 
     def __init__(self, **kwargs):
         given = kwargs.pop("metadata", {})
@@ -71,9 +71,7 @@ class When(fields.String):
         if len(text) > 64:
             raise self.make_error("when")
         try:
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            return datetime.fromisoformat(text)
+            return dates.read_iso(text)  # the CLI's reading: every date form is a whole day
         except ValueError:
             raise self.make_error("when") from None
 
@@ -123,12 +121,8 @@ class MutationSchema(Strict):
 
     @ma.validates("occurred_at")
     def _representable(self, value: datetime, **_kwargs) -> None:
-        try:
-            utc = value.astimezone(UTC)
-        except (OverflowError, ValueError):
-            utc = None
-        if utc is None or utc < EARLIEST:
-            raise ma.ValidationError(f"must be after {EARLIEST.isoformat()}")
+        if not dates.in_range(value):
+            raise ma.ValidationError(f"is out of range; use a time {dates.RANGE}")
 
 
 class PushRequestSchema(Strict):

@@ -10,8 +10,8 @@ from cli.render import confirmation
 EXERCISE_KINDS = ("segmental_control", "mobility", "strength", "endurance", "stretch", "breathing", "other")
 
 
-def _run(session, mutation_type: str, args: dict, at: str | None, as_json: bool) -> None:
-    moment = when(session, at, "at")
+def _run(session, mutation_type: str, args: dict, at: str | None, as_json: bool, zone=None) -> None:
+    moment = when(session, at, "at", name="--at", zone=zone)
     result = session.mutate(mutation_type, args, moment)
     emit(result, as_json, confirmation)
 
@@ -24,9 +24,14 @@ def _run(session, mutation_type: str, args: dict, at: str | None, as_json: bool)
 @click.pass_obj
 def init(session, name, tz, at, as_json):
     """Start a program."""
-    from cli.session import local_timezone
+    from zoneinfo import ZoneInfo
 
-    _run(session, "init", {"name": name, "timezone": tz or local_timezone()}, at, as_json)
+    from cli.session import local_timezone
+    from service.args import timezone_name
+
+    tz = timezone_name("timezone", tz or local_timezone())
+    # A WHEN without an offset is in the program's time zone: for init, the one it is given.
+    _run(session, "init", {"name": name, "timezone": tz}, at, as_json, ZoneInfo(tz))
 
 
 @click.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Callable
 
 import click
@@ -47,16 +47,27 @@ def rx_options(f: Callable) -> Callable:
     return f
 
 
-def when(session: Any, text: str | None, role: str, default: datetime | None = None) -> datetime | None:
-    """Turn WHEN text into a moment in the program's time zone; bad text is a usage error (exit 2)."""
+def when(session: Any, text: str | None, role: str, default: datetime | None = None, name: str = "WHEN",
+         zone: tzinfo | None = None) -> datetime | None:
+    """Turn WHEN text into a moment in the program's time zone (or ``zone``); bad text is a usage error (exit 2)."""
     from cli.when import WhenError, parse_when
 
     if text is None:
         return default
     try:
-        return parse_when(text, session.timezone(), session.now(), role)
+        return parse_when(text, zone or session.timezone(), session.now(), role, name)
     except WhenError as e:
-        raise click.BadParameter(str(e), param_hint="WHEN") from None
+        raise click.BadParameter(e.message, param_hint=name) from None
+
+
+def period(since: datetime | None, until: datetime | None, now: datetime) -> None:
+    """A ``--since`` in the future or after ``--until`` is a usage error naming both dates (exit 2)."""
+    from service.dates import DateError, check_period
+
+    try:
+        check_period(since, until, now, ("--since", "--until"))
+    except DateError as e:
+        raise click.UsageError(e.message) from None
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:

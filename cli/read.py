@@ -1,11 +1,17 @@
-"""Read commands: the program at a date, its history, what changed, recaps."""
+"""Read commands: the program at a date, its history, what changed, recaps.
+
+Text output gives every time in the program's time zone; ``--json`` gives
+them as stored, each with its offset.
+"""
 
 from __future__ import annotations
+
+from functools import partial
 
 import click
 
 from cli import render
-from cli.options import emit, json_option, when
+from cli.options import emit, json_option, period, when
 
 
 @click.command()
@@ -17,7 +23,9 @@ def show(session, as_of, known_at, as_json):
     """Show the program as of a date."""
     from service.queries import show as query
 
-    data = query(session.reader(), when(session, as_of, "end", session.now()), when(session, known_at, "end"))
+    tz = session.timezone() if as_of or known_at else None  # else the program's, from the answer
+    as_of = when(session, as_of, "end", session.now(), "--as-of", tz)
+    data = query(session.reader(), as_of, when(session, known_at, "end", name="--known-at", zone=tz))
     emit(data, as_json, render.program)
 
 
@@ -31,8 +39,12 @@ def history(session, exercise, since, until, as_json):
     """Every decision, with its reason, when it happened and when it was recorded."""
     from service.queries import history as query
 
-    data = query(session.reader(), exercise, when(session, since, "start"), when(session, until, "end"))
-    emit(data, as_json, render.history)
+    tz = session.timezone()
+    start = when(session, since, "start", name="--since", zone=tz)
+    end = when(session, until, "end", name="--until", zone=tz)
+    period(start, end, session.now())
+    data = query(session.reader(), exercise, start, end)
+    emit(data, as_json, partial(render.history, zone=tz))
 
 
 @click.command()
@@ -44,22 +56,28 @@ def diff(session, start, end, as_json):
     """What changed in the program between two dates."""
     from service.queries import diff as query
 
-    emit(query(session.reader(), when(session, start, "end"), when(session, end, "end")), as_json, render.diff)
+    tz = session.timezone()
+    data = query(session.reader(), when(session, start, "end", name="START", zone=tz),
+                 when(session, end, "end", name="END", zone=tz))
+    emit(data, as_json, partial(render.diff, zone=tz))
 
 
 @click.command()
-@click.option("--since", metavar="WHEN", help="Default: last month.")
-@click.option("--until", metavar="WHEN", help="Default: now.")
+@click.option("--since", metavar="WHEN", help="Default: a month before --until.")
+@click.option("--until", metavar="WHEN", help="Default: today.")
 @json_option
 @click.pass_obj
 def recap(session, since, until, as_json):
     """Sessions, pain, tension, micro-breaks and decisions over a period."""
+    from service.dates import month_before
     from service.queries import recap as query
 
     tz = session.timezone()
-    start = when(session, since or "last month", "start")
-    end = when(session, until or "today", "end")
-    emit(query(session.reader(), start, end, tz), as_json, render.recap)
+    end = when(session, until or "today", "end", name="--until", zone=tz)
+    start = when(session, since, "start", name="--since", zone=tz)
+    period(start, end, session.now())
+    start = start or month_before(end, tz)
+    emit(query(session.reader(), start, end, tz), as_json, partial(render.recap, zone=tz))
 
 
 @click.command()
@@ -69,7 +87,7 @@ def signature(session, as_json):
     """The signature library: exercises that reliably calm the back."""
     from service.queries import signature as query
 
-    emit(query(session.reader()), as_json, render.signature)
+    emit(query(session.reader()), as_json, partial(render.signature, zone=session.timezone()))
 
 
 COMMANDS = [show, history, diff, recap, signature]

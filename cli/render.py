@@ -1,20 +1,52 @@
-"""Plain-text renderings of command results, for people reading a terminal."""
+"""Plain-text renderings of command results, for people reading a terminal.
+
+Text names exercises (never ids), says values in words (``signature: no ->
+yes``, ``components: Side-lying leg lift, Bird dog``) and gives every time in
+the program's time zone (``zone``); ``--json`` keeps the ids and the stored
+times with their offsets.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 STAGES = {1: "lying", 2: "kneeling", 3: "supported", 4: "upright"}
+LABELS = {"hold_s": "hold", "per_side": "per side", "reason_code": "reason code"}
 
 
 def _short(x: str | None) -> str:
     return (x or "")[:8]
 
 
+def local(iso: str | None, zone: tzinfo | None, width: int = 16) -> str:
+    """An ISO time from a result, in ``zone`` (the program's), cut to ``width`` (16: to the minute, 10: the day)."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso[:width]
+    if zone is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment.isoformat()[:width]
+
+
 def _load(ld: dict | None) -> str:
     if not ld:
         return "-"
     return ld["type"] if ld.get("magnitude") is None else f"{ld['type']} {ld['magnitude']:g} {ld['unit']}"
+
+
+def _position(pos: dict) -> str:
+    return f"{pos['stage']} {STAGES.get(pos['stage'], '')}".rstrip() + (f":{pos['posture']}" if pos.get("posture") else "")
+
+
+def _direction(d: dict) -> str:
+    if not d.get("pattern") and not d.get("plane"):
+        return "none"
+    return (d.get("pattern") or "any") + (f":{d['plane']}" if d.get("plane") else "")
 
 
 def dose(rx: dict) -> str:
@@ -25,32 +57,55 @@ def dose(rx: dict) -> str:
 
 
 def prescription(rx: dict) -> str:
-    pos = rx["position"]
-    where = f"{pos['stage']} {STAGES.get(pos['stage'], '')}" + (f":{pos['posture']}" if pos.get("posture") else "")
-    parts = [where, _load(rx.get("load")), dose(rx)]
+    parts = [_position(rx["position"]), _load(rx.get("load")), dose(rx)]
     d = rx.get("direction") or {}
     if d.get("pattern"):
-        parts.append(d["pattern"] + (f":{d['plane']}" if d.get("plane") else ""))
+        parts.append(_direction(d))
     if rx.get("range") is not None:
-        parts.append(f"range {rx['range']}")
+        parts.append(f"range {words(rx['range'], key='range')}")
     return ", ".join(parts)
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, dict) and "stage" in v:
-        return f"{v['stage']}" + (f":{v['posture']}" if v.get("posture") else "")
-    if isinstance(v, dict) and "type" in v:
-        return _load(v)
-    if isinstance(v, dict) and "pattern" in v:
-        return f"{v.get('pattern')}:{v.get('plane')}"
-    return str(v)
+def words(v: Any, names: dict[str, str] | None = None, key: str = "") -> str:
+    """A stored value as a person says it: yes/no, none, names for exercise ids, lists joined."""
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(words(x, names) for x in v) or "none"
+    if isinstance(v, dict):
+        if "stage" in v:
+            return _position(v)
+        if "type" in v:
+            return _load(v)
+        if "pattern" in v or "plane" in v:
+            return _direction(v)
+        return ", ".join(f"{LABELS.get(k, k)} {words(x, names)}" for k, x in v.items())
+    if isinstance(v, float):
+        return f"{v:g}"
+    if key == "hold_s":
+        return f"{v}s"
+    if key == "range" and isinstance(v, int):
+        return f"{v} degrees"
+    return (names or {}).get(v, str(v)) if isinstance(v, str) else str(v)
 
 
-def changes(before: dict | None, after: dict | None) -> str:
-    after = {k: v for k, v in (after or {}).items() if k != "evidence"}
+def changes(before: dict | None, after: dict | None, names: dict[str, str] | None = None) -> str:
+    """``key: from -> to`` for each changed value, in words; empty for a decision without a before."""
     if not before:
         return ""
-    return ", ".join(f"{k} {_value(before.get(k))} -> {_value(v)}" for k, v in after.items())
+    parts = []
+    for k, v in (after or {}).items():
+        if k == "evidence" or (k not in before and (v is None or v is False)):
+            continue
+        if k == "forced":
+            parts.append("forced past the evidence rule")
+        elif k in before:
+            parts.append(f"{LABELS.get(k, k)}: {words(before[k], names, k)} -> {words(v, names, k)}")
+        else:
+            parts.append(f"{LABELS.get(k, k)}: {words(v, names, k)}")
+    return "; ".join(parts)
 
 
 def confirmation(result: dict) -> str:
@@ -61,7 +116,8 @@ def confirmation(result: dict) -> str:
     if "fact_id" in r:
         text += f"  id {r['fact_id']}"
     if "changes" in r and isinstance(r["changes"], dict) and r["changes"]:
-        text += "\n  " + ", ".join(f"{k} {_value(c['from'])} -> {_value(c['to'])}" for k, c in r["changes"].items())
+        text += "\n  " + changes({k: c["from"] for k, c in r["changes"].items()},
+                                 {k: c["to"] for k, c in r["changes"].items()})
     if r.get("components"):
         text += "\n  components: " + ", ".join(c["name"] for c in r["components"])
     if r.get("forced"):
@@ -69,11 +125,13 @@ def confirmation(result: dict) -> str:
     return text
 
 
-def program(data: dict) -> str:
-    head = f"{data['program']['name']} as of {data['as_of'][:16]}"
+def program(data: dict, zone: tzinfo | None = None) -> str:
+    name = data["program"].get("timezone") or "UTC"
+    zone = zone or ZoneInfo(name)
+    head = f"{data['program']['name']} as of {local(data['as_of'], zone)}"
     if data["known_at"]:
-        head += f", as known at {data['known_at'][:16]}"
-    lines = [head]
+        head += f", as known at {local(data['known_at'], zone)}"
+    lines = [head + f" ({name})"]
     if data["program"].get("fitting"):
         lines.append(f"fitting {data['program']['fitting']['number']} open")
     if not data["exercises"]:
@@ -88,35 +146,59 @@ def program(data: dict) -> str:
     return "\n".join(lines)
 
 
-def history(data: dict) -> str:
+def history(data: dict, zone: tzinfo | None = None) -> str:
     if not data["entries"]:
         return "no decisions in that period"
     lines = []
     for e in data["entries"]:
         what = f"{e['type']:<13} {e['exercise'] or '':<20}"
-        line = f"{e['occurred_at'][:16]}  {what} {changes(e['from'], e['to'])}".rstrip()
+        line = f"{local(e['occurred_at'], zone)}  {what} {changes(e['from'], e['to'])}".rstrip()
         if e["reason"]:
             line += f"\n{'':18}why: {e['reason']}" + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
-        line += f"\n{'':18}recorded {e['recorded_at'][:19]}"
+        line += f"\n{'':18}recorded {local(e['recorded_at'], zone)}"
         lines.append(line)
     return "\n".join(lines)
 
 
-def diff(data: dict) -> str:
-    lines = [f"from {data['from'][:10]} to {data['to'][:10]}"]
+def diff(data: dict, zone: tzinfo | None = None) -> str:
+    names = data.get("names") or {}
+    lines = [f"from {local(data['from'], zone, 10)} to {local(data['to'], zone, 10)}"]
     lines += [f"  + {n}" for n in data["added"]]
     lines += [f"  - {n}" for n in data["removed"]]
-    lines += [f"  ~ {c['exercise']}: {changes(c['from'], c['to'])}" for c in data["changed"]]
+    lines += [f"  ~ {c['exercise']}: {changes(c['from'], c['to'], names)}" for c in data["changed"]]
     if len(lines) == 1:
         lines.append("  no changes")
     return "\n".join(lines)
 
 
-def recap(data: dict) -> str:
-    lines = [f"{data['since'][:10]} to {data['until'][:10]}: {data['sessions']} sessions, {data['breaks']} micro-breaks"]
+def _pain(x: dict) -> str:
+    before, after = x["pain_before_avg"], x["pain_after_avg"]
+    if before is None and after is None:
+        text = "no pain recorded"
+    elif after is None:
+        text = f"pain before {words(before)} (after not recorded)"
+    elif before is None:
+        text = f"pain after {words(after)} (before not recorded)"
+    else:
+        text = f"pain before {words(before)} -> after {words(after)}"
+    if x.get("pain_during_max") is not None:
+        text += f", at worst {x['pain_during_max']} during"
+    return text
+
+
+def recap(data: dict, zone: tzinfo | None = None) -> str:
+    lines = [f"{local(data['since'], zone, 10)} to {local(data['until'], zone, 10)}: "
+             f"{data['sessions']} sessions, {data['breaks']} micro-breaks"]
     for x in data["by_exercise"]:
-        lines.append(f"  {x['exercise']}: {x['sessions']} sessions, pain before {x['pain_before_avg']} "
-                     f"-> after {x['pain_after_avg']}")
+        lines.append(f"  {x['exercise']}: {x['sessions']} sessions, {_pain(x)}")
+    if data.get("checkins"):
+        avg = data.get("checkin_pain_avg")
+        lines.append(f"check-ins: {data['checkins']}" + (f", average pain {words(avg)}" if avg is not None else ""))
+    if data.get("flares"):
+        lines.append(f"flares: {data['flares']}")
+    if data.get("next_day"):
+        lines.append("next day: " + ", ".join(f"{v} {data['next_day'][v]}" for v in ("better", "same", "worse")
+                                              if v in data["next_day"]))
     if data["tension"]:
         lines.append("tension: " + ", ".join(f"{t['muscle']} ({t['side']}) x{t['count']}" for t in data["tension"]))
     if data["breaks_per_day"]:
@@ -124,15 +206,17 @@ def recap(data: dict) -> str:
         lines.append(f"micro-breaks on {days} days, {data['breaks'] / days:.1f} per day on those days")
     if data["decisions"]:
         lines.append(f"{len(data['decisions'])} decisions:")
-        lines += [f"  {d['occurred_at'][:10]} {d['type']} {d['exercise'] or ''}" + (f": {d['reason']}" if d["reason"] else "")
-                  for d in data["decisions"]]
+        lines += [f"  {local(d['occurred_at'], zone, 10)} {d['type']} {d['exercise'] or ''}".rstrip()
+                  + (f": {d['reason']}" if d["reason"] else "") for d in data["decisions"]]
     return "\n".join(lines)
 
 
-def signature(data: dict) -> str:
+def signature(data: dict, zone: tzinfo | None = None) -> str:
     if not data["exercises"]:
         return "the signature library is empty"
     return "\n".join(
-        f"  {e['name']}  since {(e['promoted_at'] or '')[:10]}" + ("  (forced: " + (e["reason"] or "") + ")" if e["forced"] else "")
+        f"  {e['name']}  since {local(e['promoted_at'], zone, 10)}"
+        + ("" if e.get("status", "active") == "active" else f"  [{e['status']}]")
+        + ("  (forced: " + (e["reason"] or "") + ")" if e["forced"] else "")
         for e in data["exercises"]
     )

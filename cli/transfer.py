@@ -81,7 +81,7 @@ def demo(session):
     click.echo()
     click.echo(render.program(queries.show(demo_session.ledger, now)))
     click.echo()
-    click.echo(render.diff(queries.diff(demo_session.ledger, earlier, now)))
+    click.echo(render.diff(queries.diff(demo_session.ledger, earlier, now), zone))
     click.echo(f"\nTry: backstory --db sqlite:///{path} history 'Bird dog'")
 
 

@@ -1,31 +1,31 @@
 """Reading WHEN arguments: ISO dates and datetimes and a few plain-English forms.
 
-Accepted: ``2026-03-01``, ``2026-03-01T18:30`` (with or without an offset),
-``now``, ``today``, ``yesterday``, ``N days ago``, ``N weeks ago``, ``last
-week`` and ``last month``. The role decides what a whole day means: for
+Accepted: any ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``), an ISO
+datetime (with or without an offset; without one it is in the program's time
+zone), ``now``, ``today``, ``yesterday``, ``N days ago``, ``N weeks ago``,
+``last week`` and ``last month``. The role decides what a whole day means: for
 ``--at`` it is a moment that day (now if it is today, noon otherwise), for
-``--since`` the start of the day, for ``--until``/``--as-of``/``--known-at`` its end.
+``--since`` the start of the day, for ``--until``/``--as-of``/``--known-at`` its
+end. ISO text is read by ``service.dates``, as the API reads its dates.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
-from service.dates import month_back
+from service.dates import DateError, checked, day_bound, moment, month_back, out_of_range, read_iso
 
 HELP = "an ISO date or datetime, now, today, yesterday, N days ago, N weeks ago, last week or last month"
 _AGO = re.compile(r"^(\d+)\s+(day|days|week|weeks)\s+ago$")
 
 
-class WhenError(ValueError):
-    """The text is not a WHEN this program understands."""
+class WhenError(DateError):
+    """The text is not a WHEN this program understands, or lies outside the accepted range."""
 
 
 def _relative(text: str, now: datetime) -> datetime | None:
-    if text == "now":
-        return now
-    if text == "today":
+    if text in ("now", "today"):
         return now
     if text == "yesterday":
         return now - timedelta(days=1)
@@ -41,29 +41,21 @@ def _relative(text: str, now: datetime) -> datetime | None:
     return None
 
 
-def _day_bound(d: date, zone: tzinfo, role: str, now: datetime) -> datetime:
-    if role == "start":
-        return datetime.combine(d, time.min, zone)
-    if role == "end":
-        return datetime.combine(d, time.max, zone)
-    if d == now.date():
-        return now
-    return datetime.combine(d, time(12, 0), zone)
-
-
-def parse_when(text: str, zone: tzinfo, now: datetime, role: str = "at") -> datetime:
-    """A time-zone-aware moment for ``text``; ``role`` is at, start or end."""
+def parse_when(text: str, zone: tzinfo, now: datetime, role: str = "at", field: str = "WHEN") -> datetime:
+    """A time-zone-aware moment for ``text``; ``role`` is at, start or end; ``field`` names it in errors."""
     raw = " ".join(text.strip().lower().split())
     now = now.astimezone(zone)
-    moment = _relative(raw, now)
-    if moment is not None:
-        if role == "at" or raw == "now":
-            return moment
-        return _day_bound(moment.date(), zone, role, now)
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            return _day_bound(date.fromisoformat(raw), zone, role, now)
-        parsed = datetime.fromisoformat(text.strip())
+        found = _relative(raw, now)
+        if found is not None and role != "at" and raw != "now":
+            found = day_bound(found.date(), zone, role, now)
+        if found is None:
+            found = moment(read_iso(text), zone, role, now)
+    except OverflowError:
+        raise WhenError(field, out_of_range(field, text).message) from None
     except ValueError:
-        raise WhenError(f"{text!r} is not a date; use {HELP}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+        raise WhenError(field, f"{text!r} is not a date; use {HELP}") from None
+    try:
+        return checked(field, text, found)
+    except DateError as e:
+        raise WhenError(field, e.message) from None

@@ -7,6 +7,7 @@ JSON-ready form stored in events and shown to people.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,35 @@ def int_in(field: str, value: Any, low: int, high: int | None = None) -> int:
     if value < low or (high is not None and value > high):
         allowed = f"{low}..{high}" if high is not None else f"{low} or more"
         raise InvalidValue(field, f"{value} is out of range; allowed {allowed}")
+    return value
+
+
+#: Characters a name must not hold: controls (newline, tab, escape), format characters (bidi
+#: overrides and marks, zero-width joiners and spaces, the BOM), surrogates, line/paragraph separators.
+_NOT_IN_NAMES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+_CONTROL_NAMES = {0x00: "NULL", 0x09: "CHARACTER TABULATION", 0x0A: "LINE FEED", 0x0B: "LINE TABULATION",
+                  0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE", 0x85: "NEXT LINE"}
+
+
+def character(ch: str) -> str:
+    """A character as Unicode names it, e.g. ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
+    name = unicodedata.name(ch, "") or _CONTROL_NAMES.get(ord(ch), "CONTROL CHARACTER")
+    return f"U+{ord(ch):04X} {name}"
+
+
+def name_text(field: str, value: Any) -> str:
+    """A name people will tell apart by sight: NFC-normalised, without invisible or control characters.
+
+    NFC makes the composed and decomposed spellings of "étude" one name; a
+    control, bidi or zero-width character would make two names that look the
+    same, or text that prints backwards, so it is refused, named.
+    """
+    if not isinstance(value, str):
+        raise InvalidValue(field, "must be text")
+    value = unicodedata.normalize("NFC", value)
+    for ch in value:
+        if unicodedata.category(ch) in _NOT_IN_NAMES:
+            raise InvalidValue(field, f"{character(ch)} is not allowed")
     return value
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import InvalidValue
-from domain.values import LOAD_UNITS, RANGES, STAGES
+from domain.values import LOAD_UNITS, RANGES, STAGES, name_text
 
 Parser = Callable[[str, Any], Any]
 _STAGE_NAMES = {v: k for k, v in STAGES.items()}
@@ -43,6 +43,11 @@ def text_list(field: str, value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise InvalidValue(field, "must be a list of text")
     return list(value)
+
+
+def names(field: str, value: Any) -> list[str]:
+    """A list of new exercise names (``deconstruct --into``), each held to the name rule."""
+    return [name_text(field, v) for v in text_list(field, value)]
 
 
 def timezone_name(field: str, value: Any) -> str:
@@ -134,14 +139,14 @@ EXERCISE = {"exercise": text}
 NOTE = {"note": text}
 
 SPECS: dict[str, dict[str, Parser]] = {
-    "init": {"name": text, "timezone": timezone_name},
-    "add": {"name": text, "kind": text, **RX_CHANGE, "per_side": boolean, "target": text_list,
+    "init": {"name": name_text, "timezone": timezone_name},
+    "add": {"name": name_text, "kind": text, **RX_CHANGE, "per_side": boolean, "target": text_list,
             "protect": text_list, "cues": text_list, **DECISION},
     "progress": {**EXERCISE, **RX_CHANGE, **DECISION},
     "regress": {**EXERCISE, **RX_CHANGE, **DECISION},
     "adapt": {**EXERCISE, **RX_CHANGE, "per_side": boolean, "target": text_list, "protect": text_list,
               "cues": text_list, **DECISION},
-    "deconstruct": {**EXERCISE, "into": text_list, **DECISION},
+    "deconstruct": {**EXERCISE, "into": names, **DECISION},
     "rebuild": {**EXERCISE, **DECISION},
     "promote": {**EXERCISE, "force": boolean, **DECISION},
     "demote": {**EXERCISE, **DECISION},

@@ -10,6 +10,7 @@ against the newer state.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -127,7 +128,7 @@ def require_program(reader: Ledger | UnitOfWork) -> Program:
 
 def resolve_exercise(view: ProgramView, text: str) -> ExerciseView:
     """An exercise by name (case-insensitive, current ones first) or by id prefix."""
-    wanted = text.strip().casefold()
+    wanted = unicodedata.normalize("NFC", text.strip()).casefold()  # names are stored NFC
     named = [e for e in view.exercises.values() if e.name.casefold() == wanted]
     named.sort(key=lambda e: e.status == "retired")
     if named:
@@ -136,8 +137,26 @@ def resolve_exercise(view: ProgramView, text: str) -> ExerciseView:
         by_id = [e for e in view.exercises.values() if e.id.startswith(wanted)]
         if len(by_id) == 1:
             return by_id[0]
-    known = ", ".join(repr(e.name) for e in view.exercises.values()) or "none yet"
-    raise NotFound("exercise", f"exercise: no exercise named {text!r}; known exercises: {known}")
+        if by_id:
+            raise NotFound("exercise", f"exercise: the prefix {text.strip()} matches {len(by_id)} exercises: "
+                                       f"{', '.join(e.name for e in by_id[:5])}" + (", ..." if len(by_id) > 5 else "")
+                                       + "; give more of the id or the name")
+    raise NotFound("exercise", f"exercise: no exercise named {text!r}{_near(view, wanted)}")
+
+
+def _near(view: ProgramView, wanted: str) -> str:
+    """A few names close to ``wanted`` (all of them when the program has only a few), never the whole store."""
+    from difflib import get_close_matches
+
+    names = {e.name.casefold(): e.name for e in view.exercises.values()}
+    if not names:
+        return "; the program has no exercises yet"
+    close = get_close_matches(wanted, list(names), n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(names[c]) for c in close) + "?"
+    if len(names) <= 5:
+        return "; its exercises: " + ", ".join(repr(n) for n in names.values())
+    return "; `backstory show` lists the exercises"
 
 
 def decision_context(m: Mutation, parsed: dict, now: datetime) -> Context:

@@ -83,12 +83,16 @@ def diff(reader: Reader, start: datetime, end: datetime) -> dict[str, Any]:
         if before or after:
             changed.append({"exercise": in_b[eid]["name"], "exercise_id": eid, "from": before, "to": after})
     retired = [b.exercises[eid].name for eid in in_a.keys() - in_b.keys() if eid in b.exercises]
+    known = {**{e.id: e.name for e in a.exercises.values()}, **{e.id: e.name for e in b.exercises.values()}}
+    linked = {i for c in changed for side in (c["from"], c["to"])
+              for i in [side.get("parent"), *(side.get("components") or [])] if i}
     return {
         "from": start.isoformat(), "to": end.isoformat(),
         "added": sorted(in_b[eid]["name"] for eid in in_b.keys() - in_a.keys()),
         "removed": sorted(in_a[eid]["name"] for eid in in_a.keys() - in_b.keys()),
         "retired": sorted(retired),
         "changed": sorted(changed, key=lambda c: c["exercise"].lower()),
+        "names": {i: known[i] for i in sorted(linked) if i in known},  # the linked exercises' ids, for text
     }
 
 

@@ -429,13 +429,14 @@ def test_hostile_input_is_kept_verbatim_or_refused_clearly_never_a_5xx(api, sam)
     started(sam)
     odd = "Robert'); DROP TABLE events;-- <script>alert(1)</script> \x1b[31m\t\r\n \u202e \U0001f9b4"
     big = "é" * 30_000  # 60 KB of UTF-8, under the args cap
+    named = "Robert'); DROP TABLE events;-- <script>alert(1)</script> \U0001f9b4"
     r = sam.push(sam.m("log", 1, exercise="Bridge", pain_before=3, note=odd),
                  sam.m("checkin", 1, pain=2, note=big),
-                 sam.m("add", 1, name=odd[:60], position="1:supine", sets=1, reps=1))
+                 sam.m("add", 1, name=named, position="1:supine", sets=1, reps=1))
     assert r.status_code == 200 and [x["status"] for x in r.json["results"]] == ["applied"] * 3, r.json
     sessions = sam.get("/v1/sessions").json["sessions"]
     assert [s["note"] for s in sessions] == [odd]
-    assert odd[:60] in {e["name"] for e in sam.get("/v1/program").json["exercises"]}
+    assert named in {e["name"] for e in sam.get("/v1/program").json["exercises"]}
     stored = [e for e in sam.get("/v1/sync/pull", limit=1000).json["entries"] if e["kind"] == "outcome"]
     assert json.loads(stored[-2]["data"]["stored"]["state"])["args"]["note"] == big
 
@@ -470,3 +471,6 @@ def test_hostile_input_is_kept_verbatim_or_refused_clearly_never_a_5xx(api, sam)
     ready = api.test_client().get("/readyz").json
     assert ready["lag"] == 0  # nothing accepted above stopped the projections
     assert sam.push(sam.m("break", kind="walk")).json["last_seq"] == 7
+    # a name must not hold control or bidi characters (they make look-alike or backwards names)
+    result = sam.push(sam.m("add", 1, name=odd[:60], position="1:supine", sets=1, reps=1)).json["results"][0]
+    assert result["status"] == "rejected" and result["reason"] == "name: U+001B ESCAPE is not allowed", result

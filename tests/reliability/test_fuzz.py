@@ -176,7 +176,7 @@ def test_errors_outside_the_document_are_problems_too(live):
         ("POST", "/v1/devices", token, b"\xff\xfe", "application/json", 400),
         ("GET", "/v1/program?as_of=" + "9" * 5000, token, None, None, 414),
         ("GET", "/v1/program?as_of=2026-02-30", token, None, None, 400),
-        ("GET", "/v1/recap?until=0001-01-01", token, None, None, 200),
+        ("GET", "/v1/recap?until=0001-01-01", token, None, None, 400),  # before 1900: out of the one range
         ("GET", "/v1/recap?until=9999-12-31", token, None, None, 200),
         ("GET", "/v1/sessions?since=1900-01-01&until=9999-12-31", token, None, None, 200),
         ("GET", "/v1/sessions?since=0001-01-01", token, None, None, 400),  # before year 1 in UTC (Paris LMT)

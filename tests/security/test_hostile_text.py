@@ -7,13 +7,17 @@ out unchanged through the pull feed, every read endpoint, and a CLI device's
 ``show --json`` and ``history --json`` after ``sync``. What no store can keep
 (NUL, lone surrogates) is refused with a 400 naming the field; what is over a
 cap (100 KB of text in one mutation) is refused with a 413 naming the
-mutation, by the server and, before it is queued, by the CLI.
+mutation, by the server and, before it is queued, by the CLI. An exercise's
+name is the exception: it is normalised to NFC, and a control, bidi or
+zero-width character in it is refused naming the character (look-alike and
+backwards names), so names here are the hostile text without those.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -37,6 +41,13 @@ HOSTILE = {"sql": SQL, "sql2": SQL2, "html": HTML, "control": CONTROL, "astral":
            "format": FORMAT, "combining": COMBINING}
 BIG = "\u00e9\U0001f9b4" * 10_000  # 60,000 bytes of UTF-8 (and 40,000 UTF-16 units): under the args cap
 HUGE = "x" * 100_000  # 100 KB: over the 64 KiB args cap
+
+
+def named(key: str, text: str) -> str:
+    """The exercise name carrying ``text``: NFC, without the characters a name refuses (kept verbatim elsewhere)."""
+    kept = "".join(c for c in unicodedata.normalize("NFC", text)
+                   if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    return f"{key} {kept}".strip()
 
 
 def strings(node) -> list[str]:
@@ -70,9 +81,9 @@ def hostile(server):
     device = Device.new_account(server, "hostile")
     results = device.push_ok(
         device.m("init", 10, name=SQL, timezone="UTC"),
-        *[device.m("add", 9, name=f"{key} {text}", position="1:supine", sets=2, reps=5, reason=text)
+        *[device.m("add", 9, name=named(key, text), position="1:supine", sets=2, reps=5, reason=text)
           for key, text in HOSTILE.items()],
-        *[device.m("log", 8, exercise=f"{key} {text}", pain_before=4, pain_after=2, note=text)
+        *[device.m("log", 8, exercise=named(key, text), pain_before=4, pain_after=2, note=text)
           for key, text in HOSTILE.items()],
         device.m("checkin", 7, pain=3, note=BIG),
         device.m("flare-start", 6, pain=5, note=HTML),
@@ -94,7 +105,7 @@ def test_hostile_text_is_served_as_json_never_as_a_page(server, hostile):
 def test_hostile_text_comes_back_verbatim_from_the_feed_and_every_read(server, hostile):
     program = hostile.get("/v1/program").json()
     assert program["program"]["name"] == SQL
-    assert {e["name"] for e in program["exercises"]} == {f"{k} {t}" for k, t in HOSTILE.items()}
+    assert {e["name"] for e in program["exercises"]} == {named(k, t) for k, t in HOSTILE.items()}
     history = hostile.get("/v1/history").json()["entries"]
     assert set(HOSTILE.values()) <= {e["reason"] for e in history}
     assert any(e["reason"] == CONTROL and e["reason_code"] == "pain" for e in history)
@@ -103,9 +114,9 @@ def test_hostile_text_comes_back_verbatim_from_the_feed_and_every_read(server, h
     for key, text in HOSTILE.items():
         if "/" in text:
             continue  # a URL path segment cannot carry a slash (%2F is decoded before routing)
-        one = hostile.get(f"/v1/exercises/{quote(f'{key} {text}', safe='')}/history")
+        one = hostile.get(f"/v1/exercises/{quote(named(key, text), safe='')}/history")
         assert one.status == 200, (key, one)
-        assert {e["exercise"] for e in one.json()["entries"]} == {f"{key} {text}"}
+        assert {e["exercise"] for e in one.json()["entries"]} == {named(key, text)}
     recap = hostile.get("/v1/recap", since="2000-01-01").json()
     assert set(HOSTILE.values()) <= {d["reason"] for d in recap["decisions"]}
     feed = set(strings(hostile.pull_all()[0]))
@@ -152,6 +163,23 @@ def test_text_over_the_args_cap_is_413_and_the_next_push_works(server, hostile):
     assert results[1]["status"] == "applied"
 
 
+def test_a_name_with_an_invisible_or_control_character_is_rejected_naming_it(server, hostile):
+    cases = {"Bad\u202ename": "U+202E RIGHT-TO-LEFT OVERRIDE", "Two\nlines": "U+000A LINE FEED",
+             "Tab\tname": "U+0009 CHARACTER TABULATION", "zero\u200bwidth": "U+200B ZERO WIDTH SPACE",
+             "\ufeffbom": "U+FEFF ZERO WIDTH NO-BREAK SPACE"}
+    results = hostile.push_ok(*[hostile.m("add", name=n, position="1:supine", sets=1, reps=1) for n in cases],
+                              hostile.m("init", name=f"Sam{BIDI}", timezone="UTC"))
+    assert [(r["status"], r["reason"]) for r in results] == [
+        *[("rejected", f"name: {c} is not allowed") for c in cases.values()],
+        ("rejected", "name: U+202E RIGHT-TO-LEFT OVERRIDE is not allowed")]
+    # the decomposed spelling of a name is the composed one: the same exercise, not a look-alike second one
+    results = hostile.push_ok(hostile.m("add", name="e\u0301tude", position="1:supine", sets=1, reps=1),
+                              hostile.m("add", name="\u00e9tude", position="1:supine", sets=1, reps=1),
+                              hostile.m("log", exercise="E\u0301TUDE", pain_before=2))
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"], results
+    assert "name_taken" in json.dumps(results[1]) and results[2]["result"]["exercise"] == "\u00e9tude"
+
+
 def test_hostile_queries_and_paths_are_never_a_5xx(server, hostile):
     for target in ("/v1/program?as_of=%00", "/v1/program?as_of=%ED%A0%80", "/v1/history?since=%27%3B--",
                    "/v1/sessions?since=%3Cscript%3E", "/v1/sync/pull?after=%00", "/v1/sync/pull?after=%FF%FE",
@@ -183,9 +211,9 @@ def test_hostile_text_round_trips_through_cli_devices(server, hostile, tmp_path)
     # hostile text typed on the CLI (a note or a reason each), synced, read back by the API and another CLI
     for i, (key, text) in enumerate(HOSTILE.items()):
         if i % 2:
-            laptop.ok("regress", f"{key} {text}", "--reps", "4", "--reason", f"cli {text}")
+            laptop.ok("regress", named(key, text), "--reps", "4", "--reason", f"cli {text}")
         else:
-            laptop.ok("log", f"{key} {text}", "--pain-before", "3", "--note", f"cli {text}")
+            laptop.ok("log", named(key, text), "--pain-before", "3", "--note", f"cli {text}")
     report = laptop.ok("sync", "--json").json()
     assert (report["rejected"], report["applied"]) == (0, len(HOSTILE)), report
     typed = {f"cli {t}" for t in HOSTILE.values()}
@@ -198,7 +226,7 @@ def test_hostile_text_round_trips_through_cli_devices(server, hostile, tmp_path)
     today = datetime.now(UTC).date().isoformat()
     show, history = (laptop.ok("show", "--as-of", today, "--json").json(), laptop.ok("history", "--json").json())
     assert show["program"]["name"] == SQL
-    assert {e["name"] for e in show["exercises"]} == {f"{k} {t}" for k, t in HOSTILE.items()}
+    assert {e["name"] for e in show["exercises"]} == {named(k, t) for k, t in HOSTILE.items()}
     regressed = {f"cli {t}" for i, t in enumerate(HOSTILE.values()) if i % 2}
     assert set(HOSTILE.values()) | regressed <= {e["reason"] for e in history["entries"]}
     assert phone.ok("show", "--as-of", today, "--json").json() == show
