@@ -107,13 +107,37 @@ REFUSALS = [
     pytest.param(("break", "--kind", "nap"), 2, ["nap"], id="usage-unknown-break-kind"),
     pytest.param(("deconstruct", "Dead bug", "--reason", "x"), 2, ["--into"], id="usage-deconstruct-without-into"),
     pytest.param(("frobnicate",), 2, ["frobnicate"], id="usage-unknown-command"),
+    # issue 9: periods, the accepted range of times, names and look-ups
+    pytest.param(("recap", "--since", "DAY5", "--until", "DAY20"), 2, ["--since DAY5 is after --until DAY20"],
+                 id="usage-recap-upside-down"),
+    pytest.param(("history", "--since", "2099-01-01"), 2, ["--since 2099-01-01 is in the future"],
+                 id="usage-history-since-future"),
+    pytest.param(("show", "--as-of", "1000000 days ago"), 2, ["'1000000 days ago' is out of range",
+                                                              "1900-01-01 to 9999-12-30"], id="usage-as-of-overflow"),
+    pytest.param(("show", "--as-of", "99999999999 weeks ago"), 2, ["--as-of", "99999999999 weeks ago", "out of range"],
+                 id="usage-as-of-weeks-overflow"),
+    pytest.param(("recap", "--since", "0001-01-01T00:00+05:00"), 2, ["--since", "0001-01-01T00:00+05:00"],
+                 id="usage-recap-year-1"),
+    pytest.param(("log", "Dead bug", "--at", "0001-01-01T00:00+05:00"), 2, ["--at", "out of range"],
+                 id="usage-log-year-1"),
+    pytest.param(("add", "Bad\u202ename", "--position", "1", "--sets", "1", "--reps", "1"), 1,
+                 ["name: U+202E RIGHT-TO-LEFT OVERRIDE is not allowed"], id="name-bidi-override"),
+    pytest.param(("add", "Two\nlines", "--position", "1", "--sets", "1", "--reps", "1"), 1,
+                 ["name: U+000A LINE FEED is not allowed"], id="name-newline"),
+    pytest.param(("log", "dead bgu"), 1, ["no exercise named 'dead bgu'; did you mean 'Dead bug'?"],
+                 id="unknown-exercise-close-match"),
 ]
 
 
 def _fill(args: tuple) -> list[str]:
     fills = {"IN_AN_HOUR": in_an_hour(), "TOMORROW": (today() + timedelta(days=1)).isoformat(),
-             "DAY37": day(37)}
-    return [fills.get(a, a) for a in args]
+             "DAY37": day(37), "DAY5": day(5), "DAY20": day(20)}
+    out = []
+    for a in args:
+        for placeholder, value in fills.items():
+            a = a.replace(placeholder, value)
+        out.append(a)
+    return out
 
 
 @pytest.mark.parametrize("args, code, needles", REFUSALS)
@@ -122,7 +146,7 @@ def test_refused_and_nothing_stored(store, args, code, needles):
     before = store_rows(c)
     r = c(*_fill(args))
     assert r.code == code, (r.code, r.out, r.err)
-    for needle in needles:
+    for needle in _fill(needles):
         assert needle in r.err, f"{needle!r} not in: {r.err}"
     assert "Traceback" not in r.err
     assert r.out == ""

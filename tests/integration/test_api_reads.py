@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api import schemas
+from service.dates import RANGE, month_back
 from tests.integration.test_api import assert_problem, good
 from tests.integration.test_api_support import Client, fresh_app
 
@@ -220,6 +221,38 @@ def test_history_sessions_recap_signature_conflicts(sam):
 ])
 def test_bad_query_values_are_400_naming_the_field(sam, path, query, field):
     assert_problem(sam.get(path, **query), 400, field)
+
+
+def test_every_date_form_means_what_its_extended_form_means(sam):
+    """Issue 9 item 10: 20261025 and 2026-W43-7 are the whole day, as 2026-10-25 is (end for as_of, start for since)."""
+    assert sam.push(sam.m("regress", 10, exercise="Bird dog", sets=2, reason="flare"))
+    d = (datetime.now(UTC) - timedelta(days=10)).date()
+    year, week, weekday = d.isocalendar()
+    forms = [d.isoformat(), d.strftime("%Y%m%d"), f"{year}-W{week:02d}-{weekday}", f"{year}W{week:02d}{weekday}"]
+    answers = [sam.get("/v1/program", as_of=form).json for form in forms]
+    assert all(a == answers[0] for a in answers), [a["as_of"] for a in answers]
+    assert next(e for e in answers[0]["exercises"] if e["name"] == "Bird dog")["prescription"]["sets"] == 2
+    histories = [sam.get("/v1/history", since=form, until=form).json for form in forms]
+    assert [e["type"] for e in histories[0]["entries"]] == ["regress"]
+    assert all(h == histories[0] for h in histories)
+    assert_problem(sam.get("/v1/program", as_of=f"{year}-W{week:02d}"), 400, "as_of")  # a week needs its day
+
+
+def test_periods_and_the_accepted_range_follow_the_cli_rules(sam):
+    """Issue 9 items 9 and 13: since after until or in the future is a 400 naming the dates; one range of times."""
+    inverted = assert_problem(sam.get("/v1/history", since=day(1), until=day(5)), 400, "since")
+    assert f"since {day(1)} is after until {day(5)}" in inverted["detail"]
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    for path in ("/v1/history", "/v1/sessions", "/v1/recap"):
+        assert f"since {future} is in the future" in assert_problem(sam.get(path, since=future), 400, "since")["detail"]
+    recap = sam.get("/v1/recap", until=day(10)).json  # until alone: the month before it
+    assert recap["since"][:10] == month_back(datetime.now(UTC).date() - timedelta(days=10)).isoformat()
+    assert recap["until"][:10] == day(10)
+    for name, value in (("as_of", "1899-12-30"), ("since", "0001-01-01T00:00:00+05:00"), ("until", "1899-06-01")):
+        path = "/v1/program" if name == "as_of" else "/v1/history"
+        body = assert_problem(sam.get(path, **{name: value}), 400, name)
+        assert body["errors"][name] == [f"{value!r} is out of range; use a time {RANGE}"], body
+    assert sam.get("/v1/history", since="1900-01-01", until="9999-12-30").status_code == 200
 
 
 def test_reads_before_a_program_exists_are_404(api):

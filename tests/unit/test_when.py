@@ -1,11 +1,13 @@
-"""WHEN parsing: ISO forms and plain-English forms, per role."""
+"""WHEN parsing: ISO forms and plain-English forms, per role; the accepted range and periods (service.dates)."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from cli.when import WhenError, parse_when
+from service import dates
+from service.dates import DateError, check_period, month_before, read_iso
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 3, 15, 9, 30, tzinfo=PARIS)
@@ -46,3 +48,75 @@ def test_bad_text_names_the_forms(text):
     with pytest.raises(WhenError) as e:
         parse_when(text, PARIS, NOW)
     assert "N days ago" in str(e.value)
+
+
+# ----- issue 9: one reading of dates, one range, checked periods ----------------------------------
+
+DAY_FORMS = ["2026-03-08", "20260308", "2026-W10-7", "2026W107", "2026-w10-7"]
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("at", datetime(2026, 3, 8, 12, 0, tzinfo=PARIS)),
+    ("start", datetime(2026, 3, 8, 0, 0, tzinfo=PARIS)),
+    ("end", datetime.combine(date(2026, 3, 8), time.max, PARIS)),
+])
+@pytest.mark.parametrize("text", DAY_FORMS)
+def test_every_date_form_means_its_extended_form(text, role, expected):
+    """Basic (20260308) and week dates (2026-W10-7) are whole days too, not the start of the day."""
+    assert parse_when(text, PARIS, NOW, role) == expected
+
+
+def test_basic_and_week_datetimes_are_moments_in_the_program_zone():
+    assert parse_when("20260308T1830", PARIS, NOW, "end") == datetime(2026, 3, 8, 18, 30, tzinfo=PARIS)
+    assert parse_when("2026-W10-7T18:30Z", PARIS, NOW, "start") == datetime(2026, 3, 8, 19, 30, tzinfo=PARIS)
+    assert read_iso(" 2026-W10-7 ") == date(2026, 3, 8) and read_iso("20260308T1830") == datetime(2026, 3, 8, 18, 30)
+
+
+@pytest.mark.parametrize("text", ["2026-W10", "2026W10"])
+def test_a_week_without_its_day_is_refused(text):
+    with pytest.raises(WhenError, match="not a date"):
+        parse_when(text, PARIS, NOW, "end")
+
+
+@pytest.mark.parametrize("text", ["1000000 days ago", "99999999999 weeks ago", "0001-01-01T00:00+05:00",
+                                  "1899-12-30", "50000 days ago", "9999-12-31T23:00-05:00"])
+def test_a_when_out_of_range_names_the_value_and_the_range(text):
+    with pytest.raises(WhenError) as e:
+        parse_when(text, PARIS, NOW, "start", "--since")
+    assert e.value.field == "--since"
+    assert e.value.message == f"{text!r} is out of range; use a time {dates.RANGE}"
+
+
+@pytest.mark.parametrize("text", ["1900-01-01", "9999-12-30", "9999-12-31"])
+def test_the_ends_of_the_range_are_accepted_in_any_zone(text):
+    for zone in (ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), PARIS):
+        assert dates.in_range(parse_when(text, zone, NOW, "start"))
+
+
+def test_the_api_and_the_cli_share_the_range_and_the_day_bounds():
+    for text in DAY_FORMS:
+        assert dates.moment(read_iso(text), PARIS, "end") == parse_when(text, PARIS, NOW, "end")
+    with pytest.raises(DateError, match="out of range"):
+        dates.checked("as_of", "1899-12-30", dates.moment(read_iso("1899-12-30"), PARIS, "end"))
+
+
+def test_a_period_in_the_future_or_upside_down_names_both_dates():
+    since, until = parse_when("2026-03-10", PARIS, NOW, "start"), parse_when("2026-03-01", PARIS, NOW, "end")
+    with pytest.raises(DateError) as e:
+        check_period(since, until, NOW, ("--since", "--until"))
+    assert (e.value.field, e.value.message) == (
+        "--since", "--since 2026-03-10 is after --until 2026-03-01; give the earlier date as --since")
+    with pytest.raises(DateError, match=r"^--since 2030-01-01 is in the future \(now is 2026-03-15T09:30\+01:00\)$"):
+        check_period(parse_when("2030-01-01", PARIS, NOW, "start"), None, NOW, ("--since", "--until"))
+    moment = datetime(2026, 3, 15, 9, 45, tzinfo=PARIS)
+    with pytest.raises(DateError, match="since 2026-03-15T09:45"):
+        check_period(moment, None, NOW)
+    check_period(parse_when("today", PARIS, NOW, "start"), parse_when("today", PARIS, NOW, "end"), NOW)
+
+
+def test_until_alone_covers_the_month_before_it():
+    until = parse_when("2026-10-15", PARIS, NOW, "end")
+    assert month_before(until, PARIS) == datetime(2026, 9, 15, 0, 0, tzinfo=PARIS)
+    assert month_before(parse_when("2026-03-31", PARIS, NOW, "end"), PARIS) == datetime(2026, 2, 28, tzinfo=PARIS)
+    early = parse_when("1900-01-10", PARIS, NOW, "end")
+    assert month_before(early, PARIS) == dates.EARLIEST  # never before the range

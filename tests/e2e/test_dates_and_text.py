@@ -1,0 +1,45 @@
+"""Issue 9 items 7, 9, 10, 11 and 16 and issue 11's diff, through the real CLI (the parsing and rendering
+themselves are tested in process: tests/unit/test_when.py, tests/unit/test_names.py,
+tests/integration/test_readable_output.py)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from service.dates import month_back
+from tests.e2e.conftest import day, today
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
+
+
+def test_a_program_in_sydney_on_a_utc_machine_reads_and_prints_its_own_time(cli):
+    # init --at without a zone is read in the --timezone given, not the machine's (UTC here): noon in Sydney
+    cli.ok("init", "--name", "Sam", "--timezone", "Australia/Sydney", "--at", day(60))
+    cli.ok("add", "Side plank", "--position", "1:side", "--sets", "3", "--hold", "20", "--at", day(60))
+    basic = date.fromisoformat(day(50)).strftime("%Y%m%d")
+    cli.ok("deconstruct", "Side plank", "--into", "Leg lift", "--into", "Short plank", "--reason", "QL",
+           "--at", basic)
+    entries = cli.ok("history", "--json").json()["entries"]
+    noon = datetime.combine(date.fromisoformat(day(60)), time(12), SYDNEY)
+    assert [datetime.fromisoformat(e["occurred_at"]) for e in entries[:2]] == [noon, noon]
+    assert datetime.fromisoformat(entries[2]["occurred_at"]) == datetime.combine(
+        date.fromisoformat(day(50)), time(12), SYDNEY)  # 20261025 is the day, as 2026-10-25 is
+
+    # a week date as --as-of is the end of that day, so that day's deconstruction is in it
+    year, week, weekday = date.fromisoformat(day(50)).isocalendar()
+    shown = cli.ok("show", "--as-of", f"{year}-W{week:02d}-{weekday}").out
+    assert "Side plank" in shown and "[deconstructed]" in shown and "(Australia/Sydney)" in shown
+
+    # diff: names and words, never ids or Python literals
+    text = cli.ok("diff", day(55), "today").out
+    assert not ID.search(text) and "[" not in text and "None" not in text, text
+    assert "~ Side plank: status: active -> deconstructed; components: none -> Leg lift, Short plank" in text
+
+    # --until alone covers the month before it (in the program's zone: the recap's days are Sydney days)
+    until = date.fromisoformat(day(45))
+    head = cli.ok("recap", "--until", day(45)).out.splitlines()[0]
+    assert head.startswith(f"{month_back(until)} to {until}: 0 sessions"), head
+    assert today().isoformat() not in head
