@@ -40,7 +40,8 @@ def _load(ld: dict | None) -> str:
 
 
 def _position(pos: dict) -> str:
-    return f"{pos['stage']} {STAGES.get(pos['stage'], '')}".rstrip() + (f":{pos['posture']}" if pos.get("posture") else "")
+    stage = f"{pos['stage']} {STAGES.get(pos['stage'], '')}".rstrip()
+    return stage + (f":{pos['posture']}" if pos.get("posture") else "")
 
 
 def _direction(d: dict) -> str:

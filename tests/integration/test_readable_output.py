@@ -62,7 +62,8 @@ def test_history_says_values_in_words_at_local_times(program):
     assert not ID.search(text) and not LITERALS.search(text), text
     promote = next(e for e in data["entries"] if e["type"] == "promote")
     assert promote["occurred_at"] == at(10).isoformat()  # --json keeps the stored moment with its offset
-    assert f"{local(at(10))}  promote       Bird dog             signature: no -> yes; forced past the evidence rule" in text
+    assert (f"{local(at(10))}  promote       Bird dog             "
+            "signature: no -> yes; forced past the evidence rule") in text
     assert at(10).isoformat()[:16] not in text  # the UTC wall time (the next day) is never shown
     assert "status: active -> deconstructed; components: Side-lying leg lift, Short-lever side plank" in text
     assert "direction: none -> hinge:sagittal; reps: 6 -> 8; per side: no -> yes; target: none -> glutes" in text
