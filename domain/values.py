@@ -65,6 +65,7 @@ def int_in(field: str, value: Any, low: int, high: int | None = None) -> int:
 #: Characters a name must not hold: controls (newline, tab, escape), format characters (bidi
 #: overrides and marks, zero-width joiners and spaces, the BOM), surrogates, line/paragraph separators.
 _NOT_IN_NAMES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+_JOINERS = "\u200c\u200d"
 _CONTROL_NAMES = {0x00: "NULL", 0x09: "CHARACTER TABULATION", 0x0A: "LINE FEED", 0x0B: "LINE TABULATION",
                   0x0C: "FORM FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE", 0x7F: "DELETE", 0x85: "NEXT LINE"}
 
@@ -85,10 +86,24 @@ def name_text(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidValue(field, "must be text")
     value = unicodedata.normalize("NFC", value)
-    for ch in value:
-        if unicodedata.category(ch) in _NOT_IN_NAMES:
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in _NOT_IN_NAMES and not _joins(value, i):
             raise InvalidValue(field, f"{character(ch)} is not allowed")
     return value
+
+
+def _joins(value: str, i: int) -> bool:
+    """A zero-width (non-)joiner that shapes its neighbours: kept.
+
+    Persian and Indic words need U+200C/U+200D between letters, and emoji
+    sequences (a family, a flag) are joined by U+200D; between ASCII
+    characters, or at either end, it only hides a difference.
+    """
+    if value[i] not in _JOINERS or i == 0 or i == len(value) - 1:
+        return False
+    before, after = value[i - 1], value[i + 1]
+    return not (before.isascii() or after.isascii() or before.isspace() or after.isspace()
+                or unicodedata.category(before) in _NOT_IN_NAMES or unicodedata.category(after) in _NOT_IN_NAMES)
 
 
 def pain(field: str, value: Any) -> int | None:

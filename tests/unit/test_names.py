@@ -35,6 +35,14 @@ def test_a_name_with_a_control_bidi_or_zero_width_character_is_refused_naming_it
     assert str(e.value) == f"name: {character} is not allowed"
 
 
+@pytest.mark.parametrize("name", [
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: a zero-width non-joiner between letters
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467 stretch",  # an emoji family joined by U+200D
+])
+def test_a_joiner_that_shapes_its_neighbours_is_kept(name):
+    assert name_text("name", name) == name
+
+
 @pytest.mark.parametrize("mutation_type, args, field", [
     ("init", {"name": "Sam\u202e"}, "name"),
     ("add", {"name": "Bird\tdog", "position": "1", "sets": 3}, "name"),
