@@ -6,6 +6,8 @@ import csv
 import io
 from pathlib import Path
 
+from tests.e2e.test_sync_devices import pair, server  # noqa: F401 (fixtures: a real server, two CLI devices)
+
 SAMPLES = Path(__file__).parent.parent / "samples" / "gym"
 
 
@@ -49,3 +51,18 @@ def test_import_hevy_history_once_and_read_it_back(cli):
         ("2026-09-15", "07:30", "2", "8", "115 lb", "")]
     assert squat[1][13] == ('Hevy: Lower Body\nFelt strong, slept 8h.\nKnee "a bit" stiff 🦵\n'
                             "warm-up sets: 1, drop sets: 1, sets to failure: 1")
+
+
+def test_a_linked_device_queues_the_import_and_another_device_gets_it_once(pair):
+    phone, tablet = pair
+    phone.ok("sync")  # linked from now on: changes wait in the outbox
+    queued = phone.ok("import", "--from", "hevy", sample("hevy_app.csv"), "--timezone", "Europe/Berlin",
+                      "--json").json()
+    assert (queued["sessions"], queued["exercises"], queued["decisions"], queued["stored"]) == (9, 4, 4, True)
+    assert phone.ok("import", "--from", "hevy", sample("hevy_app.csv"), "--json").json()["stored"] is False
+    assert phone.ok("sync", "--json").json()["applied"] == 1 + 9 + 4 + 4  # init, sessions, adds, decisions
+    tablet.ok("sync")
+    assert tablet.ok("import", "--from", "hevy", sample("hevy_web.csv"), "--json").json()["stored"] is False
+    show = tablet.ok("show", "--as-of", "2026-09-15", "--json").json()
+    assert {e["name"]: e["prescription"]["sets"] for e in show["exercises"]} == {
+        "Squat (Barbell)": 2, "Plank": 3, "Romanian Deadlift (Dumbbell)": 3, "Bird Dog": 2}
