@@ -107,7 +107,8 @@ def _gym_text(summary: dict, kept: list[str], dry_run: bool) -> str:
     if kept:
         lines.append("already in the program, kept as they are (their sessions are logged): " + ", ".join(kept))
     if summary["skipped"]:
-        lines.append(f"skipped {len(summary['skipped'])} rows:")
+        n = len(summary["skipped"])
+        lines.append(f"skipped {n} row{'s' if n != 1 else ''}:")
         lines += [f"  row {s['row']}: {s['why']}" for s in summary["skipped"]]
     return "\n".join(lines)
 

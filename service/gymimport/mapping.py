@@ -100,12 +100,14 @@ class _Mapper:
         self.app = SOURCES[parsed.source]
         self.plan = Plan(parsed.source, 0, skipped=list(parsed.skipped))
         self.doses: dict[str, dict] = {}  # exercise (casefolded) -> its last working dose
+        # Loads are recorded in one unit: --unit, else the file's first (older Strong files name it per row).
+        self.target = unit or next((s.unit for w in parsed.workouts for b in w.blocks for s in b.sets if s.unit), None)
 
     def weight(self, s: SetRow) -> tuple[float | None, str | None]:
         if s.weight is None or s.weight == 0:
             return None, None
         source_unit = s.unit or self.unit
-        target = self.unit or source_unit
+        target = self.target or source_unit
         if source_unit is None:
             raise InvalidValue("unit", f"row {s.row}: the file's weights do not say kg or lb; "
                                        "give --unit kg or --unit lb")

@@ -202,3 +202,21 @@ def test_kind_of_orders_a_change_like_the_domain():
     assert kind_of(rx(dose), rx({**dose, "load": {**dose["load"], "unit": "lb"}})) == "adapt"
     assert kind_of(rx(dose), rx({**dose, "reps": None, "hold": 30})) == "adapt"
     assert kind_of(rx(dose), rx({**dose, "sets": 4, "reps": 6})) == "adapt"  # same volume, changed shape
+
+
+def test_older_strong_files_with_a_weight_unit_column_and_twelve_hour_clocks():
+    text = ("Date;Workout Name;Exercise Name;Set Order;Weight;Weight Unit;Reps;RPE;Distance;Distance Unit;Seconds;"
+            "Notes;Workout Notes\n"
+            "2026-10-01 6:05:00\u202fPM;\"Leg\";\"Squat\";1;20;kg;5;;;;0;\"\";\"\"\n"
+            "2026-10-01 6:05:00\u202fPM;\"Leg\";\"Squat\";2;45;lbs;5;;;;0;;\n")
+    workout = parse("strong", text).workouts[0]
+    assert workout.start == datetime(2026, 10, 1, 18, 5) and workout.end is None
+    assert [(s.weight, s.unit) for s in workout.blocks[0].sets] == [(20, "kg"), (45, "lb")]
+    assert plan(parse("strong", text), BERLIN, None, NOW).mutations[0].args["load"] == "free_weight:20.41:kg"
+    hevy = parse("hevy", HEVY_HEADER + '\n"A","1 Sept 2026, 07:30","1 Sept 2026, 08:00","","Plank",,"",0,"normal",,,,30,')
+    assert hevy.workouts[0].start == datetime(2026, 9, 1, 7, 30)
+
+
+def test_a_header_alone_maps_to_nothing():
+    p = plan(parse("hevy", HEVY_HEADER + "\r\n"), BERLIN, None, NOW)
+    assert (p.workouts, p.mutations, p.skipped, p.earliest) == (0, [], [], None)
