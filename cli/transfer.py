@@ -12,7 +12,7 @@ from cli import render
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="jsonl: every change, restorable with import; csv: one row per logged session, for spreadsheets.")
+              help="jsonl: every change, restorable with import; csv: one row per logged session.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file (default: stdout).")
 @click.pass_obj
 def export(session, fmt, output):

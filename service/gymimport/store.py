@@ -98,8 +98,9 @@ def _check(uow: UnitOfWork, plan: Plan, zone: str, name: str, device_id: str, ba
         try:
             step = run(uow, m, argspec.parse(m.type, m.args), now)
         except DomainError as e:
-            raise Refused(getattr(e, "rule", e.kind), f"row {row}: {m.type} {m.args.get('exercise') or m.args.get('name')}: "
-                                            f"{e}; nothing was imported") from None
+            what = m.args.get("exercise") or m.args.get("name")
+            message = f"row {row}: {m.type} {what}: {e}; nothing was imported"
+            raise Refused(getattr(e, "rule", e.kind), message) from None
         remember(uow, m, "applied", step.result, now)
         done.append(m)
     return done, kept
@@ -107,7 +108,10 @@ def _check(uow: UnitOfWork, plan: Plan, zone: str, name: str, device_id: str, ba
 
 def record(device: DeviceStore, plan: Plan, *, zone: str, name: str, dry_run: bool,
            now: datetime) -> tuple[dict[str, Any], list[str]]:
-    """Check the whole plan, then store what is new (unless ``dry_run``); the summary and the exercises kept as they were."""
+    """Check the whole plan, then store what is new (unless ``dry_run``).
+
+    Returns the summary and the names of exercises already in the program, kept as they were.
+    """
     for _ in range(RETRIES):
         outbox = device.outbox()
         if outbox.linked:
