@@ -120,3 +120,21 @@ def test_csv_export_has_one_row_per_session_with_pain_tension_and_next_day(ledge
     assert table[1][:11] == ["2026-10-01", "18:00", "Bench Press (Barbell)", 3, 10, None, "50 kg", None, None, None, 9]
     assert table[-1] == ["2026-10-20", "09:00", "Dead Bug", 2, 10, None, "", 4, 2, 1, 5,
                          "paraspinals left overactive 6", "better", "'=HYPERLINK(\"x\")"]
+
+
+def test_both_strong_layouts_import_once(ledger):
+    files = [("strong_comma.csv", "kg"), ("strong_comma_minimal.csv", "kg"), ("strong_semicolon.csv", None)]
+    counts = [run(ledger, name, source="strong", unit=unit)[0] for name, unit in files]
+    assert [(c["workouts"], c["sessions"], c["exercises"], c["decisions"], len(c["skipped"])) for c in counts] == [
+        (2, 5, 3, 2, 0), (2, 4, 2, 2, 1), (2, 4, 2, 2, 1)]
+    count = stored(ledger)
+    assert not any(run(ledger, name, source="strong", unit=unit)[0]["stored"] for name, unit in files)
+    assert stored(ledger) == count
+    now = {e["name"]: e["prescription"] for e in queries.show(ledger, datetime.now(timezone.utc))["exercises"]}
+    assert now["Deadlift (Barbell)"]["load"] == {"type": "free_weight", "magnitude": 192.5, "unit": "lb"}
+    assert (now["Goblet Squat"]["reps"], now["Goblet Squat"]["load"]["magnitude"]) == (8, 20)
+    assert (now["Hollow Hold"]["sets"], now["Hollow Hold"]["hold_s"]) == (1, 20)
+    kinds = [(d["type"], d["exercise"]) for d in queries.history(ledger)["entries"] if d["type"] != "add"]
+    assert kinds == [("init", None), ("progress", "Bench Press (Barbell)"), ("progress", "Dead Bug"),
+                     ("progress", "Side Plank"), ("adapt", "Goblet Squat"), ("progress", "Deadlift (Barbell)"),
+                     ("regress", "Hollow Hold")]
