@@ -53,7 +53,11 @@ def export(session, fmt, output):
 @click.option("--dry-run", is_flag=True, help="With --from: say what would be recorded; store nothing.")
 @click.pass_obj
 def import_(session, file, as_json, source=None, unit=None, timezone=None, name=None, dry_run=False):
-    """Import an export; changes already in this store are skipped, never doubled."""
+    """Import an export; changes already in this store are skipped, never doubled.
+
+    With --from, FILE is a Hevy or Strong CSV export: its sessions, exercises and the
+    changes between sessions are recorded (see the README, "Importing from Hevy and Strong").
+    """
     if source is not None or unit or timezone or dry_run:
         return _import_gym(session, file, source, unit, timezone, name, dry_run, as_json)
     from service.exchange import read_export
