@@ -11,14 +11,20 @@ from cli import render
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="jsonl: every change, restorable with import; csv: one row per logged session.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file (default: stdout).")
 @click.pass_obj
 def export(session, fmt, output):
-    """Export every recorded change as JSON lines (restorable with import)."""
+    """Export every recorded change as JSON lines (restorable with import), or the sessions as CSV."""
     from service.exchange import export_lines
 
-    lines = export_lines(session.ledger, session.now())
+    if fmt == "csv":
+        from service.csvexport import csv_lines
+
+        lines = csv_lines(session.ledger)
+    else:
+        lines = export_lines(session.ledger, session.now())
     if output is None:
         for line in lines:
             click.echo(line)
@@ -36,9 +42,24 @@ def export(session, fmt, output):
 @click.command(name="import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--from", "source", type=click.Choice(["hevy", "strong"]),
+              help="Read a Hevy or Strong CSV export instead of a backstory export.")
+@click.option("--unit", type=click.Choice(["kg", "lb"]),
+              help="With --from: record loads in this unit (the unit of a Strong file whose Weight column names none).")
+@click.option("--timezone", metavar="TZ", help="With --from: the time zone of the file's times "
+                                               "(default: the program's, else this machine's).")
+@click.option("--name", default="My program", show_default=True,
+              help="With --from: the program's name, when the import starts it.")
+@click.option("--dry-run", is_flag=True, help="With --from: say what would be recorded; store nothing.")
 @click.pass_obj
-def import_(session, file, as_json):
-    """Import an export; changes already in this store are skipped, never doubled."""
+def import_(session, file, as_json, source=None, unit=None, timezone=None, name=None, dry_run=False):
+    """Import an export; changes already in this store are skipped, never doubled.
+
+    With --from, FILE is a Hevy or Strong CSV export: its sessions, exercises and the
+    changes between sessions are recorded (see the README, "Importing from Hevy and Strong").
+    """
+    if source is not None or unit or timezone or dry_run:
+        return _import_gym(session, file, source, unit, timezone, name, dry_run, as_json)
     from service.exchange import read_export
 
     counts = session.device.import_rows(read_export(file))
@@ -53,6 +74,47 @@ def import_(session, file, as_json):
             click.echo(f"refused {r['type']} {r['mutation_id']}: {r['error']}", err=True)
     if counts["refused"]:
         sys.exit(1)
+
+
+def _import_gym(session, file, source, unit, timezone, name, dry_run, as_json):
+    """``import --from hevy|strong``: history from a gym app's CSV export (service/gymimport)."""
+    if source is None:
+        raise click.UsageError("--unit, --timezone and --dry-run go with --from hevy|strong")
+    from domain.errors import InvalidValue
+    from service.args import timezone_name
+    from service.gymimport import import_text
+
+    try:
+        text = file.read()
+    except UnicodeDecodeError:
+        raise InvalidValue("file", "is not UTF-8 text; expected a CSV export") from None
+    zone = timezone_name("timezone", timezone) if timezone else session.timezone().key
+    summary, kept = import_text(session.device, source, text, zone=zone, name=name, unit=unit,
+                                dry_run=dry_run, now=session.now())
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    click.echo(_gym_text(summary, kept, dry_run))
+
+
+def _gym_text(summary: dict, kept: list[str], dry_run: bool) -> str:
+    app = summary["source"].capitalize()
+    new = (f"{summary['sessions']} sessions, {summary['exercises']} exercises, "
+           f"{summary['decisions']} decisions")
+    if dry_run:
+        head = f"{app}: {summary['workouts']} workouts; would record {new} (dry run: nothing stored)"
+    elif summary["stored"]:
+        head = f"{app}: {summary['workouts']} workouts; recorded {new}"
+    else:
+        head = f"{app}: {summary['workouts']} workouts; nothing new to record (already imported)"
+    lines = [head]
+    if kept:
+        lines.append("already in the program, kept as they are (their sessions are logged): " + ", ".join(kept))
+    if summary["skipped"]:
+        n = len(summary["skipped"])
+        lines.append(f"skipped {n} row{'s' if n != 1 else ''}:")
+        lines += [f"  row {s['row']}: {s['why']}" for s in summary["skipped"]]
+    return "\n".join(lines)
 
 
 @click.command()

@@ -36,6 +36,7 @@ EXERCISE_KINDS = (
 REASON_CODES = (
     "unspecified", "too_easy", "too_hard", "pain", "flare", "technique",
     "therapist", "evidence", "plateau", "schedule", "conflict", "other",
+    "imported",  # brought in from another app's history (``backstory import --from``)
 )
 BREAK_KINDS = ("stand", "walk", "extend", "rotate", "reset")
 VERDICTS = ("better", "same", "worse")
