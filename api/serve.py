@@ -4,7 +4,7 @@
 worker process builds its own app (``create_app``, not preloaded), so every
 process has its own store connections; the master never opens the store.
 More than one worker is for PostgreSQL; on SQLite they work but queue on the
-file's write lock. Each worker serves ``threads`` requests at once
+file's write lock (one thread each, see ``default_threads``). Each worker serves ``threads`` requests at once
 (``api.worker.ThreadWorker``), so idle or slow connections do not stop it.
 
 A worker dies with its master, even when the master is killed with SIGKILL
@@ -12,8 +12,9 @@ A worker dies with its master, even when the master is killed with SIGKILL
 the port; a new server also waits a while for a port still held. From a
 shell, the same thing is::
 
-    BACKSTORY_DB=postgresql://... gunicorn -k api.worker.ThreadWorker --threads 8 -w 4 -b 0.0.0.0:8080 \
-        --logger-class api.serverlog.PrivateLogger 'api.wsgi:app()'
+    BACKSTORY_DB=postgresql://... gunicorn -c python:api.gunicorn_conf -w 4 -b 127.0.0.1:8080 'api.wsgi:app()'
+
+(``api.gunicorn_conf`` holds these settings), with ``backstory projections follow`` beside it.
 """
 
 from __future__ import annotations
@@ -78,6 +79,22 @@ def _checked(app_config: dict[str, Any]) -> None:
                                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
+def default_threads(url: str, workers: int) -> int:
+    """``THREADS``, except on SQLite with several processes: one each.
+
+    SQLite takes one writer at a time for the whole file. eventsourcing's pool
+    lends one writing connection per process and queues every other request
+    for a connection, readers too, behind a writer that waits; a writer
+    waiting for the file lock another process holds so held up every thread
+    of its process (the load test saw 6 to 11 s stalls and pool timeouts with
+    two processes of eight threads). One process with threads, or PostgreSQL,
+    is the layout for concurrency; idle connections hold no thread either way.
+    """
+    from service.config import parse_store
+
+    return 1 if workers > 1 and parse_store(url).is_sqlite else THREADS
+
+
 def _post_fork(server, worker) -> None:
     """In a new worker: die with the master (its listening socket with it), even if the master is SIGKILLed."""
     _die_with_parent(signal.SIGKILL)
@@ -140,6 +157,8 @@ def serve(host: str = "127.0.0.1", port: int = 8080, workers: int | None = None,
         gunicorn_options.setdefault("forwarded_allow_ips", app_config["TRUSTED_PROXIES"])
     if workers is None:
         workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+    if gunicorn_options.get("threads") is None:
+        gunicorn_options["threads"] = default_threads(url, workers)
     configure_logging(gunicorn_options.pop("log_level", "info"))
     _wait_for_port(host, port, BIND_WAIT)
 

@@ -23,7 +23,7 @@ A client over a bound loses its connection (one warning line in the log, see
 bounds, so ``threads`` of them slow a worker down: on the internet a reverse
 proxy that buffers whole requests before passing them on (nginx does by
 default) stands in front (README, Reliability). With the gunicorn command
-line: ``gunicorn -k api.worker.ThreadWorker --threads 8 'api.wsgi:app()'``.
+line: ``gunicorn -c python:api.gunicorn_conf 'api.wsgi:app()'`` (or ``-k api.worker.ThreadWorker``).
 """
 
 from __future__ import annotations

@@ -95,14 +95,26 @@ def account_create(session, name, as_json):
          lambda d: f"account {d['account_id']}\ndevice {d['device_id']}\ntoken (shown once): {d['token']}")
 
 
+def _proxies(_ctx, _param, value: str | None) -> str | None:
+    if value:
+        from api.forwarded import parse_networks
+
+        try:
+            parse_networks(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return value
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Server processes (use PostgreSQL for more than 1).")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 15),
-              help="Requests each process serves at once (each store connection pool holds 15).")
-@click.option("--proxy", "proxies", metavar="ADDRESSES", envvar="BACKSTORY_TRUSTED_PROXIES",
+@click.option("--threads", type=click.IntRange(1, 15), envvar="BACKSTORY_THREADS",
+              help="Requests each process serves at once (at most 15: a store's connection pool). "
+                   "Default 8; on SQLite with several workers, 1.")
+@click.option("--proxy", "proxies", metavar="ADDRESSES", envvar="BACKSTORY_TRUSTED_PROXIES", callback=_proxies,
               help="The reverse proxies in front, comma separated (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8): "
                    "their X-Forwarded-For names the client whose failed logins are limited.")
 @click.pass_obj

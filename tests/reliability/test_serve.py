@@ -204,3 +204,18 @@ def test_a_push_in_flight_when_sigterm_arrives_gets_its_answer(store, tmp_path):
         assert program.status == 200 and "Drained" in program.text, program  # stored, not only answered
     finally:
         restarted.stop()
+
+
+@pytest.mark.parametrize("args, env, code, named", [
+    (("--proxy", "10.0.0.1,proxy.example"), {}, 2, "'proxy.example' is not an IP address or network"),
+    ((), {"BACKSTORY_TRUSTED_PROXIES": "10.0.0.300"}, 2, "'10.0.0.300' is not an IP address or network"),
+    ((), {"BACKSTORY_OPERATOR_TOKEN": "short"}, 1, "BACKSTORY_OPERATOR_TOKEN: at least 16 characters"),
+    (("--threads", "16"), {}, 2, "--threads"),
+])
+def test_a_bad_server_setting_is_refused_before_serving_naming_it(tmp_path, args, env, code, named):
+    import subprocess
+
+    command = [*serve_command(f"sqlite:///{tmp_path / 'store.sqlite'}", free_port()), *args]
+    done = subprocess.run(command, env=server_env(tmp_path, env), capture_output=True, text=True, timeout=60)
+    assert done.returncode == code and named in done.stderr, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and "Listening" not in done.stderr
