@@ -73,6 +73,13 @@ def _checked(app_config: dict[str, Any]) -> None:
         parse_networks(app_config.get("TRUSTED_PROXIES"))
     except ValueError as e:
         raise ServerConfigError(f"--proxy (BACKSTORY_TRUSTED_PROXIES): {e}") from None
+    for name in ("BACKSTORY_READ_TIMEOUT", "BACKSTORY_REQUEST_DEADLINE"):  # read by api.worker
+        value = os.environ.get(name)
+        try:
+            if value is not None and not float(value) > 0:
+                raise ValueError(value)
+        except ValueError:
+            raise ServerConfigError(f"{name}: a positive number of seconds, not {value!r}") from None
     token = app_config.get("OPERATOR_TOKEN")
     if token is not None and len(token) < MIN_OPERATOR_TOKEN:
         raise ServerConfigError(f"BACKSTORY_OPERATOR_TOKEN: at least {MIN_OPERATOR_TOKEN} characters "

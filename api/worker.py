@@ -28,6 +28,7 @@ line: ``gunicorn -c python:api.gunicorn_conf 'api.wsgi:app()'`` (or ``-k api.wor
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -39,43 +40,53 @@ from gunicorn.workers.gthread import ThreadWorker as _GThread
 
 #: Seconds a new connection may hold a thread waiting for its first bytes before it waits in the poller.
 FIRST_BYTES_WAIT = 0.05
-#: Seconds a read of a request may wait for its next bytes.
+#: Seconds a read of a request may wait for its next bytes (``BACKSTORY_READ_TIMEOUT``).
 READ_TIMEOUT = 15.0
-#: Seconds from the start of reading a request until all of it must have arrived.
+#: Seconds from the start of reading a request until all of it must have arrived (``BACKSTORY_REQUEST_DEADLINE``).
 REQUEST_DEADLINE = 60.0
 #: Seconds a closed connection's unread bytes are drained before it is closed for good (RFC 9112 9.6).
 LINGER = 2.0
 
 
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment (``BACKSTORY_READ_TIMEOUT``...), else ``default``."""
+    try:
+        value = float(os.environ.get(name) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 class _DeadlineSocket(socket.socket):
-    """A connection whose reads time out: after ``READ_TIMEOUT`` without bytes, or at the request's deadline.
+    """A connection whose reads time out: after ``read_timeout`` without bytes, or at the request's deadline.
 
     gthread puts a connection in blocking mode (``setblocking(True)``) each
     time a thread starts to read a request from it: here that starts the
     request's deadline and sets the read timeout instead.
     """
 
-    __slots__ = ("deadline",)
+    __slots__ = ("deadline", "read_timeout", "allowed")
 
     @classmethod
-    def adopt(cls, sock: socket.socket) -> _DeadlineSocket:
+    def adopt(cls, sock: socket.socket, read_timeout: float, allowed: float) -> _DeadlineSocket:
         timed = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
-        timed.deadline = time.monotonic() + REQUEST_DEADLINE
+        timed.read_timeout, timed.allowed = read_timeout, allowed
+        timed.deadline = time.monotonic() + allowed
         return timed
 
     def setblocking(self, flag: bool) -> None:
         if not flag:
             super().setblocking(False)
             return
-        self.deadline = time.monotonic() + REQUEST_DEADLINE
-        self.settimeout(READ_TIMEOUT)
+        self.deadline = time.monotonic() + self.allowed
+        self.settimeout(self.read_timeout)
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("the request did not arrive in time")
         current = self.gettimeout()  # gunicorn's own shorter timeouts (draining a body) stay
-        self.settimeout(min(READ_TIMEOUT, remaining, current if current else READ_TIMEOUT))
+        self.settimeout(min(self.read_timeout, remaining, current if current else self.read_timeout))
         return super().recv(size, flags)
 
 
@@ -85,10 +96,12 @@ class ThreadWorker(_GThread):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.lingering: dict[_DeadlineSocket, float] = {}
+        self.read_timeout = _seconds("BACKSTORY_READ_TIMEOUT", READ_TIMEOUT)
+        self.request_deadline = _seconds("BACKSTORY_REQUEST_DEADLINE", REQUEST_DEADLINE)
 
     def enqueue_req(self, conn):
         if not isinstance(conn.sock, _DeadlineSocket):  # on the main thread, before any worker thread has it
-            conn.sock = _DeadlineSocket.adopt(conn.sock)
+            conn.sock = _DeadlineSocket.adopt(conn.sock, self.read_timeout, self.request_deadline)
             conn.close = partial(self._close, conn)
         super().enqueue_req(conn)
 

@@ -9,8 +9,11 @@
 - ``kill -KILL`` of the master takes its workers (and the follower) with it, so
   a server started at once on the same port binds it and serves (item 7: the
   workers served on for ~18 s and the new server gave up on the port).
+- A request whose bytes stop arriving, or trickle in, loses its connection
+  after the read timeout or the request's deadline (one warning line).
 - SIGTERM while a push is in flight: the push still gets its answer and is
   stored (item 10: requests in flight got "connection reset").
+- A bad server setting is refused before anything listens, naming it.
 
 The figures are printed (``-s``); the bounds are generous (a loaded 2-core CI
 machine) but far below the 120 s a sync worker made clients wait.
@@ -119,6 +122,55 @@ def test_idle_connections_and_a_slow_body_do_not_stop_the_server(store, tmp_path
     assert "Traceback" not in log, log[-3000:]
 
 
+def closed_after(conn: socket.socket, started: float, trickle: bytes = b"") -> float:
+    """Seconds from ``started`` until the server closed ``conn`` (sending ``trickle`` a byte every 0.25 s)."""
+    conn.settimeout(0.25)
+    for i in range(400):
+        if trickle:
+            try:
+                conn.send(trickle[i % len(trickle):i % len(trickle) + 1])
+            except OSError:
+                break
+        try:
+            if conn.recv(65536) == b"":
+                break
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+    return time.monotonic() - started
+
+
+def test_a_request_that_stops_arriving_or_trickles_is_cut_off(tmp_path):
+    """A read waits at most BACKSTORY_READ_TIMEOUT for the next bytes; a request has BACKSTORY_REQUEST_DEADLINE.
+
+    (Shorter than the defaults of 15 and 60 s here; the worker is the same on every backend.)
+    """
+    url, _ = fresh_store("sqlite", tmp_path)
+    server = start(url, tmp_path, BACKSTORY_READ_TIMEOUT="1", BACKSTORY_REQUEST_DEADLINE="3")
+    try:
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        trickling = socket.create_connection(("127.0.0.1", server.port))
+        started = time.monotonic()
+        stalled.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Half: ")
+        trickling.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+        times = {}
+        trickler = threading.Thread(target=lambda: times.update(
+            trickling=closed_after(trickling, started, trickle=b"X-Slow: 1\r\n")), daemon=True)
+        trickler.start()
+        health = Device(server.url, "", "", "").call("GET", "/healthz")
+        assert health.status == 200
+        stalled_s = closed_after(stalled, started)
+        trickler.join(60)
+        trickling_s = times["trickling"]
+        print(f"\nread timeout 1 s: a stalled request cut off after {stalled_s:.1f} s; deadline 3 s: a request "
+              f"trickling a byte every 0.25 s cut off after {trickling_s:.1f} s")
+        assert 0.9 <= stalled_s < 10 and 2.9 <= trickling_s < 12, (stalled_s, trickling_s)
+    finally:
+        log = server.stop()
+    assert "closed a connection whose request stopped arriving (TimeoutError)" in log and "Traceback" not in log, log
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -210,6 +262,7 @@ def test_a_push_in_flight_when_sigterm_arrives_gets_its_answer(store, tmp_path):
     (("--proxy", "10.0.0.1,proxy.example"), {}, 2, "'proxy.example' is not an IP address or network"),
     ((), {"BACKSTORY_TRUSTED_PROXIES": "10.0.0.300"}, 2, "'10.0.0.300' is not an IP address or network"),
     ((), {"BACKSTORY_OPERATOR_TOKEN": "short"}, 1, "BACKSTORY_OPERATOR_TOKEN: at least 16 characters"),
+    ((), {"BACKSTORY_READ_TIMEOUT": "soon"}, 1, "BACKSTORY_READ_TIMEOUT: a positive number of seconds"),
     (("--threads", "16"), {}, 2, "--threads"),
 ])
 def test_a_bad_server_setting_is_refused_before_serving_naming_it(tmp_path, args, env, code, named):
