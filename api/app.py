@@ -13,7 +13,9 @@ Config keys (all optional):
 - ``MAX_CONTENT_LENGTH``, ``MAX_BATCH``, ``MAX_ARGS_BYTES``, ``MAX_QUERY_BYTES``,
   ``CLOCK_TOLERANCE_SECONDS``: the caps (``api.limits``)
 - ``RATE_LIMIT`` (requests per second per device, 0 turns it off), ``RATE_BURST``
-- ``READY_MAX_LAG``: ``/readyz`` answers 503 when the projections lag more (default: no lag limit)
+- ``READY_MAX_LAG``: ``/readyz`` answers 503 when the projections lag more (default: ``api.health``)
+- ``OPERATOR_TOKEN``: a secret that makes ``/readyz`` show the projections' lag (default: none, it never does)
+- ``TRUSTED_PROXIES``: reverse proxies whose ``X-Forwarded-For`` is believed (``api.forwarded``)
 - ``PROJECTIONS_FACTORY``: ``callable(app, url)`` building the projections (default ``projections.Projections``)
 - ``STORE_BUSY_RETRIES``: retries of a request's store work while the database is locked or busy
 """
@@ -33,6 +35,7 @@ from flask_smorest.utils import prepare_response
 from api import errors, limits
 from api.context import Backend, backend
 from api.errors import ApiProblem
+from api.forwarded import charge_failed_authentication, parse_networks
 from api.ratelimit import TokenBuckets, retry_after
 from api.schemas import Iso, ProblemSchema
 
@@ -48,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": limits.RATE_LIMIT,
     "RATE_BURST": limits.RATE_BURST,
     "READY_MAX_LAG": None,
+    "OPERATOR_TOKEN": None,
+    "TRUSTED_PROXIES": (),
     "STORE_BUSY_RETRIES": 4,
     "API_TITLE": "backstory sync API",
     "API_VERSION": "1",
@@ -125,6 +130,7 @@ def create_app(config: dict | None = None) -> Flask:
     flask_app.json.sort_keys = False  # keep the schemas' field order on the wire
     url = flask_app.config.get("DATABASE_URL") or resolve_url()
     flask_app.config["DATABASE_URL"] = url
+    flask_app.config["TRUSTED_PROXIES"] = parse_networks(flask_app.config["TRUSTED_PROXIES"])
 
     with schema_lock(url):
         store = BackstoryApp(parse_store(url).env)
@@ -156,10 +162,6 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 # ----- per-request hooks: request id, caps, authentication, rate limiting, the log line -----------
-
-
-def _client_address() -> str:
-    return request.remote_addr or "-"
 
 
 def _hooks(flask_app: Flask) -> None:
@@ -225,10 +227,7 @@ def _authenticate() -> None:
         who = ctx.retrying(lambda: authenticate(ctx.app, header))
     except AuthError:
         # Failed attempts count per client address (valid tokens are never slowed by them).
-        wait = ctx.limiter.take(f"addr:{_client_address()}")
-        if wait:
-            raise ApiProblem(429, "rate-limited", "too many failed authentications from this address; slow down",
-                             headers={"Retry-After": retry_after(wait)}) from None
+        charge_failed_authentication()
         raise
     g.principal = who
     g.device_id = str(who.device_id)

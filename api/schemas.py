@@ -354,7 +354,9 @@ class ProjectionStatusSchema(Strict):
 
 
 class ReadySchema(Strict):
+    """``{"status": "ready"}``; the other fields only for the operator's token (``api.health``)."""
+
     status = fields.String(required=True)
-    database = fields.String(required=True)
+    database = fields.String()
     lag = fields.Integer(allow_none=True)
     projections = fields.List(fields.Nested(ProjectionStatusSchema))

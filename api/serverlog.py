@@ -4,8 +4,11 @@ gunicorn quotes a malformed request line (its query string included) or a
 header name in its "Invalid request" warnings, and the URI in "Error handling
 request"; any of them may carry a name, a note or a token. ``PrivateLogger``
 keeps the kind of problem and withholds the quoted text; for a failure it
-keeps the exception's type and traceback frames, not its message. ``backstory
-serve`` uses it; with the gunicorn command line, pass
+keeps the exception's type and traceback frames, not its message. A client
+whose request stopped arriving (``api.worker``'s read timeout) is one warning
+line, not a traceback. Its lines have the format of every other line of the
+server (``service.logs``: time, level, component, pid). ``backstory serve``
+uses it; with the gunicorn command line, pass
 ``--logger-class api.serverlog.PrivateLogger``.
 """
 
@@ -17,12 +20,20 @@ import traceback
 
 from gunicorn.glogging import Logger
 
+from service.logs import UtcFormatter
+
 _QUOTED = re.compile(r"""['"].*""", re.S)
 _MAX = 200
 
 
 class PrivateLogger(Logger):
-    """gunicorn's Logger, withholding what a client sent."""
+    """gunicorn's Logger, withholding what a client sent, in the common line format."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            if getattr(handler, "_gunicorn", False):
+                handler.setFormatter(UtcFormatter())
 
     def warning(self, msg, *args, **kwargs):
         if isinstance(msg, str) and msg.startswith("Invalid request from ip="):
@@ -30,6 +41,9 @@ class PrivateLogger(Logger):
         super().warning(msg, *args, **kwargs)
 
     def exception(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Socket error") and isinstance(sys.exc_info()[1], TimeoutError):
+            self.warning("closed a connection whose request stopped arriving (TimeoutError)")
+            return
         if isinstance(msg, str) and msg.startswith("Error handling request"):
             error = sys.exc_info()[1]
             frames = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""

@@ -2,7 +2,10 @@
 
 The app is made by calling the factory (in each worker), configured from the
 environment: ``BACKSTORY_DB`` (else the default SQLite file), and optionally
-``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_READY_MAX_LAG``.
+``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_READY_MAX_LAG``,
+``BACKSTORY_OPERATOR_TOKEN`` (``/readyz`` shows the lag to it) and
+``BACKSTORY_TRUSTED_PROXIES`` (the reverse proxies whose ``X-Forwarded-For``
+is believed; give gunicorn the same ones as ``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ def config_from_env(environ: dict[str, str] | None = None) -> dict:
 
     environ = os.environ if environ is None else environ
     config: dict = {"DATABASE_URL": resolve_url(None, environ)}
-    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("READY_MAX_LAG", int)):
+    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("READY_MAX_LAG", int), ("OPERATOR_TOKEN", str),
+                      ("TRUSTED_PROXIES", str)):
         value = environ.get(f"BACKSTORY_{key}")
         if value:
             config[key] = cast(value)

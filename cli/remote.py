@@ -95,16 +95,43 @@ def account_create(session, name, as_json):
          lambda d: f"account {d['account_id']}\ndevice {d['device_id']}\ntoken (shown once): {d['token']}")
 
 
+def _proxies(_ctx, _param, value: str | None) -> str | None:
+    if value:
+        from api.forwarded import parse_networks
+
+        try:
+            parse_networks(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return value
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Server processes (use PostgreSQL for more than 1).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Server processes (use PostgreSQL for more than 1).")
+@click.option("--threads", type=click.IntRange(1, 15), envvar="BACKSTORY_THREADS",
+              help="Requests each process serves at once (at most 15: a store's connection pool). "
+                   "Default 8; on SQLite with several workers, 1.")
+@click.option("--proxy", "proxies", metavar="ADDRESSES", envvar="BACKSTORY_TRUSTED_PROXIES", callback=_proxies,
+              help="The reverse proxies in front, comma separated (addresses or networks, e.g. 127.0.0.1,10.0.0.0/8): "
+                   "their X-Forwarded-For names the client whose failed logins are limited.")
 @click.pass_obj
-def serve(session, host, port, workers):
-    """Run the sync API on a production WSGI server (gunicorn)."""
+def serve(session, host, port, workers, threads, proxies):
+    """Run the sync API on a production WSGI server (gunicorn).
+
+    Put it behind a reverse proxy that terminates TLS and buffers requests on
+    the internet (README, Reliability). BACKSTORY_OPERATOR_TOKEN (16 characters
+    or more) lets /readyz show the projections' lag to whoever sends it.
+    """
+    from api.serve import ServerConfigError
     from api.serve import serve as run_server
 
-    run_server(host=host, port=port, workers=workers, db_url=session.url)
+    try:
+        run_server(host=host, port=port, workers=workers, db_url=session.url, proxies=proxies, threads=threads)
+    except ServerConfigError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @click.command()
@@ -188,6 +215,9 @@ def projections_follow(session):
                                "catch up when they are read")
     import os
 
+    from service.logs import configure
+
+    configure()  # the server's line format: time, level, component, pid
     os.nice(10)  # projection work yields the CPU to request workers; readers catch up before they read anyway
     p = Projections(session.app, session.url)
     follower = Follower(session.app.recorder, p.catch_up)

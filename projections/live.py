@@ -47,12 +47,14 @@ class Follower:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        log.info("following the store's notifications (catch-up at least every %.0f s)", self.interval)
         while not self._stop.is_set():
             try:
                 self._listen()
             except Exception as e:  # a lost connection: reconnect after a pause, never die
-                log.warning("following the store failed (%s); retrying in %.0f s", type(e).__name__, self.retry)
+                log.warning("following the store failed; retrying in %.0f s: %s", self.retry, type(e).__name__)
                 self._stop.wait(self.retry)
+        log.info("stopped following the store")
 
     def _listen(self) -> None:
         from psycopg.sql import SQL, Identifier

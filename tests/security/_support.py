@@ -110,17 +110,28 @@ def assert_problem(reply: Reply, *statuses: int, field: str | None = None) -> di
 # ----- the server --------------------------------------------------------------------------------
 
 
+#: The operator's token of every test server (``/readyz`` shows the projections' lag only to it).
+OPERATOR_TOKEN = "test-operator-" + "o" * 20
+
+
 class Server(ServerProcess):
     """``python -m cli --db URL serve --port P`` in its own process group, ready once ``/readyz`` answers."""
 
     def __init__(self, db_url: str, tmp: Path, env: dict[str, str] | None = None, workers: int = 1,
-                 name: str = "server"):
+                 name: str = "server", args: tuple[str, ...] = ()):
         self.db_url = db_url
         port = free_port()
         home = tmp / f"{name}-home"
         home.mkdir(exist_ok=True)
-        super().__init__(serve_command(db_url, port, workers), port, server_env(home, env), tmp / f"{name}.log",
-                         ready="/readyz")
+        super().__init__([*serve_command(db_url, port, workers), *args], port,
+                         server_env(home, {"BACKSTORY_OPERATOR_TOKEN": OPERATOR_TOKEN, **(env or {})}),
+                         tmp / f"{name}.log", ready="/readyz")
+
+    def lag(self) -> int | None:
+        """The projections' lag, as ``/readyz`` shows it to the operator."""
+        reply = call(self.url, "GET", "/readyz", token=OPERATOR_TOKEN)
+        assert reply.status == 200, reply
+        return reply.json()["lag"]
 
 
 # ----- accounts and devices ----------------------------------------------------------------------

@@ -32,7 +32,7 @@ def device(server) -> Device:
 def settled(server, device) -> dict[str, int]:
     assert device.get("/v1/conflicts").status == 200  # a read catches the projections up
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and call(server.url, "GET", "/readyz").json()["lag"]:
+    while time.monotonic() < deadline and server.lag():
         time.sleep(0.2)
     return row_counts(server.db_url)
 

@@ -2,10 +2,12 @@
 
 The package's shared server has served every security test before this one
 (hostile text, forged tokens, oversized requests): its whole stdout and
-stderr, as gunicorn writes them, are checked here. Every line must be one of
-the known shapes (gunicorn's own start-up lines, the request line of
-``api.app``: method, route template, status, duration, device id), and no
-token (``bs1_...``) or any text this module sent may appear anywhere.
+stderr, as gunicorn writes them, are checked here. Every line has the one
+format of the server's processes (``service.logs``: UTC time, level,
+component, pid) and is one of the known shapes (gunicorn's own start-up
+lines, the request line of ``api.app``: method, route template, status,
+duration, device id; on PostgreSQL the follower's lines), and no token
+(``bs1_...``) or any text this module sent may appear anywhere.
 """
 
 from __future__ import annotations
@@ -29,22 +31,27 @@ SECRET_TOKEN_TEXT = "qqleaked-token-text-" + "Z" * 30
 SECRETS = (SECRET_NAME, SECRET_NOTE, SECRET_EXERCISE, SECRET_QUERY, SECRET_TOKEN_TEXT, "sciatica", "Qqsecret",
            "Zebulon", "pain_before", "pain", "note", "Bearer", "bs1_", "Authorization", "mutations")
 
-STAMP = r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:,\d+)?"
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+#: Every line of every process of the server: time, level, component, pid, message.
+LINE = re.compile(rf"^{STAMP} (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) [a-z][a-z.]+ \[\d+\] \S")
 DEVICE = r"(?:-|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 GUNICORN = [
-    r"Starting gunicorn [\d.]+", r"Listening at: http://127\.0\.0\.1:\d+ \(\d+\)", r"Using worker: sync",
-    r"Booting worker with pid: \d+", r"Handling signal: \w+", r"Worker exiting \(pid: \d+\)",
-    r"Shutting down: Master", r"Control socket .*",
+    r"Starting gunicorn [\d.]+", r"Listening at: http://127\.0\.0\.1:\d+ \(\d+\)",
+    r"Using worker: api\.worker\.ThreadWorker", r"Booting worker with pid: \d+", r"Handling signal: \w+",
+    r"Worker exiting \(pid: \d+\)", r"Shutting down: Master", r"Control socket .*",
     r"Invalid request from ip=127\.0\.0\.1: [^'\"]*?(?: \(withheld\))?",
+    r"closed a connection whose request stopped arriving \(TimeoutError\)",
 ]
+FOLLOWER = [r"following the store's notifications \(catch-up at least every \d+ s\)", r"stopped following the store"]
 
 
 def allowed_lines(routes: list[str]) -> list[re.Pattern]:
     route = "|".join(re.escape(r) for r in sorted(routes, key=len, reverse=True))
     return [
-        re.compile(rf"^\[{STAMP} [+-]\d{{4}}\] \[\d+\] \[(INFO|WARNING)\] (?:{'|'.join(GUNICORN)})$"),
+        re.compile(rf"^{STAMP} (INFO|WARNING) gunicorn\.error \[\d+\] (?:{'|'.join(GUNICORN)})$"),
         re.compile(rf"^{STAMP} INFO backstory\.api \[\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|OTHER) "
                    rf"(?:{route}) \d{{3}} \d+\.\dms device={DEVICE}$"),
+        re.compile(rf"^{STAMP} INFO backstory\.projections \[\d+\] (?:{'|'.join(FOLLOWER)})$"),
         re.compile(rf"^{STAMP} WARNING backstory\.[a-z.]+ \[\d+\] [^\n]*\b(?:[A-Z]\w+(?:Error|Exception|Busy|Timeout))$"),
     ]
 
@@ -125,9 +132,15 @@ def test_the_server_log_has_only_known_lines_and_nothing_personal(server, spec, 
     assert f"POST /v1/sync/push 200" in text and f"device={device.device_id}" in text
     assert "GET /v1/exercises/<exercise>/history 200" in text
     assert len(lines) > 100  # every security test's traffic is in it
+    assert [line for line in lines if not LINE.match(line)] == []  # one format for every process
     patterns = allowed_lines(routes_of(spec))
     unknown = [line for line in lines if not any(p.match(line) for p in patterns)]
     assert unknown == [], unknown[:20]
+    pids = {re.search(r" \[(\d+)\] ", line).group(1) for line in lines}
+    components = {line.split()[2] for line in lines}
+    assert len(pids) >= 2 and {"gunicorn.error", "backstory.api"} <= components  # the master's and a worker's
+    if not server.db_url.startswith("sqlite"):
+        assert "backstory.projections" in components  # the follower's, in the same format
     lowered = text.lower()
     found = [s for s in (*SECRETS, *victim.words, victim.phone.token, victim.tablet.token) if s.lower() in lowered]
     assert found == []
