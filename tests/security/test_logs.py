@@ -26,7 +26,7 @@ pytestmark = pytest.mark.timeout(600)
 SECRET_NAME = "Zebulon Quixote-Secretname"
 SECRET_NOTE = "qqsecret note about my sciatica"
 SECRET_EXERCISE = "Qqsecret Bridge"
-SECRET_QUERY = "2031-07-19"
+SECRET_QUERY = "1987-07-19"  # a past date: a future since is refused (400)
 SECRET_TOKEN_TEXT = "qqleaked-token-text-" + "Z" * 30
 SECRETS = (SECRET_NAME, SECRET_NOTE, SECRET_EXERCISE, SECRET_QUERY, SECRET_TOKEN_TEXT, "sciatica", "Qqsecret",
            "Zebulon", "pain_before", "pain", "note", "Bearer", "bs1_", "Authorization", "mutations")
