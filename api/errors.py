@@ -67,12 +67,25 @@ def problem(status: int, slug: str, detail: str, *, title: str | None = None,
     if request_id:
         body["instance"] = f"urn:uuid:{request_id}"
     if errors:
-        body["errors"] = errors
+        body["errors"], more = _listed(errors)
+        if more:
+            body["more_errors"] = more
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _listed(errors: dict[str, list[str]]) -> tuple[dict[str, list[str]], int]:
+    """The first fields of ``errors`` with their first messages, and how many fields were left out.
+
+    A body of many bad elements must not answer one entry per element (megabytes).
+    """
+    from api.limits import MAX_LISTED_ERRORS, MAX_LISTED_MESSAGES
+
+    listed = {name: list(texts[:MAX_LISTED_MESSAGES]) for name, texts in list(errors.items())[:MAX_LISTED_ERRORS]}
+    return listed, max(0, len(errors) - MAX_LISTED_ERRORS)
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -13,6 +13,9 @@ MAX_BATCH = 500
 MAX_ARGS_BYTES = 64 * 1024
 #: Nesting of a JSON body (objects and arrays); deeper is 400 (a real push needs about 6).
 MAX_JSON_DEPTH = 32
+#: A problem's ``errors`` lists at most this many fields (``more_errors`` counts the rest), this many messages each.
+MAX_LISTED_ERRORS = 50
+MAX_LISTED_MESSAGES = 5
 #: The query string: over it, 414.
 MAX_QUERY_BYTES = 4096
 #: ``occurred_at`` may be at most this far ahead of the server's clock (SPEC 5, clock skew).
