@@ -33,6 +33,7 @@ class Backend:
     url: str
     limiter: TokenBuckets
     busy_retries: int = 4
+    account_limiter: TokenBuckets | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catch_up(self) -> None:

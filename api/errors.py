@@ -9,6 +9,7 @@ field named by its dotted path), a seq gap adds ``expected_seq``. The mapping:
 - ``NotFound`` -> 404; ``InvalidValue`` outside a push -> 400; ``Refused`` outside a push -> 409
 - ``SeqError`` -> 409 with ``expected_seq``
 - too large -> 413, 405 keeps its ``Allow`` header, rate limited -> 429 with ``Retry-After``
+- an account's device cap -> 403 ``device-limit``; its pairing rate -> 429 ``pairing-rate`` with ``Retry-After``
 - the store busy beyond the server's own retries -> 503 with ``Retry-After``
 - anything else -> 500, with no internals in the body (the log has the traceback, not the message)
 
@@ -18,6 +19,7 @@ Domain problems inside a push are per-mutation results (``service.sync``), never
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from typing import Any
 
@@ -26,7 +28,7 @@ from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
-from service.accounts import AuthError
+from service.accounts import AuthError, PairingLimit
 from service.sync import SeqError
 
 PROBLEM_JSON = "application/problem+json"
@@ -181,6 +183,11 @@ def _domain_problem(error: DomainError) -> Response:
         return problem(404, "not-found", str(error), what=error.what)
     if isinstance(error, InvalidValue):
         return validation_problem({error.field: [str(error).removeprefix(f"{error.field}: ")]})
+    if isinstance(error, PairingLimit):
+        if error.retry_after is not None:
+            return problem(429, "pairing-rate", str(error), title="Too many pairings", rule=error.rule,
+                           headers={"Retry-After": str(max(1, math.ceil(error.retry_after)))})
+        return problem(403, "device-limit", str(error), title="Too many devices", rule=error.rule)
     if isinstance(error, Refused):
         return problem(409, "refused", str(error), title="Refused", rule=error.rule)
     return problem(400, "domain-error", str(error))

@@ -249,6 +249,39 @@ class RangeQuerySchema(Strict):
     until = When(metadata={"description": "Until (a date: the end of that day)"})
 
 
+class RecapQuerySchema(RangeQuerySchema):
+    """A recap reads every fact of its range, which is at most ``MAX_RECAP_DAYS`` days (400 beyond)."""
+
+    since = When(metadata={"description": "From (a date: the start of that day; default a month before until); "
+                                          f"at most {limits.MAX_RECAP_DAYS} days before until"})
+
+
+_PAGE_COST = (f"Costs 1 request of the rate limits, plus 1 per {limits.PAGE_COST_ITEMS} items asked beyond the "
+              f"first {limits.PAGE_COST_ITEMS}")
+
+
+class PageQuerySchema(Strict):
+    after = fields.String(load_default="", validate=validate.Length(max=limits.MAX_CURSOR_CHARS),
+                          metadata={"description": "A next_cursor from the previous page of this list; "
+                                                   "empty or absent: the first page"})
+    limit = fields.Integer(load_default=limits.READ_LIMIT_DEFAULT,
+                           validate=validate.Range(min=1, max=limits.READ_LIMIT_MAX),
+                           metadata={"description": f"Page size. {_PAGE_COST}"})
+
+
+class RangePageQuerySchema(RangeQuerySchema, PageQuerySchema):
+    """A valid-time range read in pages, oldest first."""
+
+
+def _next_cursor(item: str) -> fields.String:
+    return fields.String(required=True, metadata={
+        "description": f"Give it as `after` for the {item} after this page (the given one when the page is empty)"})
+
+
+def _has_more(item: str) -> fields.Boolean:
+    return fields.Boolean(required=True, metadata={"description": f"Whether more {item} follow this page"})
+
+
 class ProgramInfoSchema(Strict):
     name = fields.String(allow_none=True)
     timezone = fields.String(allow_none=True)
@@ -295,6 +328,8 @@ class HistorySchema(Strict):
     since = Iso()
     until = Iso()
     entries = fields.List(fields.Nested(DecisionSchema))
+    next_cursor = _next_cursor("decisions")
+    has_more = _has_more("decisions")
 
 
 class SessionSchema(Strict):
@@ -334,7 +369,11 @@ class SessionsSchema(Strict):
     since = Iso()
     until = Iso()
     sessions = fields.List(fields.Nested(SessionSchema))
-    days = fields.List(fields.Nested(PainDaySchema), metadata={"description": "Pain and activity by local day"})
+    days = fields.List(fields.Nested(PainDaySchema), metadata={
+        "description": "Pain and activity by local day: on each page the days up to its last session's "
+                       "(the last page: up to until), after the previous page's"})
+    next_cursor = _next_cursor("sessions")
+    has_more = _has_more("sessions")
 
 
 class RecapSchema(Strict):
@@ -368,6 +407,8 @@ class SignatureSchema(Strict):
 
 class ConflictListSchema(Strict):
     conflicts = fields.List(fields.Dict(), required=True)
+    next_cursor = _next_cursor("conflicts")
+    has_more = _has_more("conflicts")
 
 
 # ----- health ------------------------------------------------------------------------------------

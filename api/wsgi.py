@@ -2,7 +2,9 @@
 
 The app is made by calling the factory (in each worker), configured from the
 environment: ``BACKSTORY_DB`` (else the default SQLite file), and optionally
-``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_READY_MAX_LAG``.
+``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_ACCOUNT_RATE_LIMIT``,
+``BACKSTORY_ACCOUNT_RATE_BURST``, ``BACKSTORY_MAX_ACTIVE_DEVICES``, ``BACKSTORY_PAIRINGS_PER_HOUR``,
+``BACKSTORY_READY_MAX_LAG``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ def config_from_env(environ: dict[str, str] | None = None) -> dict:
 
     environ = os.environ if environ is None else environ
     config: dict = {"DATABASE_URL": resolve_url(None, environ)}
-    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("READY_MAX_LAG", int)):
+    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("ACCOUNT_RATE_LIMIT", float),
+                      ("ACCOUNT_RATE_BURST", int), ("MAX_ACTIVE_DEVICES", int), ("PAIRINGS_PER_HOUR", int),
+                      ("READY_MAX_LAG", int)):
         value = environ.get(f"BACKSTORY_{key}")
         if value:
             config[key] = cast(value)
