@@ -162,16 +162,6 @@ def history(conn: Connection, program_id: str, exercise: str | None = None, sinc
     return out if limit is None else {**out, "last_key": last_key, "has_more": has_more}
 
 
-def _facts(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
-           *conditions) -> list[dict]:
-    q = select(facts.c.data).where(facts.c.program_id == program_id, *conditions)
-    if since is not None:
-        q = q.where(facts.c.occurred_key >= time_key(since))
-    if until is not None:
-        q = q.where(facts.c.occurred_key <= time_key(until))
-    return [r.data for r in conn.execute(q.order_by(facts.c.occurred_key, facts.c.position))]
-
-
 def sessions(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
              after: list | None = None, limit: int | None = None) -> dict[str, Any]:
     """Logged sessions by valid time; with ``limit``, one page after the keyset ``after`` (``SESSIONS_KEY``),
@@ -203,34 +193,50 @@ def tension(conn: Connection, program_id: str, since: datetime | None, until: da
     return [{"muscle": r.muscle, "side": r.side, "count": r.n, "max_intensity": r.max_intensity} for r in rows]
 
 
+def _logs_by_exercise(conn: Connection, program_id: str, since: datetime, until: datetime) -> list[dict]:
+    """Sessions per exercise with their pain, summed by the database (a recap read every note's JSON before)."""
+    d = facts.c.data
+    before, after, during = d["pain_before"].as_integer(), d["pain_after"].as_integer(), d["pain_during"].as_integer()
+    name = d["exercise"].as_string()
+    rows = conn.execute(
+        select(name.label("name"), func.count().label("n"), func.sum(before).label("b_sum"),
+               func.count(before).label("b_n"), func.sum(after).label("a_sum"), func.count(after).label("a_n"),
+               func.max(during).label("d_max"))
+        .where(facts.c.program_id == program_id, facts.c.type == "log", facts.c.voided.is_(False),
+               facts.c.occurred_key >= time_key(since), facts.c.occurred_key <= time_key(until))
+        .group_by(name)).all()
+    rows = sorted(rows, key=lambda r: (-r.n, r.name.lower()))
+    return [{"exercise": r.name, "sessions": r.n,
+             "pain_before_avg": round(r.b_sum / r.b_n, 2) if r.b_n else None,
+             "pain_after_avg": round(r.a_sum / r.a_n, 2) if r.a_n else None,
+             "pain_during_max": r.d_max} for r in rows]
+
+
 def recap(conn: Connection, program_id: str, since: datetime, until: datetime, tz) -> dict[str, Any]:
     require_program(conn, program_id)
-    found = _facts(conn, program_id, since, until, facts.c.voided.is_(False))
-    logged = [f for f in found if f["type"] == "log"]
-    by_exercise: dict[str, list[dict]] = defaultdict(list)
-    for s in logged:
-        by_exercise[s["exercise"]].append(s)
-    breaks = [f for f in found if f["type"] == "break"]
-    per_day = Counter(datetime.fromisoformat(f["occurred_at"]).astimezone(tz).date().isoformat() for f in breaks)
-    checkins = [f for f in found if f["type"] == "checkin"]
+    by_exercise = _logs_by_exercise(conn, program_id, since, until)
+    d = facts.c.data
+    found = conn.execute(
+        select(facts.c.type, d["occurred_at"].as_string().label("occurred_at"),
+               d["verdict"].as_string().label("verdict"), d["pain"].as_integer().label("pain"))
+        .where(facts.c.program_id == program_id, facts.c.voided.is_(False),
+               facts.c.type.in_(("break", "next-day", "checkin", "flare-start")),
+               facts.c.occurred_key >= time_key(since), facts.c.occurred_key <= time_key(until))
+        .order_by(facts.c.occurred_key, facts.c.position)).all()
+    breaks = [f for f in found if f.type == "break"]
+    per_day = Counter(datetime.fromisoformat(f.occurred_at).astimezone(tz).date().isoformat() for f in breaks)
+    checkins = [f for f in found if f.type == "checkin"]
     return {
         "since": since.isoformat(), "until": until.isoformat(),
-        "sessions": len(logged),
-        "by_exercise": [
-            {"exercise": name, "sessions": len(items),
-             "pain_before_avg": avg([s.get("pain_before") for s in items]),
-             "pain_after_avg": avg([s.get("pain_after") for s in items]),
-             "pain_during_max": max((s["pain_during"] for s in items if s.get("pain_during") is not None),
-                                    default=None)}
-            for name, items in sorted(by_exercise.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
-        ],
+        "sessions": sum(e["sessions"] for e in by_exercise),
+        "by_exercise": by_exercise,
         "tension": [{"muscle": t["muscle"], "side": t["side"], "count": t["count"]}
                     for t in tension(conn, program_id, since, until)],
         "breaks": len(breaks),
         "breaks_per_day": dict(sorted(per_day.items())),
-        "next_day": dict(Counter(f["verdict"] for f in found if f["type"] == "next-day")),
-        "checkins": len(checkins), "checkin_pain_avg": avg([c.get("pain") for c in checkins]),
-        "flares": sum(1 for f in found if f["type"] == "flare-start"),
+        "next_day": dict(Counter(f.verdict for f in found if f.type == "next-day")),
+        "checkins": len(checkins), "checkin_pain_avg": avg([c.pain for c in checkins]),
+        "flares": sum(1 for f in found if f.type == "flare-start"),
         "decisions": history(conn, program_id, since=since, until=until)["entries"],
     }
 
