@@ -93,7 +93,8 @@ def _after(query: dict, page: str, shape: tuple) -> list | None:
         return cursor.decode_key(query["after"], ctx.projections.database_id(), str(principal().account_id),
                                  page, shape)
     except cursor.CursorError as e:
-        raise ApiProblem(400, "bad-cursor", f"after: {e}", title="Unusable cursor", errors={"after": [str(e)]}) from None
+        raise ApiProblem(400, "bad-cursor", f"after: {e}", title="Unusable cursor",
+                         errors={"after": [str(e)]}) from None
 
 
 def _paged(out: dict, query: dict, page: str, last_key: list | None, has_more: bool) -> dict:
