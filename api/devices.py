@@ -11,10 +11,11 @@ from uuid import UUID
 from flask import current_app
 
 from api.blueprint import ApiBlueprint
-from api.context import backend, principal
+from api.context import backend, page_after, paged, principal
 from api.schemas import (
     DeviceListSchema,
     NoQuerySchema,
+    PageQuerySchema,
     PairedSchema,
     PairRequestSchema,
     RevokedSchema,
@@ -51,14 +52,19 @@ def pairing_caps() -> dict:
 
 @blp.route("", methods=["GET"])
 @blp.protected()
-@blp.arguments(NoQuerySchema, location="query")
+@blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, DeviceListSchema)
-def devices(_query):
-    """The account's devices, revoked ones included."""
+def devices(query):
+    """The account's devices, revoked ones included, in the order they were paired, in pages."""
     from service.accounts import list_devices
 
+    after = page_after(query, "devices", (int,))  # how many devices the earlier pages showed
     ctx = backend()
-    return {"devices": ctx.retrying(lambda: list_devices(ctx.app, principal()))}
+    every = ctx.retrying(lambda: list_devices(ctx.app, principal()))
+    shown = after[0] if after else 0
+    page = every[shown:shown + query["limit"]]
+    return paged({"devices": page}, query, "devices", [shown + len(page)] if page else None,
+                 shown + len(page) < len(every))
 
 
 @blp.route("/<string:device_id>", methods=["DELETE"])

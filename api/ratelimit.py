@@ -81,5 +81,6 @@ def cost_of(endpoint: str | None, args) -> int:
     return 1
 
 
-#: The read endpoints answered in pages charged by their size (``cost_of``).
-PAGED = frozenset(("reads.sessions", "reads.history", "reads.exercise_history", "reads.conflicts"))
+#: The list endpoints answered in pages charged by their size (``cost_of``).
+PAGED = frozenset(("reads.sessions", "reads.history", "reads.exercise_history", "reads.conflicts",
+                   "devices.devices"))

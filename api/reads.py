@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from api import cursor, limits
+from api import limits
 from api.blueprint import ApiBlueprint
-from api.context import backend, principal
+from api.context import backend, page_after, paged, principal
 from api.errors import ApiProblem
 from api.schemas import (
     ConflictListSchema,
@@ -86,24 +86,6 @@ def _read():
     return ctx.projections, principal().program_id
 
 
-def _after(query: dict, page: str, shape: tuple) -> list | None:
-    """The keyset the query's ``after`` cursor stands at on ``page``; 400 naming ``after`` when unusable."""
-    ctx = backend()
-    try:
-        return cursor.decode_key(query["after"], ctx.projections.database_id(), str(principal().account_id),
-                                 page, shape)
-    except cursor.CursorError as e:
-        raise ApiProblem(400, "bad-cursor", f"after: {e}", title="Unusable cursor",
-                         errors={"after": [str(e)]}) from None
-
-
-def _paged(out: dict, query: dict, page: str, last_key: list | None, has_more: bool) -> dict:
-    """``out`` with the page's ``next_cursor`` (the given one when the page is empty) and ``has_more``."""
-    next_cursor = query["after"] if last_key is None else cursor.encode_key(
-        backend().projections.database_id(), str(principal().account_id), page, last_key)
-    return {**out, "next_cursor": next_cursor, "has_more": has_more}
-
-
 @blp.route("/program", methods=["GET"])
 @blp.protected()
 @blp.arguments(ProgramQuerySchema, location="query")
@@ -122,11 +104,11 @@ def _history(exercise: str | None, query: dict) -> dict:
     zone = Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_order(since, until)
-    after = _after(query, "history", (str, int))
+    after = page_after(query, "history", (str, int))
     projections, program_id = _read()
     out = projections.history(program_id, exercise, since, until, after, query["limit"])
     last_key, has_more = out.pop("last_key"), out.pop("has_more")
-    return _paged(out, query, "history", last_key, has_more)
+    return paged(out, query, "history", last_key, has_more)
 
 
 @blp.route("/history", methods=["GET"])
@@ -161,7 +143,7 @@ def sessions(query):
     zone = Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_order(since, until)
-    after = _after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day
+    after = page_after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day
     projections, program_id = _read()
     out = dict(projections.sessions(program_id, since, until, after, query["limit"]))
     last_key, has_more = out.pop("last_key"), out.pop("has_more")
@@ -169,7 +151,7 @@ def sessions(query):
     # Each day once over the pages: after the previous page's last day, up to this page's.
     out["days"] = projections.pain_by_day(program_id, first, last_key[3] if has_more else last,
                                           after=after[3] if after else None)
-    return _paged(out, query, "sessions", last_key, has_more)
+    return paged(out, query, "sessions", last_key, has_more)
 
 
 def _month_before(until: datetime, zone) -> datetime:
@@ -223,7 +205,7 @@ def signature(_query):
 @blp.response(200, ConflictListSchema)
 def conflicts(query):
     """Every conflict recorded for this program, open and resolved, oldest first, in pages."""
-    after = _after(query, "conflicts", (int, str))
+    after = page_after(query, "conflicts", (int, str))
     projections, program_id = _read()
     found, last_key, has_more = projections.conflicts_page(program_id, after, query["limit"])
-    return _paged({"conflicts": found}, query, "conflicts", last_key, has_more)
+    return paged({"conflicts": found}, query, "conflicts", last_key, has_more)

@@ -201,6 +201,31 @@ class PullResponseSchema(Strict):
     has_more = fields.Boolean(required=True)
 
 
+# ----- pages of a list ---------------------------------------------------------------------------
+
+
+_PAGE_COST = (f"Costs 1 request of the rate limits, plus 1 per {limits.PAGE_COST_ITEMS} items asked beyond the "
+              f"first {limits.PAGE_COST_ITEMS}")
+
+
+class PageQuerySchema(Strict):
+    after = fields.String(load_default="", validate=validate.Length(max=limits.MAX_CURSOR_CHARS),
+                          metadata={"description": "A next_cursor from the previous page of this list; "
+                                                   "empty or absent: the first page"})
+    limit = fields.Integer(load_default=limits.READ_LIMIT_DEFAULT,
+                           validate=validate.Range(min=1, max=limits.READ_LIMIT_MAX),
+                           metadata={"description": f"Page size. {_PAGE_COST}"})
+
+
+def _next_cursor(item: str) -> fields.String:
+    return fields.String(required=True, metadata={
+        "description": f"Give it as `after` for the {item} after this page (the given one when the page is empty)"})
+
+
+def _has_more(item: str) -> fields.Boolean:
+    return fields.Boolean(required=True, metadata={"description": f"Whether more {item} follow this page"})
+
+
 # ----- devices -----------------------------------------------------------------------------------
 
 
@@ -224,6 +249,8 @@ class DeviceSchema(Strict):
 
 class DeviceListSchema(Strict):
     devices = fields.List(fields.Nested(DeviceSchema), required=True)
+    next_cursor = _next_cursor("devices")
+    has_more = _has_more("devices")
 
 
 class RevokedSchema(Strict):
@@ -256,30 +283,8 @@ class RecapQuerySchema(RangeQuerySchema):
                                           f"at most {limits.MAX_RECAP_DAYS} days before until"})
 
 
-_PAGE_COST = (f"Costs 1 request of the rate limits, plus 1 per {limits.PAGE_COST_ITEMS} items asked beyond the "
-              f"first {limits.PAGE_COST_ITEMS}")
-
-
-class PageQuerySchema(Strict):
-    after = fields.String(load_default="", validate=validate.Length(max=limits.MAX_CURSOR_CHARS),
-                          metadata={"description": "A next_cursor from the previous page of this list; "
-                                                   "empty or absent: the first page"})
-    limit = fields.Integer(load_default=limits.READ_LIMIT_DEFAULT,
-                           validate=validate.Range(min=1, max=limits.READ_LIMIT_MAX),
-                           metadata={"description": f"Page size. {_PAGE_COST}"})
-
-
 class RangePageQuerySchema(RangeQuerySchema, PageQuerySchema):
     """A valid-time range read in pages, oldest first."""
-
-
-def _next_cursor(item: str) -> fields.String:
-    return fields.String(required=True, metadata={
-        "description": f"Give it as `after` for the {item} after this page (the given one when the page is empty)"})
-
-
-def _has_more(item: str) -> fields.Boolean:
-    return fields.Boolean(required=True, metadata={"description": f"Whether more {item} follow this page"})
 
 
 class ProgramInfoSchema(Strict):

@@ -82,6 +82,24 @@ def test_history_and_conflicts_are_paged_too(busy):
     assert conflicts == {"conflicts": [], "next_cursor": "", "has_more": False}
 
 
+def test_devices_are_paged_and_the_clis_remote_follows_the_pages(server):
+    from service.remote import HttpRemote
+
+    phone = Device.new_account(server, "many devices")
+    for i in range(limits.READ_LIMIT_DEFAULT + 1):  # the shared server's pairing caps are raised
+        phone.pair(f"tablet {i}")
+    first = phone.get("/v1/devices").json()
+    assert len(first["devices"]) == limits.READ_LIMIT_DEFAULT and first["has_more"] is True
+    whole = phone.get("/v1/devices", limit=limits.READ_LIMIT_MAX).json()
+    assert len(whole["devices"]) == limits.READ_LIMIT_DEFAULT + 2 and whole["has_more"] is False
+    paged = pages(phone, "/v1/devices", 40)
+    assert [len(p["devices"]) for p in paged] == [40, 40, 22]
+    assert [d for p in paged for d in p["devices"]] == whole["devices"]
+    assert_problem(phone.get("/v1/devices", after=paged[0]["next_cursor"][:-4]), 400, field="after")
+    listed = HttpRemote(server.url, phone.token).devices()  # what `backstory device list` shows
+    assert listed == {"devices": whole["devices"]}
+
+
 def test_a_cursor_works_only_on_its_own_list_and_account(server, busy):
     cursor = busy.get("/v1/sessions", limit=5).json()["next_cursor"]
     for path in ("/v1/history", "/v1/conflicts", "/v1/sync/pull"):
