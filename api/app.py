@@ -79,6 +79,15 @@ _PROBLEM_HEADERS = {
 }
 
 
+#: What the shared responses mean here, where the status phrase says too little.
+_DESCRIPTIONS = {
+    403: "The device was revoked, or (pairing) the account has its most active devices: revoke one first",
+    429: "Rate limited: too many requests from this device or from all of this account's devices (large "
+         "pages and recaps count more), too many failed logins from this address, or (pairing) too many "
+         "pairings this hour; wait Retry-After seconds",
+}
+
+
 class BackstoryApi(Api):
     """flask-smorest's Api with RFC 9457 problems: the documented error schema and the error handler."""
 
@@ -94,7 +103,7 @@ class BackstoryApi(Api):
         import http
 
         for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
+            response: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, status.phrase)}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, errors.PROBLEM_JSON)
