@@ -3,7 +3,7 @@
 One ``BackstoryApp`` (the event store) and one ``Projections`` (the read
 models) per Flask app. Every ``/v1`` request needs ``Authorization: Bearer
 TOKEN`` and only ever reaches that token's own account. Requests are rate
-limited per device and logged as one line (method, route, status, duration,
+limited per device and per account (by their cost) and logged as one line (method, route, status, duration,
 device id): never a header, a token, a body, a query string, a name, a note or
 a pain value.
 
@@ -12,7 +12,10 @@ Config keys (all optional):
 - ``DATABASE_URL``: the store (default ``service.config.resolve_url()``: ``BACKSTORY_DB`` or the SQLite file)
 - ``MAX_CONTENT_LENGTH``, ``MAX_BATCH``, ``MAX_ARGS_BYTES``, ``MAX_QUERY_BYTES``,
   ``CLOCK_TOLERANCE_SECONDS``: the caps (``api.limits``)
-- ``RATE_LIMIT`` (requests per second per device, 0 turns it off), ``RATE_BURST``
+- ``RATE_LIMIT`` (requests per second per device, 0 turns it off), ``RATE_BURST``;
+  ``ACCOUNT_RATE_LIMIT``, ``ACCOUNT_RATE_BURST``: the same for all of an account's devices together
+  (default ``limits.ACCOUNT_RATE_FACTOR`` times the device's)
+- ``MAX_ACTIVE_DEVICES``, ``PAIRINGS_PER_HOUR``: an account's device caps (``api.limits``)
 - ``READY_MAX_LAG``: ``/readyz`` answers 503 when the projections lag more (default: ``api.health``)
 - ``OPERATOR_TOKEN``: a secret that makes ``/readyz`` show the projections' lag (default: none, it never does)
 - ``TRUSTED_PROXIES``: reverse proxies whose ``X-Forwarded-For`` is believed (``api.forwarded``)
@@ -36,7 +39,7 @@ from api import errors, limits
 from api.context import Backend, backend
 from api.errors import ApiProblem
 from api.forwarded import charge_failed_authentication, parse_networks
-from api.ratelimit import TokenBuckets, retry_after
+from api.ratelimit import TokenBuckets, cost_of, retry_after
 from api.schemas import Iso, ProblemSchema
 
 log = logging.getLogger("backstory.api")
@@ -50,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK_TOLERANCE_SECONDS": limits.CLOCK_TOLERANCE_SECONDS,
     "RATE_LIMIT": limits.RATE_LIMIT,
     "RATE_BURST": limits.RATE_BURST,
+    "ACCOUNT_RATE_LIMIT": None,  # ACCOUNT_RATE_FACTOR times RATE_LIMIT
+    "ACCOUNT_RATE_BURST": None,  # and times RATE_BURST
+    "MAX_ACTIVE_DEVICES": limits.MAX_ACTIVE_DEVICES,
+    "PAIRINGS_PER_HOUR": limits.PAIRINGS_PER_HOUR,
     "READY_MAX_LAG": None,
     "OPERATOR_TOKEN": None,
     "TRUSTED_PROXIES": (),
@@ -77,6 +84,15 @@ _PROBLEM_HEADERS = {
 }
 
 
+#: What the shared responses mean here, where the status phrase says too little.
+_DESCRIPTIONS = {
+    403: "The device was revoked, or (pairing) the account has its most active devices: revoke one first",
+    429: "Rate limited: too many requests from this device or from all of this account's devices (large "
+         "pages and recaps count more), too many failed logins from this address, or (pairing) too many "
+         "pairings this hour; wait Retry-After seconds",
+}
+
+
 class BackstoryApi(Api):
     """flask-smorest's Api with RFC 9457 problems: the documented error schema and the error handler."""
 
@@ -92,7 +108,7 @@ class BackstoryApi(Api):
         import http
 
         for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
+            response: dict[str, Any] = {"description": _DESCRIPTIONS.get(status, status.phrase)}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, errors.PROBLEM_JSON)
@@ -139,9 +155,15 @@ def create_app(config: dict | None = None) -> Flask:
         except BaseException:
             store.close()
             raise
-    limiter = TokenBuckets(float(flask_app.config["RATE_LIMIT"] or 0), int(flask_app.config["RATE_BURST"]))
+    config = flask_app.config
+    limiter = TokenBuckets(float(config["RATE_LIMIT"] or 0), int(config["RATE_BURST"]))
+    factor = limits.ACCOUNT_RATE_FACTOR
+    per_account = TokenBuckets(float(config["ACCOUNT_RATE_LIMIT"] if config["ACCOUNT_RATE_LIMIT"] is not None
+                                     else factor * float(config["RATE_LIMIT"] or 0)),
+                               int(config["ACCOUNT_RATE_BURST"] or factor * int(config["RATE_BURST"])))
     flask_app.extensions["backstory"] = Backend(store, projections, url, limiter,
-                                                busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]))
+                                                busy_retries=int(config["STORE_BUSY_RETRIES"]),
+                                                account_limiter=per_account)
 
     api = BackstoryApi(flask_app, spec_kwargs={
         "info": {"description": "Sync and read API of backstory (SPEC 5, 7.2). Errors are application/problem+json "
@@ -231,7 +253,10 @@ def _authenticate() -> None:
         raise
     g.principal = who
     g.device_id = str(who.device_id)
-    wait = ctx.limiter.take(f"device:{who.device_id}")
-    if wait:
-        raise ApiProblem(429, "rate-limited", "too many requests from this device; slow down",
-                         headers={"Retry-After": retry_after(wait)})
+    cost = cost_of(request.endpoint, request.args)
+    for limiter, key, whose in ((ctx.limiter, f"device:{who.device_id}", "this device"),
+                                (ctx.account_limiter, f"account:{who.account_id}", "this account's devices")):
+        wait = limiter.take(key, cost) if limiter is not None else 0.0
+        if wait:
+            raise ApiProblem(429, "rate-limited", f"too many requests from {whose}; slow down",
+                             headers={"Retry-After": retry_after(wait)})

@@ -68,30 +68,53 @@ def surely_clean(text: str, max_depth: int = limits.MAX_JSON_DEPTH) -> bool:
     return _SUSPECT_ESCAPE.search(text) is None and _nesting(text, max_depth) < max_depth
 
 
-def text_problems(document: Any, max_depth: int = limits.MAX_JSON_DEPTH) -> dict[str, list[str]]:
-    """Strings (values and keys) no store can keep verbatim, and nesting beyond ``max_depth``, by dotted path."""
+def _dotted(path: tuple | None) -> str:
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(str(key))
+    return ".".join(reversed(parts))
+
+
+def text_problems(document: Any, max_depth: int = limits.MAX_JSON_DEPTH,
+                  listed: int = limits.MAX_LISTED_ERRORS) -> tuple[dict[str, list[str]], int]:
+    """Strings (values and keys) no store can keep verbatim, and nesting beyond ``max_depth``, by dotted path.
+
+    The first ``listed`` bad paths in document order, and how many more there were. A path is
+    spelled out only for a problem (a body of 100,000 bad strings made 100,000 of them).
+    """
     found: dict[str, list[str]] = {}
-    stack: list[tuple[str, Any, int]] = [("", document, 0)]
+    more = 0
+
+    def note(path: tuple | None, problem: str) -> None:
+        nonlocal more
+        if len(found) >= listed:
+            more += 1  # counted, not named
+            return
+        found.setdefault(_dotted(path) or "body", []).append(problem)
+
+    stack: list[tuple[tuple | None, Any, int]] = [(None, document, 0)]
     while stack:
         path, node, depth = stack.pop()
         if isinstance(node, (dict, list)) and depth >= max_depth:
-            found.setdefault(path or "body", []).append(f"is nested too deeply (at most {max_depth} levels)")
+            note(path, f"is nested too deeply (at most {max_depth} levels)")
             continue
         if isinstance(node, str):
             problem = _bad_text(node)
             if problem:
-                found.setdefault(path or "body", []).append(problem)
+                note(path, problem)
         elif isinstance(node, dict):
+            children = []
             for key, value in node.items():
-                child = f"{path}.{key}" if path else str(key)
                 problem = _bad_text(key)
+                child = (path, "?" if problem else key)
                 if problem:
-                    child = f"{path}.?" if path else "?"
-                    found.setdefault(child, []).append(f"a key {problem}")
-                stack.append((child, value, depth + 1))
+                    note(child, f"a key {problem}")
+                children.append((child, value, depth + 1))
+            stack.extend(reversed(children))
         elif isinstance(node, list):
-            stack.extend((f"{path}.{i}" if path else str(i), value, depth + 1) for i, value in enumerate(node))
-    return dict(sorted(found.items()))
+            stack.extend(((path, i), node[i], depth + 1) for i in range(len(node) - 1, -1, -1))
+    return dict(sorted(found.items())), more
 
 
 class StrictParser(FlaskParser):
@@ -112,7 +135,13 @@ class StrictParser(FlaskParser):
             document = json.loads(text, parse_constant=_no_constants, parse_float=_finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
             abort(400, messages={"json": {"body": ["is not valid JSON (UTF-8, no NaN or Infinity)"]}})
-        problems = {} if surely_clean(text) else text_problems(document)
+        problems, more = ({}, 0) if surely_clean(text) else text_problems(document)
+        if more:
+            from api.errors import ApiProblem
+
+            shown = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in list(problems.items())[:5])
+            raise ApiProblem(400, "validation-error", f"{shown} (and {len(problems) - 5 + more} more)",
+                             title="Invalid request", errors=problems, more_errors=more)
         if problems:
             abort(400, messages={"json": problems})
         return document

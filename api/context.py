@@ -2,7 +2,8 @@
 
 ``Backend`` is built once per Flask app by ``create_app`` (the composition
 root) and kept in ``app.extensions["backstory"]``; views reach it through
-``backend()`` and the authenticated device through ``principal()``.
+``backend()``, the authenticated device through ``principal()``, and the
+page a list request asks for through ``page_after`` and ``paged``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import OperationalError
 from flask import current_app, g
 
-from api.errors import StoreBusy
+from api import cursor
+from api.errors import ApiProblem, StoreBusy
 from api.ratelimit import TokenBuckets
 from service.accounts import Principal
 from service.application import BackstoryApp
@@ -33,6 +35,7 @@ class Backend:
     url: str
     limiter: TokenBuckets
     busy_retries: int = 4
+    account_limiter: TokenBuckets | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catch_up(self) -> None:
@@ -73,3 +76,22 @@ def backend() -> Backend:
 
 def principal() -> Principal:
     return g.principal
+
+
+def page_after(query: dict, page: str, shape: tuple) -> list | None:
+    """The keyset the query's ``after`` cursor stands at on ``page``; 400 naming ``after`` when unusable."""
+    ctx = backend()
+    try:
+        return cursor.decode_key(query["after"], ctx.projections.database_id(), str(principal().account_id),
+                                 page, shape)
+    except cursor.CursorError as e:
+        raise ApiProblem(400, "bad-cursor", f"after: {e}", title="Unusable cursor",
+                         errors={"after": [str(e)]}) from None
+
+
+def paged(out: dict, query: dict, page: str, last_key: list | None, has_more: bool) -> dict:
+    """``out`` with the page's ``next_cursor`` (the given one when the page is empty) and ``has_more``."""
+    next_cursor = query["after"] if last_key is None else cursor.encode_key(
+        backend().projections.database_id(), str(principal().account_id), page, last_key)
+    return {**out, "next_cursor": next_cursor, "has_more": has_more}
+

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from flask import current_app
+
 from api.blueprint import ApiBlueprint
-from api.context import backend, principal
+from api.context import backend, page_after, paged, principal
 from api.schemas import (
     DeviceListSchema,
     NoQuerySchema,
+    PageQuerySchema,
     PairedSchema,
     PairRequestSchema,
     RevokedSchema,
@@ -29,23 +32,39 @@ blp = ApiBlueprint("devices", __name__, url_prefix="/v1/devices", description="T
 @blp.alt_response(400, response="BAD_REQUEST")
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def pair(body):
-    """Pair a new device with this account; the new token is in this response only."""
+    """Pair a new device with this account; the new token is in this response only.
+
+    An account has at most ``MAX_ACTIVE_DEVICES`` (20) unrevoked devices: one more is 403
+    (``device-limit``; revoke one first). It pairs at most ``PAIRINGS_PER_HOUR`` (5) devices in
+    any hour: one more is 429 with ``Retry-After``. Both are counted in the store.
+    """
     from service.accounts import pair_device
 
     ctx = backend()
-    return ctx.retrying(lambda: pair_device(ctx.app, principal(), body["name"]))
+    return ctx.retrying(lambda: pair_device(ctx.app, principal(), body["name"], **pairing_caps()))
+
+
+def pairing_caps() -> dict:
+    """The account caps ``pair_device`` enforces, from the app's config (``api.limits``)."""
+    config = current_app.config
+    return {"max_active": config["MAX_ACTIVE_DEVICES"], "per_hour": config["PAIRINGS_PER_HOUR"]}
 
 
 @blp.route("", methods=["GET"])
 @blp.protected()
-@blp.arguments(NoQuerySchema, location="query")
+@blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, DeviceListSchema)
-def devices(_query):
-    """The account's devices, revoked ones included."""
+def devices(query):
+    """The account's devices, revoked ones included, in the order they were paired, in pages."""
     from service.accounts import list_devices
 
+    after = page_after(query, "devices", (int,))  # how many devices the earlier pages showed
     ctx = backend()
-    return {"devices": ctx.retrying(lambda: list_devices(ctx.app, principal()))}
+    every = ctx.retrying(lambda: list_devices(ctx.app, principal()))
+    shown = after[0] if after else 0
+    page = every[shown:shown + query["limit"]]
+    return paged({"devices": page}, query, "devices", [shown + len(page)] if page else None,
+                 shown + len(page) < len(every))
 
 
 @blp.route("/<string:device_id>", methods=["DELETE"])

@@ -9,6 +9,7 @@ field named by its dotted path), a seq gap adds ``expected_seq``. The mapping:
 - ``NotFound`` -> 404; ``InvalidValue`` outside a push -> 400; ``Refused`` outside a push -> 409
 - ``SeqError`` -> 409 with ``expected_seq``
 - too large -> 413, 405 keeps its ``Allow`` header, rate limited -> 429 with ``Retry-After``
+- an account's device cap -> 403 ``device-limit``; its pairing rate -> 429 ``pairing-rate`` with ``Retry-After``
 - the store busy beyond the server's own retries -> 503 with ``Retry-After``
 - anything else -> 500, with no internals in the body (the log has the traceback, not the message)
 
@@ -18,6 +19,7 @@ Domain problems inside a push are per-mutation results (``service.sync``), never
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from typing import Any
 
@@ -26,7 +28,7 @@ from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
-from service.accounts import AuthError
+from service.accounts import AuthError, PairingLimit
 from service.sync import SeqError
 
 PROBLEM_JSON = "application/problem+json"
@@ -67,12 +69,25 @@ def problem(status: int, slug: str, detail: str, *, title: str | None = None,
     if request_id:
         body["instance"] = f"urn:uuid:{request_id}"
     if errors:
-        body["errors"] = errors
+        body["errors"], more = _listed(errors)
+        if more:
+            body["more_errors"] = more
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _listed(errors: dict[str, list[str]]) -> tuple[dict[str, list[str]], int]:
+    """The first fields of ``errors`` with their first messages, and how many fields were left out.
+
+    A body of many bad elements must not answer one entry per element (megabytes).
+    """
+    from api.limits import MAX_LISTED_ERRORS, MAX_LISTED_MESSAGES
+
+    listed = {name: list(texts[:MAX_LISTED_MESSAGES]) for name, texts in list(errors.items())[:MAX_LISTED_ERRORS]}
+    return listed, max(0, len(errors) - MAX_LISTED_ERRORS)
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -168,6 +183,11 @@ def _domain_problem(error: DomainError) -> Response:
         return problem(404, "not-found", str(error), what=error.what)
     if isinstance(error, InvalidValue):
         return validation_problem({error.field: [str(error).removeprefix(f"{error.field}: ")]})
+    if isinstance(error, PairingLimit):
+        if error.retry_after is not None:
+            return problem(429, "pairing-rate", str(error), title="Too many pairings", rule=error.rule,
+                           headers={"Retry-After": str(max(1, math.ceil(error.retry_after)))})
+        return problem(403, "device-limit", str(error), title="Too many devices", rule=error.rule)
     if isinstance(error, Refused):
         return problem(409, "refused", str(error), title="Refused", rule=error.rule)
     return problem(400, "domain-error", str(error))

@@ -1,7 +1,11 @@
-"""Rate limiting per device: a token bucket per key, in memory, per server process.
+"""Rate limiting per device and per account: a token bucket per key, in memory, per server process.
 
-With several gunicorn workers each process keeps its own buckets, so the
-effective limit is up to ``workers`` times the configured one.
+A request takes tokens by its cost (``cost_of``): 1, more for a large read
+page or a recap, so expensive reads run out sooner. With several gunicorn
+workers each process keeps its own buckets, so the effective limit is up to
+``workers`` times the configured one (the device and pairing caps of
+``service.accounts.pair_device`` are counted in the store and hold across
+processes).
 """
 
 from __future__ import annotations
@@ -30,20 +34,24 @@ class TokenBuckets:
         tokens, stamp = self._buckets.get(key, (self.burst, now))
         return min(self.burst, tokens + (now - stamp) * self.rate)
 
-    def take(self, key: str) -> float:
-        """0 when a token was taken; otherwise the seconds until one is available (nothing taken)."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """0 when ``cost`` tokens were taken; otherwise the seconds until they are available (nothing taken).
+
+        A cost above the burst asks for the whole burst (it could never be paid otherwise).
+        """
         if not self.enabled:
             return 0.0
+        cost = min(float(cost), self.burst)
         with self._lock:
             now = self.clock()
             tokens = self._level(key, now)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._buckets[key] = (tokens - cost, now)
                 if len(self._buckets) > self.max_keys:
                     self._prune(now)
                 return 0.0
             self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            return (cost - tokens) / self.rate
 
     def _prune(self, now: float) -> None:
         full = [k for k in self._buckets if self._level(k, now) >= self.burst]
@@ -55,3 +63,24 @@ class TokenBuckets:
 
 def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
+
+
+def cost_of(endpoint: str | None, args) -> int:
+    """The tokens a request takes: 1; a read page 1 more per ``PAGE_COST_ITEMS`` items asked beyond the first
+    ``PAGE_COST_ITEMS``; a recap ``RECAP_COST``. ``args`` is the query (a bad ``limit`` costs 1: it is refused)."""
+    from api import limits
+
+    if endpoint == "reads.recap":
+        return limits.RECAP_COST
+    if endpoint in PAGED:
+        try:
+            asked = int(args.get("limit", limits.READ_LIMIT_DEFAULT))
+        except (TypeError, ValueError):
+            return 1
+        return 1 + max(0, min(asked, limits.READ_LIMIT_MAX) - 1) // limits.PAGE_COST_ITEMS
+    return 1
+
+
+#: The list endpoints answered in pages charged by their size (``cost_of``).
+PAGED = frozenset(("reads.sessions", "reads.history", "reads.exercise_history", "reads.conflicts",
+                   "devices.devices"))

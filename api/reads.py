@@ -6,24 +6,31 @@ Dates in queries are ISO dates or datetimes, read as the CLI reads them
 ``known_at`` and ``until`` its end, ``since`` its start; a datetime without an
 offset is in the program's time zone too. A time outside the accepted range, a
 ``since`` in the future or after ``until`` is a 400 naming the parameter.
+
+Lists (sessions, history, conflicts) come in pages of at most
+``READ_LIMIT_MAX`` items, oldest first, each with ``next_cursor`` and
+``has_more`` as pull has; a large page costs more of the rate limits
+(``api.ratelimit.cost_of``). A recap covers at most ``MAX_RECAP_DAYS`` days.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api import limits
 from api.blueprint import ApiBlueprint
-from api.context import backend, principal
+from api.context import backend, page_after, paged, principal
 from api.errors import ApiProblem
 from api.schemas import (
     ConflictListSchema,
     HistorySchema,
     NoQuerySchema,
     ProgramQuerySchema,
+    PageQuerySchema,
     ProgramSchema,
-    RangeQuerySchema,
+    RangePageQuerySchema,
+    RecapQuerySchema,
     RecapSchema,
     SessionsSchema,
     SignatureSchema,
@@ -102,27 +109,30 @@ def _history(exercise: str | None, query: dict) -> dict:
     zone = Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_period(since, until)
+    after = page_after(query, "history", (str, int))
     projections, program_id = _read()
-    return projections.history(program_id, exercise, since, until)
+    out = projections.history(program_id, exercise, since, until, after, query["limit"])
+    last_key, has_more = out.pop("last_key"), out.pop("has_more")
+    return paged(out, query, "history", last_key, has_more)
 
 
 @blp.route("/history", methods=["GET"])
 @blp.protected()
-@blp.arguments(RangeQuerySchema, location="query")
+@blp.arguments(RangePageQuerySchema, location="query")
 @blp.response(200, HistorySchema)
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def history(query):
-    """Every decision with its reason, valid and recorded time, oldest first."""
+    """Every decision with its reason, valid and recorded time, oldest first, in pages."""
     return _history(None, query)
 
 
 @blp.route("/exercises/<string:exercise>/history", methods=["GET"])
 @blp.protected()
-@blp.arguments(RangeQuerySchema, location="query")
+@blp.arguments(RangePageQuerySchema, location="query")
 @blp.response(200, HistorySchema)
 @blp.alt_response(404, response="NOT_FOUND", description="No such exercise (name or id prefix) in this program")
 def exercise_history(query, exercise):
-    """One exercise's decisions; the exercise by name (case-insensitive) or id prefix."""
+    """One exercise's decisions, in pages; the exercise by name (case-insensitive) or id prefix."""
     if not exercise.strip() or len(exercise) > limits.MAX_NAME_CHARS:
         raise ApiProblem(404, "not-found", "no such exercise in this program", what="exercise")
     return _history(exercise, query)
@@ -130,34 +140,45 @@ def exercise_history(query, exercise):
 
 @blp.route("/sessions", methods=["GET"])
 @blp.protected()
-@blp.arguments(RangeQuerySchema, location="query")
+@blp.arguments(RangePageQuerySchema, location="query")
 @blp.response(200, SessionsSchema)
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def sessions(query):
-    """Logged sessions and pain by day over a period (valid time)."""
+    """Logged sessions and pain by day over a period (valid time), oldest first, in pages."""
     zone = Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_period(since, until)
+    after = page_after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day
     projections, program_id = _read()
-    out = dict(projections.sessions(program_id, since, until))
-    local = [m.astimezone(zone.get()).date().isoformat() if m else None for m in (since, until)]
-    out["days"] = projections.pain_by_day(program_id, *local)
-    return out
+    out = dict(projections.sessions(program_id, since, until, after, query["limit"]))
+    last_key, has_more = out.pop("last_key"), out.pop("has_more")
+    first, last = [m.astimezone(zone.get()).date().isoformat() if m else None for m in (since, until)]
+    # Each day once over the pages: after the previous page's last day, up to this page's.
+    out["days"] = projections.pain_by_day(program_id, first, last_key[3] if has_more else last,
+                                          after=after[3] if after else None)
+    return paged(out, query, "sessions", last_key, has_more)
 
 
 @blp.route("/recap", methods=["GET"])
 @blp.protected()
-@blp.arguments(RangeQuerySchema, location="query")
+@blp.arguments(RecapQuerySchema, location="query")
 @blp.response(200, RecapSchema)
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def recap(query):
-    """Sessions, pain, tension, breaks and decisions over a period (default: the month up to ``until``, today)."""
+    """Sessions, pain, tension, breaks and decisions over a period (default: the month up to ``until``, today).
+
+    At most ``MAX_RECAP_DAYS`` (366) days; it costs ``RECAP_COST`` (10) requests of the rate limits.
+    """
     zone = Zone()
     now = datetime.now(zone.get())
     until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
     since = _moment(query, "since", "start", zone)
     _check_period(since, until)
     since = since or dates.month_before(until, zone.get())
+    if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
+        message = f"a recap covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter ranges"
+        raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",
+                         errors={"since": [message]})
     projections, program_id = _read()
     return projections.recap(program_id, since, until, zone.get())
 
@@ -175,9 +196,11 @@ def signature(_query):
 
 @blp.route("/conflicts", methods=["GET"])
 @blp.protected()
-@blp.arguments(NoQuerySchema, location="query")
+@blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, ConflictListSchema)
-def conflicts(_query):
-    """Every conflict recorded for this program, open and resolved."""
+def conflicts(query):
+    """Every conflict recorded for this program, open and resolved, oldest first, in pages."""
+    after = page_after(query, "conflicts", (int, str))
     projections, program_id = _read()
-    return {"conflicts": projections.conflicts(program_id)}
+    found, last_key, has_more = projections.conflicts_page(program_id, after, query["limit"])
+    return paged({"conflicts": found}, query, "conflicts", last_key, has_more)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import fields, validate
 
 from api import limits
 from service import dates
+from api.errors import ApiProblem
 from service.args import MUTATION_TYPES
 
 STATUSES = ("applied", "duplicate", "conflict", "rejected")
@@ -88,7 +90,10 @@ class ProblemSchema(Strict):
     detail = fields.String(required=True)
     instance = fields.String(metadata={"description": "urn:uuid of this request (also X-Request-ID)"})
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "Each bad field by its dotted path, e.g. mutations.0.occurred_at"})
+                         metadata={"description": "Each bad field by its dotted path, e.g. mutations.0.occurred_at; "
+                                                  f"at most {limits.MAX_LISTED_ERRORS} fields, "
+                                                  f"{limits.MAX_LISTED_MESSAGES} messages each"})
+    more_errors = fields.Integer(metadata={"description": "How many more bad fields there were than listed"})
     expected_seq = fields.Integer(metadata={"description": "409 seq gap: the seq this device must send next"})
     max_bytes = fields.Integer()
     max_items = fields.Integer()
@@ -128,7 +133,27 @@ class MutationSchema(Strict):
 class PushRequestSchema(Strict):
     mutations = fields.List(fields.Nested(MutationSchema), required=True,
                             metadata={"maxItems": limits.MAX_BATCH,
-                                      "description": f"At most {limits.MAX_BATCH} (413 beyond)"})
+                                      "description": f"At most {limits.MAX_BATCH} (413 beyond), each an object"})
+
+    @ma.pre_load
+    def _cap_first(self, data, **_kwargs):
+        """The batch cap (413) and the element types, before any mutation is validated field by field.
+
+        Validating every element of a list under the body cap (250,000 ``{}``) took seconds and
+        answered megabytes of errors; past the cap nothing of the elements is looked at.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("mutations"), list):
+            return data  # the fields' own errors name the problem
+        mutations = data["mutations"]
+        cap = int(current_app.config["MAX_BATCH"])
+        if len(mutations) > cap:
+            raise ApiProblem(413, "batch-too-large", f"a push carries at most {cap} mutations; this one has "
+                                                    f"{len(mutations)}: split it into batches",
+                             errors={"mutations": [f"at most {cap} mutations per push"]}, max_items=cap)
+        wrong = {i: ["must be an object (a mutation)"] for i, m in enumerate(mutations) if not isinstance(m, dict)}
+        if wrong:
+            raise ma.ValidationError({"mutations": wrong})
+        return data
 
 
 class PushResultSchema(Strict):
@@ -170,6 +195,31 @@ class PullResponseSchema(Strict):
     has_more = fields.Boolean(required=True)
 
 
+# ----- pages of a list ---------------------------------------------------------------------------
+
+
+_PAGE_COST = (f"Costs 1 request of the rate limits, plus 1 per {limits.PAGE_COST_ITEMS} items asked beyond the "
+              f"first {limits.PAGE_COST_ITEMS}")
+
+
+class PageQuerySchema(Strict):
+    after = fields.String(load_default="", validate=validate.Length(max=limits.MAX_CURSOR_CHARS),
+                          metadata={"description": "A next_cursor from the previous page of this list; "
+                                                   "empty or absent: the first page"})
+    limit = fields.Integer(load_default=limits.READ_LIMIT_DEFAULT,
+                           validate=validate.Range(min=1, max=limits.READ_LIMIT_MAX),
+                           metadata={"description": f"Page size. {_PAGE_COST}"})
+
+
+def _next_cursor(item: str) -> fields.String:
+    return fields.String(required=True, metadata={
+        "description": f"Give it as `after` for the {item} after this page (the given one when the page is empty)"})
+
+
+def _has_more(item: str) -> fields.Boolean:
+    return fields.Boolean(required=True, metadata={"description": f"Whether more {item} follow this page"})
+
+
 # ----- devices -----------------------------------------------------------------------------------
 
 
@@ -193,6 +243,8 @@ class DeviceSchema(Strict):
 
 class DeviceListSchema(Strict):
     devices = fields.List(fields.Nested(DeviceSchema), required=True)
+    next_cursor = _next_cursor("devices")
+    has_more = _has_more("devices")
 
 
 class RevokedSchema(Strict):
@@ -216,6 +268,17 @@ class ProgramQuerySchema(Strict):
 class RangeQuerySchema(Strict):
     since = When(metadata={"description": "From (a date: the start of that day)"})
     until = When(metadata={"description": "Until (a date: the end of that day)"})
+
+
+class RecapQuerySchema(RangeQuerySchema):
+    """A recap reads every fact of its range, which is at most ``MAX_RECAP_DAYS`` days (400 beyond)."""
+
+    since = When(metadata={"description": "From (a date: the start of that day; default a month before until); "
+                                          f"at most {limits.MAX_RECAP_DAYS} days before until"})
+
+
+class RangePageQuerySchema(RangeQuerySchema, PageQuerySchema):
+    """A valid-time range read in pages, oldest first."""
 
 
 class ProgramInfoSchema(Strict):
@@ -264,6 +327,8 @@ class HistorySchema(Strict):
     since = Iso()
     until = Iso()
     entries = fields.List(fields.Nested(DecisionSchema))
+    next_cursor = _next_cursor("decisions")
+    has_more = _has_more("decisions")
 
 
 class SessionSchema(Strict):
@@ -303,7 +368,11 @@ class SessionsSchema(Strict):
     since = Iso()
     until = Iso()
     sessions = fields.List(fields.Nested(SessionSchema))
-    days = fields.List(fields.Nested(PainDaySchema), metadata={"description": "Pain and activity by local day"})
+    days = fields.List(fields.Nested(PainDaySchema), metadata={
+        "description": "Pain and activity by local day: on each page the days up to its last session's "
+                       "(the last page: up to until), after the previous page's"})
+    next_cursor = _next_cursor("sessions")
+    has_more = _has_more("sessions")
 
 
 class RecapSchema(Strict):
@@ -337,6 +406,8 @@ class SignatureSchema(Strict):
 
 class ConflictListSchema(Strict):
     conflicts = fields.List(fields.Dict(), required=True)
+    next_cursor = _next_cursor("conflicts")
+    has_more = _has_more("conflicts")
 
 
 # ----- health ------------------------------------------------------------------------------------

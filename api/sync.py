@@ -38,12 +38,7 @@ def _args_bytes(args: dict) -> int:
 
 
 def _check_batch(mutations: list[dict]) -> None:
-    config = current_app.config
-    cap = int(config["MAX_BATCH"])
-    if len(mutations) > cap:
-        raise ApiProblem(413, "batch-too-large", f"a push carries at most {cap} mutations; this one has "
-                                                f"{len(mutations)}: split it into batches",
-                         errors={"mutations": [f"at most {cap} mutations per push"]}, max_items=cap)
+    config = current_app.config  # the batch cap is checked before validation (PushRequestSchema)
     args_cap = int(config["MAX_ARGS_BYTES"])
     too_big = {f"mutations.{i}.args": [f"at most {args_cap} bytes as JSON"]
                for i, m in enumerate(mutations) if _args_bytes(m["args"]) > args_cap}

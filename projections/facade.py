@@ -73,12 +73,14 @@ class Projections:
         return self._read(lambda c: queries.program(c, str(program_id), as_of, known_at))
 
     def history(self, program_id: UUID | str, exercise: str | None = None, since: datetime | None = None,
-                until: datetime | None = None) -> dict:
-        return self._read(lambda c: queries.history(c, str(program_id), exercise, since, until))
+                until: datetime | None = None, after: list | None = None, limit: int | None = None) -> dict:
+        """Decisions; with ``limit``, one page after the keyset ``after``, with ``last_key`` and ``has_more``."""
+        return self._read(lambda c: queries.history(c, str(program_id), exercise, since, until, after, limit))
 
-    def sessions(self, program_id: UUID | str, since: datetime | None = None,
-                 until: datetime | None = None) -> dict:
-        return self._read(lambda c: queries.sessions(c, str(program_id), since, until))
+    def sessions(self, program_id: UUID | str, since: datetime | None = None, until: datetime | None = None,
+                 after: list | None = None, limit: int | None = None) -> dict:
+        """Sessions; with ``limit``, one page after the keyset ``after``, with ``last_key`` and ``has_more``."""
+        return self._read(lambda c: queries.sessions(c, str(program_id), since, until, after, limit))
 
     def recap(self, program_id: UUID | str, since: datetime, until: datetime, tz) -> dict:
         return self._read(lambda c: queries.recap(c, str(program_id), since, until, tz))
@@ -89,6 +91,10 @@ class Projections:
     def conflicts(self, program_id: UUID | str) -> list[dict]:
         return self._read(lambda c: queries.conflicts(c, str(program_id)))
 
+    def conflicts_page(self, program_id: UUID | str, after: list | None, limit: int) -> tuple[list[dict], list | None, bool]:
+        """One page of conflicts after the keyset ``after``, its last key, and whether more follow."""
+        return self._read(lambda c: queries.conflicts_page(c, str(program_id), after, limit))
+
     def devices(self, account_id: UUID | str) -> list[dict]:
         return self._read(lambda c: queries.devices(c, str(account_id)))
 
@@ -97,9 +103,10 @@ class Projections:
         """Tension observations by muscle and side (count, highest intensity) in a valid-time range."""
         return self._read(lambda c: queries.tension(c, str(program_id), since, until))
 
-    def pain_by_day(self, program_id: UUID | str, since: str | None = None, until: str | None = None) -> list[dict]:
-        """Pain, sessions, check-ins, breaks and flares per local day (``YYYY-MM-DD``)."""
-        return self._read(lambda c: queries.pain_by_day(c, str(program_id), since, until))
+    def pain_by_day(self, program_id: UUID | str, since: str | None = None, until: str | None = None,
+                    after: str | None = None) -> list[dict]:
+        """Pain, sessions, check-ins, breaks and flares per local day (``YYYY-MM-DD``), after the day ``after``."""
+        return self._read(lambda c: queries.pain_by_day(c, str(program_id), since, until, after))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from domain.errors import NotFound
@@ -99,8 +99,39 @@ def program(conn: Connection, program_id: str, as_of: datetime, known_at: dateti
     }
 
 
+def after_key(columns: list, key: list | None):
+    """The rows after ``key`` in the order of ``columns`` (a keyset page), or None for the first page."""
+    if key is None:
+        return None
+    condition = None
+    for column, value in reversed(list(zip(columns, key, strict=True))):
+        condition = column > value if condition is None else or_(column > value, and_(column == value, condition))
+    return condition
+
+
+def _keyset(conn: Connection, q, order: list, after: list | None, limit: int | None,
+            key: tuple[str, ...]) -> tuple[list, list | None, bool]:
+    """The rows of ``q`` in ``order`` after the keyset ``after``, at most ``limit`` (all when None); the
+    keyset (columns ``key``) of the last one; and whether more follow."""
+    if after is not None:
+        q = q.where(after_key(order, after[:len(order)]))
+    if limit is not None:
+        q = q.limit(limit + 1)
+    rows = conn.execute(q.order_by(*order)).mappings().all()
+    has_more = limit is not None and len(rows) > limit
+    rows = rows[:limit] if has_more else rows
+    return rows, ([rows[-1][k] for k in key] if rows else None), has_more
+
+
+HISTORY_KEY = ("occurred_key", "version")
+SESSIONS_KEY = ("occurred_key", "position", "fact_id", "day")
+CONFLICTS_KEY = ("position", "conflict_id")
+
+
 def history(conn: Connection, program_id: str, exercise: str | None = None, since: datetime | None = None,
-            until: datetime | None = None) -> dict[str, Any]:
+            until: datetime | None = None, after: list | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Decisions oldest first; with ``limit``, one page after the keyset ``after`` (``HISTORY_KEY``),
+    its last key as ``last_key`` and ``has_more``."""
     head = require_program(conn, program_id)
     current = current_view(conn, head)
     names = {e.id: e.name for e in current.exercises.values()}
@@ -114,8 +145,10 @@ def history(conn: Connection, program_id: str, exercise: str | None = None, sinc
         q = q.join(decision_exercises, (decision_exercises.c.program_id == decisions.c.program_id)
                    & (decision_exercises.c.version == decisions.c.version)
                    ).where(decision_exercises.c.exercise_id == wanted)
+    rows, last_key, has_more = _keyset(conn, q, [decisions.c.occurred_key, decisions.c.version], after, limit,
+                                       HISTORY_KEY)
     entries = []
-    for r in conn.execute(q.order_by(decisions.c.occurred_key, decisions.c.version)).mappings():
+    for r in rows:
         ids = r["exercise_ids"]
         entries.append({
             "type": r["command"], "exercise": names.get(ids[0]) if ids else None,
@@ -124,25 +157,26 @@ def history(conn: Connection, program_id: str, exercise: str | None = None, sinc
             "from": r["before"], "to": r["after"], "device_id": r["device_id"], "mutation_id": r["mutation_id"],
             "version": r["version"],
         })
-    return {"exercise": names.get(wanted) if wanted else None, "since": _iso(since), "until": _iso(until),
-            "entries": entries}
+    out = {"exercise": names.get(wanted) if wanted else None, "since": _iso(since), "until": _iso(until),
+           "entries": entries}
+    return out if limit is None else {**out, "last_key": last_key, "has_more": has_more}
 
 
-def _facts(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
-           *conditions) -> list[dict]:
-    q = select(facts.c.data).where(facts.c.program_id == program_id, *conditions)
+def sessions(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
+             after: list | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Logged sessions by valid time; with ``limit``, one page after the keyset ``after`` (``SESSIONS_KEY``),
+    its last key as ``last_key`` and ``has_more``."""
+    require_program(conn, program_id)
+    order = [facts.c.occurred_key, facts.c.position, facts.c.fact_id]
+    q = select(facts.c.data, *order, facts.c.day).where(facts.c.program_id == program_id, facts.c.type == "log")
     if since is not None:
         q = q.where(facts.c.occurred_key >= time_key(since))
     if until is not None:
         q = q.where(facts.c.occurred_key <= time_key(until))
-    return [r.data for r in conn.execute(q.order_by(facts.c.occurred_key, facts.c.position))]
-
-
-def sessions(conn: Connection, program_id: str, since: datetime | None, until: datetime | None) -> dict[str, Any]:
-    require_program(conn, program_id)
-    found = _facts(conn, program_id, since, until, facts.c.type == "log")
-    return {"since": _iso(since), "until": _iso(until),
-            "sessions": [{k: f.get(k) for k in SESSION_FIELDS} for f in found]}
+    rows, last_key, has_more = _keyset(conn, q, order, after, limit, SESSIONS_KEY)  # the day only rides along
+    out = {"since": _iso(since), "until": _iso(until),
+           "sessions": [{k: r["data"].get(k) for k in SESSION_FIELDS} for r in rows]}
+    return out if limit is None else {**out, "last_key": last_key, "has_more": has_more}
 
 
 def tension(conn: Connection, program_id: str, since: datetime | None, until: datetime | None) -> list[dict]:
@@ -159,41 +193,63 @@ def tension(conn: Connection, program_id: str, since: datetime | None, until: da
     return [{"muscle": r.muscle, "side": r.side, "count": r.n, "max_intensity": r.max_intensity} for r in rows]
 
 
+def _logs_by_exercise(conn: Connection, program_id: str, since: datetime, until: datetime) -> list[dict]:
+    """Sessions per exercise with their pain, summed by the database (a recap read every note's JSON before)."""
+    d = facts.c.data
+    before, after, during = d["pain_before"].as_integer(), d["pain_after"].as_integer(), d["pain_during"].as_integer()
+    name = d["exercise"].as_string()
+    rows = conn.execute(
+        select(name.label("name"), func.count().label("n"), func.sum(before).label("b_sum"),
+               func.count(before).label("b_n"), func.sum(after).label("a_sum"), func.count(after).label("a_n"),
+               func.max(during).label("d_max"))
+        .where(facts.c.program_id == program_id, facts.c.type == "log", facts.c.voided.is_(False),
+               facts.c.occurred_key >= time_key(since), facts.c.occurred_key <= time_key(until))
+        .group_by(name)).all()
+    rows = sorted(rows, key=lambda r: (-r.n, r.name.lower()))
+    return [{"exercise": r.name, "sessions": r.n,
+             "pain_before_avg": round(r.b_sum / r.b_n, 2) if r.b_n else None,
+             "pain_after_avg": round(r.a_sum / r.a_n, 2) if r.a_n else None,
+             "pain_during_max": r.d_max} for r in rows]
+
+
 def recap(conn: Connection, program_id: str, since: datetime, until: datetime, tz) -> dict[str, Any]:
     require_program(conn, program_id)
-    found = _facts(conn, program_id, since, until, facts.c.voided.is_(False))
-    logged = [f for f in found if f["type"] == "log"]
-    by_exercise: dict[str, list[dict]] = defaultdict(list)
-    for s in logged:
-        by_exercise[s["exercise"]].append(s)
-    breaks = [f for f in found if f["type"] == "break"]
-    per_day = Counter(datetime.fromisoformat(f["occurred_at"]).astimezone(tz).date().isoformat() for f in breaks)
-    checkins = [f for f in found if f["type"] == "checkin"]
+    by_exercise = _logs_by_exercise(conn, program_id, since, until)
+    d = facts.c.data
+    found = conn.execute(
+        select(facts.c.type, d["occurred_at"].as_string().label("occurred_at"),
+               d["verdict"].as_string().label("verdict"), d["pain"].as_integer().label("pain"))
+        .where(facts.c.program_id == program_id, facts.c.voided.is_(False),
+               facts.c.type.in_(("break", "next-day", "checkin", "flare-start")),
+               facts.c.occurred_key >= time_key(since), facts.c.occurred_key <= time_key(until))
+        .order_by(facts.c.occurred_key, facts.c.position)).all()
+    breaks = [f for f in found if f.type == "break"]
+    per_day = Counter(datetime.fromisoformat(f.occurred_at).astimezone(tz).date().isoformat() for f in breaks)
+    checkins = [f for f in found if f.type == "checkin"]
     return {
         "since": since.isoformat(), "until": until.isoformat(),
-        "sessions": len(logged),
-        "by_exercise": [
-            {"exercise": name, "sessions": len(items),
-             "pain_before_avg": avg([s.get("pain_before") for s in items]),
-             "pain_after_avg": avg([s.get("pain_after") for s in items]),
-             "pain_during_max": max((s["pain_during"] for s in items if s.get("pain_during") is not None),
-                                    default=None)}
-            for name, items in sorted(by_exercise.items(), key=lambda kv: (-len(kv[1]), kv[0].lower()))
-        ],
+        "sessions": sum(e["sessions"] for e in by_exercise),
+        "by_exercise": by_exercise,
         "tension": [{"muscle": t["muscle"], "side": t["side"], "count": t["count"]}
                     for t in tension(conn, program_id, since, until)],
         "breaks": len(breaks),
         "breaks_per_day": dict(sorted(per_day.items())),
-        "next_day": dict(Counter(f["verdict"] for f in found if f["type"] == "next-day")),
-        "checkins": len(checkins), "checkin_pain_avg": avg([c.get("pain") for c in checkins]),
-        "flares": sum(1 for f in found if f["type"] == "flare-start"),
+        "next_day": dict(Counter(f.verdict for f in found if f.type == "next-day")),
+        "checkins": len(checkins), "checkin_pain_avg": avg([c.pain for c in checkins]),
+        "flares": sum(1 for f in found if f.type == "flare-start"),
         "decisions": history(conn, program_id, since=since, until=until)["entries"],
     }
 
 
-def pain_by_day(conn: Connection, program_id: str, since: str | None = None, until: str | None = None) -> list[dict]:
-    """Per local day (``YYYY-MM-DD`` in the program's time zone): sessions, pain, check-ins, breaks, flares."""
+def pain_by_day(conn: Connection, program_id: str, since: str | None = None, until: str | None = None,
+                after: str | None = None) -> list[dict]:
+    """Per local day (``YYYY-MM-DD`` in the program's time zone): sessions, pain, check-ins, breaks, flares.
+
+    From ``since`` or from after the day ``after``, up to ``until``, all included when given.
+    """
     q = select(pain_days).where(pain_days.c.program_id == program_id)
+    if after is not None:
+        q = q.where(pain_days.c.day > after)
     if since is not None:
         q = q.where(pain_days.c.day >= since)
     if until is not None:
@@ -219,8 +275,19 @@ def signature(conn: Connection, program_id: str) -> dict[str, Any]:
 
 
 def conflicts(conn: Connection, program_id: str) -> list[dict]:
-    return [r.data for r in conn.execute(select(conflicts_t.c.data).where(conflicts_t.c.program_id == program_id)
-                                         .order_by(conflicts_t.c.position))]
+    return conflicts_page(conn, program_id)[0]
+
+
+def conflicts_page(conn: Connection, program_id: str, after: list | None = None,
+                   limit: int | None = None) -> tuple[list[dict], list | None, bool]:
+    """Conflicts in recorded order; with ``limit``, one page after the keyset ``after`` (``CONFLICTS_KEY``).
+
+    The page, its last key and whether more follow.
+    """
+    order = [conflicts_t.c.position, conflicts_t.c.conflict_id]
+    q = select(conflicts_t.c.data, *order).where(conflicts_t.c.program_id == program_id)
+    rows, last_key, has_more = _keyset(conn, q, order, after, limit, CONFLICTS_KEY)
+    return [r["data"] for r in rows], last_key, has_more
 
 
 def devices(conn: Connection, account_id: str) -> list[dict]:

@@ -12,12 +12,13 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from domain.accounts import Account, Device
-from domain.errors import NotFound
+from domain.errors import NotFound, Refused
 from service.application import BackstoryApp, Ledger, program_id_for
 
 TOKEN_PREFIX = "bs1"
@@ -104,9 +105,37 @@ def _account(app: BackstoryApp, who: Principal) -> Account:
     return account
 
 
-def pair_device(app: BackstoryApp, who: Principal, name: str) -> dict:
+class PairingLimit(Refused):
+    """Pairing one more device would break an account's cap; ``retry_after`` seconds when waiting helps."""
+
+    def __init__(self, rule: str, message: str, retry_after: float | None = None):
+        super().__init__(rule, message)
+        self.retry_after = retry_after
+
+
+def _check_pairing(account: Account, max_active: int | None, per_hour: int | None) -> None:
+    """The account's caps, counted on the account as stored: a concurrent pairing makes the save retry."""
+    devices = account.devices.values()
+    active = sum(1 for d in devices if d["revoked_at"] is None)
+    if max_active is not None and active >= max_active:
+        raise PairingLimit("device_limit", f"this account has {active} active devices, the most it may have; "
+                                           "revoke one first (DELETE /v1/devices/ID)")
+    if per_hour is not None:
+        now = datetime.now(UTC)
+        paired = [datetime.fromisoformat(d["paired_at"]) for d in list(devices)[1:]]  # the first came with the account
+        recent = sorted(t for t in paired if now - t < timedelta(hours=1))
+        if len(recent) >= per_hour:
+            wait = (recent[len(recent) - per_hour] + timedelta(hours=1) - now).total_seconds()
+            raise PairingLimit("pairing_rate", f"this account paired {len(recent)} devices in the last hour, "
+                                               f"the most it may; try again in {max(1, round(wait))} s", wait)
+
+
+def pair_device(app: BackstoryApp, who: Principal, name: str, max_active: int | None = None,
+                per_hour: int | None = None) -> dict:
+    """A new device of the caller's account (its token returned once), within the account's caps if given."""
     for _ in range(8):
         account = _account(app, who)
+        _check_pairing(account, max_active, per_hour)
         device_id = uuid.uuid4()
         token = _new_token(device_id)
         account.add_device(str(device_id), name)

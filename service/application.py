@@ -265,7 +265,7 @@ class UnitOfWork:
         self.ledger = ledger
         self.program_id = ledger.program_id
         self._cache: dict[UUID, Any] = {}
-        self._touched: dict[UUID, Any] = {}
+        self._touched: dict[UUID, tuple[Any, int]] = {}
         self._view: tuple[int, Any] | None = None
 
     def _get(self, aggregate_id: UUID, small: bool = False) -> Any | None:
@@ -274,8 +274,9 @@ class UnitOfWork:
             app = self.ledger.app
             found = app.find_small(aggregate_id) if small else app.borrow(aggregate_id)
             self._cache[aggregate_id] = found
-        if found is not None:
-            self._touched[aggregate_id] = found
+        if found is not None and aggregate_id not in self._touched:
+            # Its pending events when the mutation first reached it: ``changed`` compares with these.
+            self._touched[aggregate_id] = (found, len(found.pending_events))
         return found
 
     def prefetch(self, stream_ids: list[UUID]) -> None:
@@ -287,7 +288,7 @@ class UnitOfWork:
                 self._cache[i] = None
 
     def begin(self) -> None:
-        """Start watching which aggregates the next mutation reaches (see ``watermark``)."""
+        """Start watching which aggregates the next mutation reaches (see ``changed``)."""
         self._touched = {}
 
     def add(self, *aggregates: Any) -> None:
@@ -328,9 +329,13 @@ class UnitOfWork:
         pending = list(program.pending_events) if program else []
         return self.ledger.decisions_after(version) + [e for e in pending if e.originator_version > version]
 
-    def watermark(self) -> dict[UUID, int]:
-        """Pending events of each aggregate reached since ``begin``, to prove a refusal changed nothing."""
-        return {k: len(a.pending_events) for k, a in self._touched.items()}
+    def changed(self) -> bool:
+        """Whether an aggregate reached since ``begin`` got pending events since: a refusal must leave none.
+
+        Reaching an aggregate (reading the program to resolve a name) is not a change; comparing the
+        set of aggregates reached instead made every refused mutation redo its whole batch.
+        """
+        return any(len(a.pending_events) != n for a, n in self._touched.values())
 
     def pending(self) -> list[Any]:
         changed = [a for a in self._cache.values() if a is not None and a.pending_events]

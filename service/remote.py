@@ -63,8 +63,16 @@ class HttpRemote:
     def pair(self, name: str) -> dict:
         return self.expect(*self.request("POST", "/v1/devices", {"name": name}), 200, 201)
 
-    def devices(self) -> Any:
-        return self.expect(*self.request("GET", "/v1/devices"), 200)
+    def devices(self) -> dict:
+        """Every device of the account, following the server's pages (``next_cursor``, ``has_more``)."""
+        rows: list[dict] = []
+        after = ""
+        while True:
+            page = self.expect(*self.request("GET", "/v1/devices", query={"after": after} if after else None), 200)
+            rows += page.get("devices", [])
+            if not page.get("has_more") or not page.get("next_cursor"):
+                return {"devices": rows}
+            after = page["next_cursor"]
 
     def revoke(self, device_id: str) -> Any:
         return self.expect(*self.request("DELETE", f"/v1/devices/{urllib.parse.quote(device_id)}"), 200, 204)

@@ -102,7 +102,6 @@ def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: Signa
         raise SeqError(last_seq + 1, f"seq {m.seq} was already used by another mutation of this device; "
                                      f"its next seq is {last_seq + 1}")
     uow.begin()
-    before = uow.watermark()
     try:
         if m.mutation_id in refused:
             status, result = "rejected", refused[m.mutation_id]
@@ -111,7 +110,7 @@ def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: Signa
             status, result = _apply(uow, m, parsed, now, rule)
     except DomainError as e:
         status, result = "rejected", {"error": e.to_dict()}
-        if uow.watermark() != before:
+        if uow.changed():
             raise _Dirty(m.mutation_id, result) from e
     remember(uow, m, status, result, now, seq=m.seq)
     out.update(status=status, result=result)

@@ -208,7 +208,7 @@ def test_history_sessions_recap_signature_conflicts(sam):
     signature = sam.get("/v1/signature").json
     assert [e["name"] for e in signature["exercises"]] == ["Bridge"]
     conforms(schemas.SignatureSchema, signature)
-    assert sam.get("/v1/conflicts").json == {"conflicts": []}
+    assert sam.get("/v1/conflicts").json == {"conflicts": [], "next_cursor": "", "has_more": False}
 
 
 @pytest.mark.parametrize("path, query, field", [
@@ -261,7 +261,7 @@ def test_reads_before_a_program_exists_are_404(api):
                  "/v1/exercises/Bridge/history"):
         body = assert_problem(nobody.get(path), 404)
         assert "no program" in body["detail"]
-    assert nobody.get("/v1/conflicts").json == {"conflicts": []}
+    assert nobody.get("/v1/conflicts").json == {"conflicts": [], "next_cursor": "", "has_more": False}
     assert nobody.get("/v1/sync/pull").json["entries"] == []
 
 

@@ -61,16 +61,18 @@ def problem_details(ctx, response, case):
 
 
 #: The fields a 400 may name for a request the document calls valid: rules OpenAPI 3.0 cannot state
-#: (a calendar date, since after until, a cursor no pull made, occurred_at before 1900 or in the future,
+#: (a calendar date, since after until, a recap over a year, a cursor no pull or page made, occurred_at before 1900 or in the future,
 #: text with NUL characters). Any other 400 to a schema-valid request is a failure.
 _RANGE = re.compile(r"since|until")
+_PAGE = re.compile(r"since|until|after")  # a read page's cursor, like pull's, must be one the server made
 SEMANTIC_400 = {
     "/v1/sync/pull": re.compile(r"after"),
     "/v1/program": re.compile(r"as_of|known_at"),
-    "/v1/history": _RANGE, "/v1/exercises/{exercise}/history": _RANGE, "/v1/sessions": _RANGE,
-    "/v1/recap": _RANGE,
+    "/v1/history": _PAGE, "/v1/exercises/{exercise}/history": _PAGE, "/v1/sessions": _PAGE,
+    "/v1/conflicts": re.compile(r"after"),
+    "/v1/recap": _RANGE,  # and at most MAX_RECAP_DAYS between them
     "/v1/sync/push": re.compile(r"mutations\.\d+\.(occurred_at|args(\..+)?)"),
-    "/v1/devices": re.compile(r"name"),
+    "/v1/devices": re.compile(r"name|after"),
 }
 
 

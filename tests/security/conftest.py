@@ -3,8 +3,9 @@
 ``server`` is ``backstory serve`` on a fresh store (a SQLite file, or a
 PostgreSQL schema of its own), started once per backend and shared by every
 test here; tests make their own accounts, so they do not see each other.
-Its rate limit is raised so the many refused requests of the auth tests are
-not answered 429 (``test_ratelimit`` runs a server of its own with a low one).
+Its rate limit and an account's pairing caps are raised so the many refused
+requests of the auth tests and the many pairings are not answered 429
+(``test_ratelimit`` runs a server of its own with a low rate and the default caps).
 ``victim`` is an account with a program, exercises, facts with notes, a
 conflict and a second device: what an attacker must never reach.
 """
@@ -18,7 +19,8 @@ import pytest
 from tests.conftest import BACKENDS, PG_URL, _pg_drop, _pg_schema
 from tests.security._support import Device, Server, call
 
-HIGH_RATE = {"BACKSTORY_RATE_LIMIT": "100000", "BACKSTORY_RATE_BURST": "100000"}
+HIGH_RATE = {"BACKSTORY_RATE_LIMIT": "100000", "BACKSTORY_RATE_BURST": "100000",
+             "BACKSTORY_PAIRINGS_PER_HOUR": "1000", "BACKSTORY_MAX_ACTIVE_DEVICES": "1000"}
 
 
 def fresh_store(backend: str, tmp_path) -> tuple[str, str | None]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -117,7 +117,8 @@ def test_hostile_text_comes_back_verbatim_from_the_feed_and_every_read(server, h
         one = hostile.get(f"/v1/exercises/{quote(named(key, text), safe='')}/history")
         assert one.status == 200, (key, one)
         assert {e["exercise"] for e in one.json()["entries"]} == {named(key, text)}
-    recap = hostile.get("/v1/recap", since="2000-01-01").json()
+    year_ago = (datetime.now(UTC) - timedelta(days=limits.MAX_RECAP_DAYS - 1)).date().isoformat()
+    recap = hostile.get("/v1/recap", since=year_ago).json()  # a recap covers at most MAX_RECAP_DAYS
     assert set(HOSTILE.values()) <= {d["reason"] for d in recap["decisions"]}
     feed = set(strings(hostile.pull_all()[0]))
     for text in [*HOSTILE.values(), BIG, SQL, BIDI]:

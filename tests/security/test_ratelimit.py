@@ -1,4 +1,4 @@
-"""Rate limiting per device on a real server: 429 with an integer ``Retry-After``, other devices unslowed.
+"""Rate limiting per device and per account on a real server: 429 with an integer ``Retry-After``.
 
 A server of its own with a low limit (one request per 2 s, bursts of 5, set
 through ``BACKSTORY_RATE_LIMIT``/``BACKSTORY_RATE_BURST``); a device sends
@@ -56,6 +56,34 @@ def test_a_device_over_its_rate_gets_429_with_retry_after_and_others_are_not_slo
     assert other.get("/v1/devices").status == 200
     time.sleep(int(wait) + 0.5)
     assert phone.get("/v1/devices").status == 200  # after waiting, it works again
+
+
+def test_an_accounts_devices_together_are_limited_too(limited):
+    phone = Device.new_account(limited, "crowd")
+    devices = [phone, phone.pair("a"), phone.pair("b")]  # 15 device tokens, 10 for the account
+    replies: list = []
+    while not replies or replies[-1].status != 429:
+        assert len(replies) < 60 and (not replies or replies[-1].status == 200), replies[-1]
+        replies.append(devices[len(replies) % 3].get("/v1/devices"))
+    assert len(replies) <= 2 * BURST  # before any one device ran out
+    problem = assert_problem(replies[-1], 429)
+    assert "account" in problem["detail"] and replies[-1].headers["retry-after"].isdigit()
+    assert Device.new_account(limited, "bystander").get("/v1/devices").status == 200
+
+
+def test_an_expensive_read_takes_more_of_the_budget(limited):
+    reader = Device.new_account(limited, "big pages")
+    assert reader.get("/v1/sessions", limit=500).status == 404  # no program yet; it still took 5 tokens
+    assert_problem(reader.get("/v1/devices"), 429)
+
+
+def test_a_sixth_pairing_within_the_hour_is_429_from_any_device_of_the_account(limited):
+    phone = Device.new_account(limited, "serial pairer")
+    paired = [phone.pair(f"pairing {i}") for i in range(5)]  # the first device came with the account
+    refused = paired[0].call("POST", "/v1/devices", body={"name": "sixth"})
+    problem = assert_problem(refused, 429)
+    assert problem["rule"] == "pairing_rate" and 3000 < int(refused.headers["retry-after"]) <= 3600
+    assert len(paired[-1].get("/v1/devices").json()["devices"]) == 6
 
 
 def test_every_endpoint_is_limited_and_a_limited_push_stores_nothing(limited):
