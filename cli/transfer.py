@@ -15,10 +15,14 @@ from cli import render
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file (default: stdout).")
 @click.pass_obj
 def export(session, fmt, output):
-    """Export every recorded change as JSON lines (restorable with import)."""
+    """Export every change this device holds as JSON lines (restorable with import).
+
+    Changes not yet synced are included, marked pending, so they can be carried to another device.
+    """
     from service.exchange import export_lines
 
-    lines = export_lines(session.ledger, session.now())
+    pending = session.device.unsent()
+    lines = export_lines(session.ledger, session.now(), pending)
     if output is None:
         for line in lines:
             click.echo(line)
@@ -30,15 +34,20 @@ def export(session, fmt, output):
     import os
 
     os.replace(tmp, output)
-    click.echo(f"exported to {output}", err=True)
+    waiting = f" ({len(pending)} not yet synced, marked pending)" if pending else ""
+    click.echo(f"exported to {output}{waiting}", err=True)
 
 
 @click.command(name="import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def import_(session, file, as_json):
-    """Import an export; changes already in this store are skipped, never doubled."""
+    """Import an export of this program (or into an empty store); changes already here are skipped.
+
+    The whole file is checked first: a file of another program, or one whose history does not fit
+    this store's program, is refused and nothing is imported.
+    """
     from service.exchange import read_export
 
     counts = session.device.import_rows(read_export(file))
@@ -50,7 +59,7 @@ def import_(session, file, as_json):
         click.echo(f"applied {counts['applied']}, already present {counts['duplicate']}{queued}, "
                    f"refused {len(counts['refused'])}")
         for r in counts["refused"]:
-            click.echo(f"refused {r['type']} {r['mutation_id']}: {r['error']}", err=True)
+            click.echo(f"refused line {r['line']}: {r['type']} {r['mutation_id']}: {r['error']}", err=True)
     if counts["refused"]:
         sys.exit(1)
 
