@@ -7,7 +7,10 @@ moment), ``history``, ``recap``, ``diff``, ``signature`` and ``export``.
 Importing the same file again applies nothing. The second test imports a
 generated file of 130+ decisions (past the aggregate's snapshot interval) and
 checks the program at dates worked out by hand, before and after a round trip;
-one day of it holds more micro-breaks than the snapshot interval too.
+one day of it holds more micro-breaks than the snapshot interval too. Then two CLI checks
+(SQLite): a Europe/Berlin promotion across a DST change gives a byte-identical ``history`` after a
+round trip (issue 11), and another program's export, or a CSV, is refused with one line and
+nothing stored (issue 9, item 6).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from tests.conftest import Cli
 from tests.e2e.conftest import ago, day
 
 UTC = timezone.utc
@@ -208,11 +212,20 @@ def test_long_generated_history_round_trips(cli, fresh_cli, tmp_path):
 # ----- the same history across a DST change (issue 11) -----------------------------------------
 
 
-def test_a_promotion_across_dst_reads_the_same_after_a_round_trip(cli, fresh_cli, tmp_path):
+def sqlite_homes(tmp_path) -> tuple[Cli, Cli]:
+    """Two CLIs with empty SQLite stores: what these CLI checks prove does not depend on the backend
+    (``tests/reliability/test_import_checks.py`` runs the same on both, in-process)."""
+    homes = (Cli(tmp_path / "a", None), Cli(tmp_path / "b", None))
+    for c in homes:
+        c.home.mkdir()
+    return homes
+
+
+def test_a_promotion_across_dst_reads_the_same_after_a_round_trip(tmp_path):
     """Europe/Berlin leaves summer time on 26 October 2025: a promotion on 8 November measures its
     42 days from 27 September 12:00+02:00, and so does its import; the session at 12:30 that day is
     inside the window both times (it was outside once imported, and the promotion refused)."""
-    a, b = cli, fresh_cli
+    a, b = sqlite_homes(tmp_path)
     a.ok("init", "--name", "Kim", "--timezone", "Europe/Berlin", "--at", "2025-09-01T09:00")
     a.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8", "--at", "2025-09-02T09:00")
     for moment in ("2025-09-27T12:30", "2025-10-24T12:00", "2025-10-25T12:00", "2025-11-01T12:00",
@@ -231,10 +244,10 @@ def test_a_promotion_across_dst_reads_the_same_after_a_round_trip(cli, fresh_cli
 # ----- another program's export (issue 9, item 6) ----------------------------------------------
 
 
-def test_another_programs_export_is_refused_whole(cli, fresh_cli, tmp_path):
+def test_another_programs_export_is_refused_whole(tmp_path):
     from tests.e2e.conftest import store_rows
 
-    a, b = cli, fresh_cli
+    a, b = sqlite_homes(tmp_path)
     a.ok("init", "--name", "Robin", "--at", day(30))
     a.ok("add", "Cat camel", "--position", "kneeling:quadruped", "--sets", "2", "--reps", "10", "--at", day(29))
     a.ok("log", "Cat camel", "--pain-before", "3", "--pain-after", "1", "--at", day(28))
