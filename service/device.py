@@ -128,7 +128,7 @@ class DeviceStore:
         if not outbox.linked:
             return import_mutations(self.local, export)
         replica = self.replica(outbox)
-        check_belongs(replica, export)
+        check_belongs(replica, export, [_as_mutation(i, self.device_id) for i in outbox.pending()])
         queued = {i["mutation_id"] for i in outbox.pending()}
         fresh = [_as_item(r.mutation) for r in unknown_rows(replica, export.rows)
                  if r.mutation.mutation_id not in queued]

@@ -227,3 +227,23 @@ def test_a_history_across_dst_reads_byte_for_byte_the_same_after_a_round_trip(le
 
 def body(ledger: Ledger) -> list[str]:
     return list(export_lines(ledger, NOW))[1:]
+
+
+def test_a_pending_init_names_the_program_of_the_file(ledger, other, tmp_path):
+    """A device linked before its program existed holds even its ``init`` in the outbox: the file is still
+    that program's, and another program's store refuses it rather than take its sessions."""
+    program(ledger, "Sam")
+    empty = open_ledger(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        pending = [mut("init", days_ago(10), name="Robin", timezone="UTC"),
+                   mut("add", days_ago(9), name="Dead bug", position="1:supine", sets=2, reps=5),
+                   mut("log", days_ago(8), exercise="Dead bug", pain_before=5, pain_after=3)]
+        lines = list(export_lines(empty, NOW, pending))
+        assert json.loads(lines[0])["program"]["name"] == "Robin"
+        before = stored_count(ledger)
+        with pytest.raises(Refused) as refused:
+            import_mutations(ledger, read_export(lines))
+        assert refused.value.rule == "other_program" and stored_count(ledger) == before
+        assert import_mutations(other, read_export(lines)) == {"applied": 3, "duplicate": 0, "refused": []}
+    finally:
+        empty.app.close()
