@@ -40,17 +40,21 @@ def export(session, fmt, output):
 
 @click.command(name="import")
 @click.argument("file", type=click.File("rb"))
+@click.option("--into-this-program", is_flag=True,
+              help="Add another program's export to this one: its init left out, each change recorded now and "
+                   "judged as new; if one does not fit, nothing is imported.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def import_(session, file, as_json):
+def import_(session, file, into_this_program, as_json):
     """Import an export of this program (or into an empty store); changes already here are skipped.
 
-    The whole file is checked first: a file of another program, or one whose history does not fit
-    this store's program, is refused and nothing is imported.
+    The whole file is checked first: a file of another program (unless --into-this-program), or one
+    whose history does not fit this store's program, is refused and nothing is imported.
     """
-    from service.exchange import read_export
+    from service.exchange import read_export, rebased
 
-    counts = session.device.import_rows(read_export(file))
+    export = read_export(file)
+    counts = session.device.import_rows(rebased(export, session.now()) if into_this_program else export)
     if as_json:
         click.echo(json.dumps(counts, indent=2))
     else:

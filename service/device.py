@@ -122,13 +122,15 @@ class DeviceStore:
 
         Either way an export of another program is refused before anything changes.
         """
-        from service.exchange import check_belongs, import_mutations, unknown_rows
+        from service.exchange import check_belongs, check_fits, import_mutations, unknown_rows
 
         outbox = self.outbox()
         if not outbox.linked:
             return import_mutations(self.local, export)
         replica = self.replica(outbox)
         check_belongs(replica, export, [_as_mutation(i, self.device_id) for i in outbox.pending()])
+        if any(r.rebased for r in export.rows):
+            check_fits(replica, export)  # another program's changes: all must fit, or none is queued
         queued = {i["mutation_id"] for i in outbox.pending()}
         fresh = [_as_item(r.mutation) for r in unknown_rows(replica, export.rows)
                  if r.mutation.mutation_id not in queued]

@@ -25,7 +25,7 @@ from service.export_file import Export, Row, export_lines, program_origin, read_
 from service.handling import RETRIES, Mutation, derived_id, handle, remember, run
 
 __all__ = ["Export", "Row", "check_belongs", "check_fits", "export_lines", "import_mutations", "read_export",
-           "unknown_rows"]
+           "rebased", "unknown_rows"]
 CHECK_BATCH = 500
 
 
@@ -36,7 +36,15 @@ def check_belongs(ledger: Ledger, export: Export, pending: Iterable[Mutation] = 
         return
     raise Refused("other_program", f"this file is an export of another program ({_describe(theirs)}); this "
                                    f"store holds {_describe(ours)}. Nothing was imported. Import it into an "
-                                   "empty store (another --db, or another BACKSTORY_HOME)")
+                                   "empty store (another --db, or another BACKSTORY_HOME), or add its changes to "
+                                   "this program with `import --into-this-program` (each must fit, or none is)")
+
+
+def rebased(export: Export, now: datetime) -> Export:
+    """Another program's export as new changes to this one: its ``init`` and its own sync's conflicts left
+    out, every other change recorded ``now`` and judged as new (a fact must name an exercise it has)."""
+    return Export(None, [Row(r.line, replace(r.mutation, base_version=None), now, rebased=True)
+                         for r in export.rows if r.mutation.type != "init" and r.mutation.conflict is None])
 
 
 def _describe(program: dict) -> str:
@@ -57,7 +65,11 @@ def unknown_rows(ledger: Ledger, rows: list[Row], uow: UnitOfWork | None = None)
     return out
 
 
-def _replayed(m: Mutation) -> Mutation:
+def _as_run(row: Row) -> Mutation:
+    """The mutation as this import runs it: a pending or re-based change as a new one; the rest replayed."""
+    m = row.mutation
+    if row.pending or row.rebased:
+        return m
     # Each was applied where it was exported, and replayed in recorded order it meets the same
     # program: a late retire/deconstruct that won over later decisions wins again, a fact is kept.
     return replace(m, accepted=True, supersede_later=m.type in ("retire", "deconstruct"))
@@ -70,17 +82,20 @@ def check_fits(ledger: Ledger, export: Export) -> None:
     applied, like any new change.
     """
     uow = ledger.unit_of_work()
-    advice = ("Import it into an empty store (another --db, or another BACKSTORY_HOME)" if uow.program() is not None
-              else "The file's own history does not replay: was it edited by hand?")
+    if uow.program() is not None:
+        advice = "Import it into an empty store (another --db, or another BACKSTORY_HOME)"
+    elif any(r.rebased for r in export.rows):
+        advice = "This store has no program to add it to: import it without --into-this-program"
+    else:
+        advice = "The file's own history does not replay: was it edited by hand?"
     for row in unknown_rows(ledger, [r for r in export.rows if not r.pending], uow):
         m = row.mutation
         try:
             if m.conflict is not None:
                 _stage_conflict(uow, m, row.recorded_at)
                 continue
-            replayed = _replayed(m)
-            step = run(uow, replayed, argspec.parse(m.type, m.args), row.recorded_at)
-            remember(uow, replayed, "applied", step.result, row.recorded_at)
+            step = run(uow, _as_run(row), argspec.parse(m.type, m.args), row.recorded_at)
+            remember(uow, m, "applied", step.result, row.recorded_at)
         except InvalidValue as e:
             raise InvalidValue(f"line {row.line}", f"{m.type} {m.mutation_id}: {e}. Nothing was imported") from None
         except DomainError as e:
@@ -100,7 +115,7 @@ def import_mutations(ledger: Ledger, export: Export) -> dict[str, Any]:
             counts[status] = counts.get(status, 0) + 1
             continue
         try:
-            result = handle(ledger, m if row.pending else _replayed(m), recorded_at=row.recorded_at)
+            result = handle(ledger, _as_run(row), recorded_at=row.recorded_at)
         except DomainError as e:
             counts["refused"].append({"line": row.line, "mutation_id": m.mutation_id, "type": m.type,
                                       "error": str(e)})

@@ -33,11 +33,16 @@ PROGRAM_KEYS = ("init_mutation_id", "name", "timezone", "started")
 
 @dataclass(frozen=True)
 class Row:
-    """One exported mutation: its line in the file, the mutation, its recorded time (None while pending)."""
+    """One exported mutation: its line in the file, the mutation, its recorded time (None while pending).
+
+    ``rebased``: a change of another program added to this one (``import --into-this-program``), judged
+    like a new change and recorded at ``recorded_at`` (the import's moment).
+    """
 
     line: int
     mutation: Mutation
     recorded_at: datetime | None
+    rebased: bool = False
 
     @property
     def pending(self) -> bool:

@@ -10,7 +10,7 @@ checks the program at dates worked out by hand, before and after a round trip;
 one day of it holds more micro-breaks than the snapshot interval too. Then two CLI checks
 (SQLite): a Europe/Berlin promotion across a DST change gives a byte-identical ``history`` after a
 round trip (issue 11), and another program's export, or a CSV, is refused with one line and
-nothing stored (issue 9, item 6).
+nothing stored, unless added deliberately with ``--into-this-program`` (issue 9, item 6).
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def test_another_programs_export_is_refused_whole(tmp_path):
     a.ok("log", "Cat camel", "--pain-before", "3", "--pain-after", "1", "--at", day(28))
     path = tmp_path / "robin.jsonl"
     a.ok("export", "-o", str(path))
-    b.ok("init", "--name", "Other", "--at", day(20))
+    b.ok("init", "--name", "Other", "--at", day(40))
     before = store_rows(b)
     refused = b("import", str(path))
     assert refused.code == 1 and refused.out == ""
@@ -270,3 +270,9 @@ def test_another_programs_export_is_refused_whole(tmp_path):
     refused = b("import", str(hevy))
     assert refused.code == 1 and refused.err.startswith("backstory: invalid value: line 1: is not a backstory export")
     assert store_rows(b) == before
+
+    # deliberately: Robin's changes added to Other (its init left out)
+    added = b.ok("import", str(path), "--into-this-program", "--json").json()
+    assert added == {"applied": 2, "duplicate": 0, "refused": []}
+    assert b.ok("recap", "--since", day(30), "--json").json()["sessions"] == 1
+    assert b.ok("show", "--json").json()["program"]["name"] == "Other"

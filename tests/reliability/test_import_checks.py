@@ -27,7 +27,7 @@ import pytest
 from domain.errors import InvalidValue, Refused
 from service import queries
 from service.application import Ledger
-from service.exchange import export_lines, import_mutations, read_export
+from service.exchange import export_lines, import_mutations, read_export, rebased
 from service.handling import Mutation, handle
 from tests.conftest import open_ledger
 
@@ -106,6 +106,34 @@ def test_a_history_that_does_not_fit_is_refused_whole(ledger, other):
     assert refused.value.rule == "export_does_not_fit"
     assert str(refused.value).startswith("line 9: progress ") and "Nothing was imported" in str(refused.value)
     assert stored_count(other) == before  # not even the log of line 8, which would fit
+
+
+def test_into_this_program_adds_another_programs_changes_whole_or_not_at_all(ledger, other):
+    program(ledger, "Sam")
+    handle(other, mut("init", days_ago(40), name="Other", timezone="UTC"))
+    handle(other, mut("add", days_ago(39), name="Cat camel", position="kneeling:quadruped", sets=2, reps=10))
+    handle(other, mut("log", days_ago(38), exercise="Cat camel", pain_before=3, pain_after=1))
+    handle(other, mut("progress", days_ago(37), exercise="Cat camel", reps=12, reason="easy"))
+    lines = list(export_lines(other, NOW))
+    moment = datetime.now(UTC)
+    assert import_mutations(ledger, rebased(read_export(lines), moment)) == {
+        "applied": 3, "duplicate": 0, "refused": []}
+    entries = queries.history(ledger, exercise="cat camel")["entries"]
+    assert [(e["type"], e["recorded_at"]) for e in entries] == [("add", moment.isoformat()),
+                                                                ("progress", moment.isoformat())]
+    assert queries.recap(ledger, days_ago(61), NOW, ZoneInfo("UTC"))["sessions"] == 4
+    assert queries.show(ledger, NOW)["program"]["name"] == "Sam"
+    again = import_mutations(ledger, rebased(read_export(lines), datetime.now(UTC)))
+    assert again == {"applied": 0, "duplicate": 3, "refused": []}
+
+    # an exercise of the same name here: the add does not fit, and nothing (not even the log) is added
+    handle(other, mut("add", days_ago(36), name="Bird dog", position="1:supine", sets=1, reps=5))
+    handle(other, mut("log", days_ago(35), exercise="Cat camel", pain_before=2, pain_after=1))
+    before = stored_count(ledger)
+    with pytest.raises(Refused) as refused:
+        import_mutations(ledger, rebased(read_export(list(export_lines(other, NOW))), datetime.now(UTC)))
+    assert refused.value.rule == "export_does_not_fit" and str(refused.value).startswith("line 6: add ")
+    assert stored_count(ledger) == before
 
 
 HEVY = ['"title","start_time","end_time","description","exercise_title","superset_id","exercise_notes",'
