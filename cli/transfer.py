@@ -23,9 +23,12 @@ def export(session, fmt, output):
 
     pending = session.device.unsent()
     lines = export_lines(session.ledger, session.now(), pending)
+    waiting = f" ({len(pending)} not yet synced, marked pending)" if pending else ""
     if output is None:
         for line in lines:
             click.echo(line)
+        if pending:
+            click.echo(f"exported{waiting}", err=True)
         return
     tmp = output + ".partial"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -34,7 +37,6 @@ def export(session, fmt, output):
     import os
 
     os.replace(tmp, output)
-    waiting = f" ({len(pending)} not yet synced, marked pending)" if pending else ""
     click.echo(f"exported to {output}{waiting}", err=True)
 
 
