@@ -16,18 +16,25 @@ from cli import render
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file (default: stdout).")
 @click.pass_obj
 def export(session, fmt, output):
-    """Export every recorded change as JSON lines (restorable with import), or the sessions as CSV."""
+    """Export every change this device holds as JSON lines (restorable with import), or the sessions as CSV.
+
+    Changes not yet synced are included, marked pending, so they can be carried to another device.
+    """
     from service.exchange import export_lines
 
+    pending = [] if fmt == "csv" else session.device.unsent()
     if fmt == "csv":
         from service.csvexport import csv_lines
 
         lines = csv_lines(session.ledger)
     else:
-        lines = export_lines(session.ledger, session.now())
+        lines = export_lines(session.ledger, session.now(), pending)
+    waiting = f" ({len(pending)} not yet synced, marked pending)" if pending else ""
     if output is None:
         for line in lines:
             click.echo(line)
+        if pending:
+            click.echo(f"exported{waiting}", err=True)
         return
     tmp = output + ".partial"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -36,11 +43,14 @@ def export(session, fmt, output):
     import os
 
     os.replace(tmp, output)
-    click.echo(f"exported to {output}", err=True)
+    click.echo(f"exported to {output}{waiting}", err=True)
 
 
 @click.command(name="import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
+@click.option("--into-this-program", is_flag=True,
+              help="Add another program's export to this one: its init left out, each change recorded now and "
+                   "judged as new; if one does not fit, nothing is imported.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--from", "source", type=click.Choice(["hevy", "strong"]),
               help="Read a Hevy or Strong CSV export instead of a backstory export.")
@@ -52,17 +62,28 @@ def export(session, fmt, output):
               help="With --from: the program's name, when the import starts it.")
 @click.option("--dry-run", is_flag=True, help="With --from: say what would be recorded; store nothing.")
 @click.pass_obj
-def import_(session, file, as_json, source=None, unit=None, timezone=None, name=None, dry_run=False):
-    """Import an export; changes already in this store are skipped, never doubled.
+def import_(session, file, into_this_program, as_json, source=None, unit=None, timezone=None, name=None,
+            dry_run=False):
+    """Import an export of this program (or into an empty store); changes already here are skipped.
+
+    The whole file is checked first: a file of another program (unless --into-this-program), or one
+    whose history does not fit this store's program, is refused and nothing is imported.
 
     With --from, FILE is a Hevy or Strong CSV export: its sessions, exercises and the
     changes between sessions are recorded (see the README, "Importing from Hevy and Strong").
     """
+    if into_this_program and source is not None:
+        raise click.UsageError("--into-this-program goes with a backstory export, not with --from")
     if source is not None or unit or timezone or dry_run:
         return _import_gym(session, file, source, unit, timezone, name, dry_run, as_json)
-    from service.exchange import read_export
 
-    counts = session.device.import_rows(read_export(file))
+    The whole file is checked first: a file of another program (unless --into-this-program), or one
+    whose history does not fit this store's program, is refused and nothing is imported.
+    """
+    from service.exchange import read_export, rebased
+
+    export = read_export(file)
+    counts = session.device.import_rows(rebased(export, session.now()) if into_this_program else export)
     if as_json:
         click.echo(json.dumps(counts, indent=2))
     else:
@@ -71,7 +92,7 @@ def import_(session, file, as_json, source=None, unit=None, timezone=None, name=
         click.echo(f"applied {counts['applied']}, already present {counts['duplicate']}{queued}, "
                    f"refused {len(counts['refused'])}")
         for r in counts["refused"]:
-            click.echo(f"refused {r['type']} {r['mutation_id']}: {r['error']}", err=True)
+            click.echo(f"refused line {r['line']}: {r['type']} {r['mutation_id']}: {r['error']}", err=True)
     if counts["refused"]:
         sys.exit(1)
 
@@ -85,7 +106,7 @@ def _import_gym(session, file, source, unit, timezone, name, dry_run, as_json):
     from service.gymimport import import_text
 
     try:
-        text = file.read()
+        text = file.read().decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidValue("file", "is not UTF-8 text; expected a CSV export") from None
     zone = timezone_name("timezone", timezone) if timezone else session.timezone().key

@@ -40,12 +40,25 @@ class Exposure:
     pain_after: int | None
 
 
+def window_start(rule: SignatureRule, at: datetime, tz: str) -> datetime:
+    """The start of the rule's window before ``at``: the same wall-clock time ``window_days`` days earlier
+    in the program's time zone ``tz``, carrying that zone's offset on that day.
+
+    Computed from the instant alone, whatever offset ``at`` carries: a decision made now (a zone-aware
+    time) and its replay, import or replica (a fixed offset read back from ISO text) give the same
+    window, written the same way, across a DST change.
+    """
+    zone = ZoneInfo(tz)
+    local = at.astimezone(zone).replace(tzinfo=None)
+    return (local - timedelta(days=rule.window_days)).replace(tzinfo=zone)
+
+
 def evaluate(
     rule: SignatureRule, at: datetime, tz: str,
     exposures: Iterable[Exposure], worse_responses: Iterable[datetime],
 ) -> dict[str, Any]:
     """Measure the evidence within the rule's window before ``at``; list every unmet condition."""
-    start = at - timedelta(days=rule.window_days)
+    start = window_start(rule, at, tz)
     inside = [e for e in exposures if start <= e.occurred_at <= at]
     zone = ZoneInfo(tz)
     days = {e.occurred_at.astimezone(zone).date() for e in inside}

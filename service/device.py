@@ -108,19 +108,36 @@ class DeviceStore:
             return {"mutation_id": m.mutation_id, "type": m.type, "status": "queued", "result": step.result}
         raise Refused("busy", "the outbox kept changing; try again")
 
-    def import_rows(self, rows: list[tuple[Mutation, datetime]]) -> dict[str, Any]:
-        """Standalone: apply an export here. Linked: queue it for the server, which drops what it has."""
+    def unsent(self) -> list[Mutation]:
+        """The changes in the outbox that the replica does not hold yet (none before the device is linked)."""
         outbox = self.outbox()
         if not outbox.linked:
-            from service.exchange import import_mutations
+            return []  # a standalone store holds every change it made
+        replica = self.replica(outbox)
+        items = [_as_mutation(i, self.device_id) for i in outbox.pending()]
+        return [m for m in items if replica.mutation_record(m.mutation_id) is None]
 
-            return import_mutations(self.local, rows)
-        known = {i["mutation_id"] for i in outbox.pending()}
-        fresh = [_as_item(m) for m, _ in rows if m.mutation_id not in known]
+    def import_rows(self, export) -> dict[str, Any]:
+        """Standalone: apply an export here. Linked: queue what the replica lacks, for the server to judge.
+
+        Either way an export of another program is refused before anything changes.
+        """
+        from service.exchange import check_belongs, check_fits, import_mutations, unknown_rows
+
+        outbox = self.outbox()
+        if not outbox.linked:
+            return import_mutations(self.local, export)
+        replica = self.replica(outbox)
+        check_belongs(replica, export, [_as_mutation(i, self.device_id) for i in outbox.pending()])
+        if any(r.rebased for r in export.rows):
+            check_fits(replica, export)  # another program's changes: all must fit, or none is queued
+        queued = {i["mutation_id"] for i in outbox.pending()}
+        fresh = [_as_item(r.mutation) for r in unknown_rows(replica, export.rows)
+                 if r.mutation.mutation_id not in queued]
         if fresh:
             outbox.queue(fresh)
             self.app.save(outbox)
-        return {"applied": 0, "queued": len(fresh), "duplicate": len(rows) - len(fresh), "refused": []}
+        return {"applied": 0, "queued": len(fresh), "duplicate": len(export.rows) - len(fresh), "refused": []}
 
     # ----- sync --------------------------------------------------------------------------------
 

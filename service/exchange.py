@@ -1,136 +1,151 @@
-"""Export and import: the person's record as JSON lines of processed mutations.
+"""Export and import: the person's record as JSON lines (``service.export_file``), and putting it back.
 
-The first line is a header; each following line is one applied mutation as it
-was processed (id, type, args, valid time, device, recorded time), in recorded
-order, or one the sync policy kept as a conflict (``"status": "conflict"``, its
-``base_version`` and the conflict), which an import keeps as a conflict again. Importing re-runs them through the one command path with their
-original ids and recorded times, so a restore into an empty store rebuilds the
-same program, history and recap, and importing twice stores nothing twice.
-A malformed file is refused before anything is applied.
+An import is checked whole before anything is applied: every line must be an
+exported mutation, the file an export of this store's program (same ``init``) or
+the store empty, and its history must replay on this store's program. Then each
+runs through the one command path with its original ids and recorded times (the
+conflicts are kept as conflicts again, the pending changes applied as new ones),
+so a restore rebuilds the same program and importing twice stores nothing twice.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from eventsourcing.persistence import IntegrityError
 
 from domain.conflicts import ConflictLog
 from domain.errors import DomainError, InvalidValue, Refused
-from service.application import Ledger
-from service.handling import RETRIES, Mutation, derived_id, handle, remember
+from domain.mutations import mutation_record_id
+from service import args as argspec
+from service.application import Ledger, UnitOfWork
+from service.export_file import Export, Row, export_lines, program_origin, read_export
+from service.handling import RETRIES, Mutation, derived_id, handle, remember, run
 
-FORMAT = "backstory-mutations"
-# 2 added rows of mutations kept as conflicts; a backstory that reads only 1 refuses such a file
-# rather than applying those stale decisions. A version-1 file (no conflict rows) still imports.
-VERSION = 2
-READS = (1, 2)
-# What an exported conflict carries, so an import keeps it as it was (not applied, resolvable).
-CONFLICT_KEYS = ("exercise_id", "exercise", "program_version", "reason", "theirs", "kept")
-
-
-def export_lines(ledger: Ledger, exported_at: datetime) -> Iterator[str]:
-    yield json.dumps({"format": FORMAT, "version": VERSION, "exported_at": exported_at.isoformat()})
-    log = ledger.conflict_log()
-    for event in ledger.mutation_records():
-        row = {"mutation_id": event.mutation_id, "type": event.mutation_type,
-               "occurred_at": event.occurred_at.isoformat(), "device_id": event.device_id,
-               "args": event.args, "recorded_at": event.timestamp.isoformat()}
-        if event.status == "conflict" and log is not None and event.result["conflict"]["id"] in log.conflicts:
-            kept = log.conflicts[event.result["conflict"]["id"]]
-            row.update(status="conflict", base_version=event.base_version,
-                       conflict={k: kept[k] for k in CONFLICT_KEYS})
-        elif event.status != "applied":
-            continue
-        yield json.dumps(row, ensure_ascii=False, sort_keys=True)
+__all__ = ["Export", "Row", "check_belongs", "check_fits", "export_lines", "import_mutations", "read_export",
+           "rebased", "unknown_rows"]
+CHECK_BATCH = 500
 
 
-def _parse(number: int, line: str) -> tuple[Mutation, datetime]:
-    where = f"line {number}"
-    try:
-        row = json.loads(line)
-        mutation = Mutation(
-            mutation_id=str(row["mutation_id"]), type=str(row["type"]),
-            occurred_at=datetime.fromisoformat(row["occurred_at"]), device_id=str(row["device_id"]),
-            args=dict(row.get("args") or {}),
-        )
-        if row.get("status", "applied") != "applied":
-            mutation = _as_conflict(mutation, row)
-        recorded = datetime.fromisoformat(row["recorded_at"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise InvalidValue(where, f"is not an exported mutation ({e.__class__.__name__}: {e})") from None
-    if recorded.tzinfo is None or mutation.occurred_at.tzinfo is None:
-        raise InvalidValue(where, "times need a time zone offset")
-    return mutation, recorded
+def check_belongs(ledger: Ledger, export: Export, pending: Iterable[Mutation] = ()) -> None:
+    """Refuse an export of another program (another ``init``) before anything is applied."""
+    ours, theirs = program_origin(ledger, pending), export.program
+    if ours is None or theirs is None or ours["init_mutation_id"] == theirs["init_mutation_id"]:
+        return
+    raise Refused("other_program", f"this file is an export of another program ({_describe(theirs)}); this "
+                                   f"store holds {_describe(ours)}. Nothing was imported. Import it into an "
+                                   "empty store (another --db, or another BACKSTORY_HOME), or add its changes to "
+                                   "this program with `import --into-this-program` (each must fit, or none is)")
 
 
-def _as_conflict(mutation: Mutation, row: dict) -> Mutation:
-    if row["status"] != "conflict":
-        raise ValueError(f"status {row['status']!r} is not one of applied, conflict")
-    base_version, conflict = row["base_version"], dict(row["conflict"])
-    missing = [k for k in CONFLICT_KEYS if k not in conflict]
-    if missing or not (base_version is None or isinstance(base_version, int)):
-        raise ValueError(f"a conflict needs base_version and {', '.join(CONFLICT_KEYS)}")
-    return replace(mutation, base_version=base_version, conflict=conflict)
+def rebased(export: Export, now: datetime) -> Export:
+    """Another program's export as new changes to this one: its ``init`` and its own sync's conflicts left
+    out, every other change recorded ``now`` and judged as new (a fact must name an exercise it has)."""
+    return Export(None, [Row(r.line, replace(r.mutation, base_version=None), now, rebased=True)
+                         for r in export.rows if r.mutation.type != "init" and r.mutation.conflict is None])
 
 
-def read_export(lines: Iterable[str]) -> list[tuple[Mutation, datetime]]:
-    """Parse and check a whole export before anything is applied."""
-    rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
-    if not rows:
-        raise InvalidValue("file", "is empty")
-    try:
-        header = json.loads(rows[0][1])
-    except ValueError:
-        header = None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise InvalidValue("line 1", f"is not a backstory export header (format {FORMAT!r})")
-    if header.get("version") not in READS:
-        raise InvalidValue("line 1", f"export version {header.get('version')!r} is not supported "
-                                     f"(this backstory reads {', '.join(map(str, READS))})")
-    return [_parse(n, line) for n, line in rows[1:]]
+def _describe(program: dict) -> str:
+    return f"{program['name']!r}, started {program['started'][:10]}, init {program['init_mutation_id'][:8]}"
 
 
-def import_mutations(ledger: Ledger, rows: list[tuple[Mutation, datetime]]) -> dict[str, Any]:
-    """Apply each exported mutation once; report what was applied, already there, or refused."""
+def unknown_rows(ledger: Ledger, rows: list[Row], uow: UnitOfWork | None = None) -> list[Row]:
+    """The rows whose mutation this program has not processed, each mutation once."""
+    uow = uow or ledger.unit_of_work()
+    out, seen = [], set()
+    for i in range(0, len(rows), CHECK_BATCH):
+        chunk = rows[i:i + CHECK_BATCH]
+        uow.prefetch([mutation_record_id(ledger.program_id, r.mutation.mutation_id) for r in chunk])
+        for r in chunk:
+            if r.mutation.mutation_id not in seen and uow.mutation_record(r.mutation.mutation_id) is None:
+                seen.add(r.mutation.mutation_id)
+                out.append(r)
+    return out
+
+
+def _as_run(row: Row) -> Mutation:
+    """The mutation as this import runs it: a pending or re-based change as a new one; the rest replayed."""
+    m = row.mutation
+    if row.pending or row.rebased:
+        return m
+    # Each was applied where it was exported, and replayed in recorded order it meets the same
+    # program: a late retire/deconstruct that won over later decisions wins again, a fact is kept.
+    return replace(m, accepted=True, supersede_later=m.type in ("retire", "deconstruct"))
+
+
+def check_fits(ledger: Ledger, export: Export) -> None:
+    """Replay the file's history on this program in memory; refuse the whole import at the first that does not fit.
+
+    Pending changes are not part of the history: each is judged on its own when
+    applied, like any new change.
+    """
+    uow = ledger.unit_of_work()
+    if uow.program() is not None:
+        advice = "Import it into an empty store (another --db, or another BACKSTORY_HOME)"
+    elif any(r.rebased for r in export.rows):
+        advice = "This store has no program to add it to: import it without --into-this-program"
+    else:
+        advice = "The file's own history does not replay: was it edited by hand?"
+    for row in unknown_rows(ledger, [r for r in export.rows if not r.pending], uow):
+        m = row.mutation
+        try:
+            if m.conflict is not None:
+                _stage_conflict(uow, m, row.recorded_at)
+                continue
+            step = run(uow, _as_run(row), argspec.parse(m.type, m.args), row.recorded_at)
+            remember(uow, m, "applied", step.result, row.recorded_at)
+        except InvalidValue as e:
+            raise InvalidValue(f"line {row.line}", f"{m.type} {m.mutation_id}: {e}. Nothing was imported") from None
+        except DomainError as e:
+            raise Refused("export_does_not_fit", f"line {row.line}: {m.type} {m.mutation_id} does not fit this "
+                                                 f"store's program ({e}). Nothing was imported. {advice}") from None
+
+
+def import_mutations(ledger: Ledger, export: Export) -> dict[str, Any]:
+    """Check the whole export, then apply each mutation once; report what was applied, already there, or refused."""
+    check_belongs(ledger, export)
+    check_fits(ledger, export)
     counts: dict[str, Any] = {"applied": 0, "duplicate": 0, "refused": []}
-    for mutation, recorded_at in rows:
-        if mutation.conflict is not None:
-            status = _restore_conflict(ledger, mutation, recorded_at)
+    for row in export.rows:
+        m = row.mutation
+        if m.conflict is not None:
+            status = _restore_conflict(ledger, m, row.recorded_at)
             counts[status] = counts.get(status, 0) + 1
             continue
-        # Each was applied where it was exported, and replayed in recorded order it meets the same
-        # program: a late retire/deconstruct that won over later decisions wins again, a fact is kept.
-        replayed = replace(mutation, accepted=True, supersede_later=mutation.type in ("retire", "deconstruct"))
         try:
-            result = handle(ledger, replayed, recorded_at=recorded_at)
+            result = handle(ledger, _as_run(row), recorded_at=row.recorded_at)
         except DomainError as e:
-            counts["refused"].append({"mutation_id": mutation.mutation_id, "type": mutation.type, "error": str(e)})
+            counts["refused"].append({"line": row.line, "mutation_id": m.mutation_id, "type": m.type,
+                                      "error": str(e)})
             continue
         counts[result["status"]] += 1
     return counts
 
 
-def _restore_conflict(ledger: Ledger, m: Mutation, recorded_at: datetime) -> str:
-    """Keep an exported conflict as it was: in the conflict log, with its outcome, the decision not applied."""
+def _stage_conflict(uow: UnitOfWork, m: Mutation, recorded_at: datetime) -> None:
+    """Record an exported conflict in the unit: in the conflict log, with its outcome, the decision not applied."""
     c = m.conflict
     conflict_id = derived_id(m.mutation_id, "conflict")
     result = {"conflict": {"id": conflict_id, "reason": c["reason"], "exercise": c["exercise"],
                            "theirs": c["theirs"], "kept": c["kept"]}}
+    log = uow.conflict_log() or ConflictLog.open(uow.program_id)
+    log.record(conflict_id, recorded_at, mutation_id=m.mutation_id, mutation_type=m.type, device_id=m.device_id,
+               occurred_at=m.occurred_at, args=m.args, base_version=m.base_version,
+               program_version=c["program_version"], exercise_id=c["exercise_id"], exercise_name=c["exercise"],
+               reason=c["reason"], theirs=c["theirs"], kept=c["kept"])
+    uow.add(log)
+    remember(uow, m, "conflict", result, recorded_at)
+
+
+def _restore_conflict(ledger: Ledger, m: Mutation, recorded_at: datetime) -> str:
+    """Keep an exported conflict as it was, saved on its own."""
     for _ in range(RETRIES):
         uow = ledger.unit_of_work()
         if uow.mutation_record(m.mutation_id) is not None:
             return "duplicate"
-        log = uow.conflict_log() or ConflictLog.open(uow.program_id)
-        log.record(conflict_id, recorded_at, mutation_id=m.mutation_id, mutation_type=m.type, device_id=m.device_id,
-                   occurred_at=m.occurred_at, args=m.args, base_version=m.base_version,
-                   program_version=c["program_version"], exercise_id=c["exercise_id"], exercise_name=c["exercise"],
-                   reason=c["reason"], theirs=c["theirs"], kept=c["kept"])
-        uow.add(log)
-        remember(uow, m, "conflict", result, recorded_at)
+        _stage_conflict(uow, m, recorded_at)
         try:
             uow.save()
         except IntegrityError:

@@ -49,6 +49,14 @@ class Mutation:
     # An import of a decision the sync policy kept as a conflict: that conflict, restored as it was.
     conflict: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # A time zone's rules (a CLI's zone-aware --at) become the fixed offset of that instant: what a
+        # replay, an import or the server reads back from the ISO text, so date arithmetic on the first
+        # run (a next-day's 3 days, an evidence window) gives the same result as on every later one.
+        at = self.occurred_at
+        if at.tzinfo is not None and not isinstance(at.tzinfo, timezone) and at.utcoffset() is not None:
+            object.__setattr__(self, "occurred_at", at.replace(tzinfo=timezone(at.utcoffset())))
+
 
 @dataclass
 class Step:
@@ -255,7 +263,8 @@ def on_promote(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
     ex = resolve_exercise(uow.current_view(), parsed["exercise"])
     at = m.occurred_at
-    facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days), at)
+    # A day wider than the window, which the rule measures in the program's zone (domain.evidence.window_start).
+    facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days + 1), at)
              if f.get("exercise_id") == ex.id and not f["voided"]]
     exposures = [Exposure(datetime.fromisoformat(f["occurred_at"]), f.get("pain_before"), f.get("pain_during"),
                           f.get("pain_after")) for f in facts if f["type"] == "log"]

@@ -7,7 +7,10 @@ moment), ``history``, ``recap``, ``diff``, ``signature`` and ``export``.
 Importing the same file again applies nothing. The second test imports a
 generated file of 130+ decisions (past the aggregate's snapshot interval) and
 checks the program at dates worked out by hand, before and after a round trip;
-one day of it holds more micro-breaks than the snapshot interval too.
+one day of it holds more micro-breaks than the snapshot interval too. Then two CLI checks
+(SQLite): a Europe/Berlin promotion across a DST change gives a byte-identical ``history`` after a
+round trip (issue 11), and another program's export, or a CSV, is refused with one line and
+nothing stored, unless added deliberately with ``--into-this-program`` (issue 9, item 6).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from tests.conftest import Cli
 from tests.e2e.conftest import ago, day
 
 UTC = timezone.utc
@@ -39,7 +43,7 @@ def reads(c, dates: list[str], known_at: str, windows: list[tuple[str, str]]) ->
 def export_body(c) -> list[str]:
     lines = c.ok("export", "--format", "jsonl").out.splitlines()
     header = json.loads(lines[0])
-    assert header["format"] and header["version"] == 2
+    assert header["format"] and header["version"] == 3 and header["program"]["name"] == "Robin"
     return lines[1:]
 
 
@@ -203,3 +207,72 @@ def test_long_generated_history_round_trips(cli, fresh_cli, tmp_path):
     assert b.ok("history", "--json").json() == a.ok("history", "--json").json()
     assert (b.ok("recap", "--since", day(160), "--until", day(140), "--json").json()
             == a.ok("recap", "--since", day(160), "--until", day(140), "--json").json())
+
+
+# ----- the same history across a DST change (issue 11) -----------------------------------------
+
+
+def sqlite_homes(tmp_path) -> tuple[Cli, Cli]:
+    """Two CLIs with empty SQLite stores: what these CLI checks prove does not depend on the backend
+    (``tests/reliability/test_import_checks.py`` runs the same on both, in-process)."""
+    homes = (Cli(tmp_path / "a", None), Cli(tmp_path / "b", None))
+    for c in homes:
+        c.home.mkdir()
+    return homes
+
+
+def test_a_promotion_across_dst_reads_the_same_after_a_round_trip(tmp_path):
+    """Europe/Berlin leaves summer time on 26 October 2025: a promotion on 8 November measures its
+    42 days from 27 September 12:00+02:00, and so does its import; the session at 12:30 that day is
+    inside the window both times (it was outside once imported, and the promotion refused)."""
+    a, b = sqlite_homes(tmp_path)
+    a.ok("init", "--name", "Kim", "--timezone", "Europe/Berlin", "--at", "2025-09-01T09:00")
+    a.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8", "--at", "2025-09-02T09:00")
+    for moment in ("2025-09-27T12:30", "2025-10-24T12:00", "2025-10-25T12:00", "2025-11-01T12:00",
+                   "2025-11-02T12:00"):
+        a.ok("log", "Dead bug", "--pain-before", "4", "--pain-during", "2", "--pain-after", "2", "--at", moment)
+    a.ok("promote", "Dead bug", "--at", "2025-11-08T12:00")
+    path = tmp_path / "berlin.jsonl"
+    a.ok("export", "-o", str(path))
+    assert b.ok("import", str(path), "--json").json() == {"applied": 8, "duplicate": 0, "refused": []}
+    history = a.ok("history", "--json").out
+    assert b.ok("history", "--json").out == history  # byte for byte
+    evidence = json.loads(history)["entries"][-1]["to"]["evidence"]
+    assert (evidence["window_start"], evidence["exposures"]) == ("2025-09-27T12:00:00+02:00", 5)
+
+
+# ----- another program's export (issue 9, item 6) ----------------------------------------------
+
+
+def test_another_programs_export_is_refused_whole(tmp_path):
+    from tests.e2e.conftest import store_rows
+
+    a, b = sqlite_homes(tmp_path)
+    a.ok("init", "--name", "Robin", "--at", day(30))
+    a.ok("add", "Cat camel", "--position", "kneeling:quadruped", "--sets", "2", "--reps", "10", "--at", day(29))
+    a.ok("log", "Cat camel", "--pain-before", "3", "--pain-after", "1", "--at", day(28))
+    path = tmp_path / "robin.jsonl"
+    a.ok("export", "-o", str(path))
+    b.ok("init", "--name", "Other", "--at", day(40))
+    before = store_rows(b)
+    refused = b("import", str(path))
+    assert refused.code == 1 and refused.out == ""
+    assert refused.err.startswith("backstory: refused (other_program): this file is an export of another "
+                                  "program ('Robin', started ")
+    assert "Nothing was imported. Import it into an empty store" in refused.err
+    assert len(refused.err.splitlines()) == 1
+    assert store_rows(b) == before
+    assert b.ok("recap", "--since", day(30), "--json").json()["sessions"] == 0
+
+    hevy = tmp_path / "workouts.csv"
+    hevy.write_text('"title","start_time","end_time","description","exercise_title"\n'
+                    '"Morning","1 Sep 2026, 07:30","1 Sep 2026, 08:10","","Bird Dog"\n')
+    refused = b("import", str(hevy))
+    assert refused.code == 1 and refused.err.startswith("backstory: invalid value: line 1: is not a backstory export")
+    assert store_rows(b) == before
+
+    # deliberately: Robin's changes added to Other (its init left out)
+    added = b.ok("import", str(path), "--into-this-program", "--json").json()
+    assert added == {"applied": 2, "duplicate": 0, "refused": []}
+    assert b.ok("recap", "--since", day(30), "--json").json()["sessions"] == 1
+    assert b.ok("show", "--json").json()["program"]["name"] == "Other"

@@ -9,6 +9,9 @@ Everything runs on SQLite and PostgreSQL (``store_url``), through the real CLI a
   random dates (some also ``--known-at`` a moment in the middle), ``history`` (whole, of one
   exercise, of a window), ``recap`` of random windows, ``diff`` of random pairs, ``signature``,
   ``conflicts`` and the export itself are identical. Importing again stores nothing twice.
+- **Unsynced work travels.** A device whose token was revoked exports its outbox with the rest
+  (marked pending); an empty store and another device of the account import it (the device syncs
+  it), and another program's export is refused by the linked device, nothing queued.
 - **Old events.** The stored samples (``tests/samples/events_v*.jsonl``, every event class at every
   version it had) are written with plain SQL into the tables an older backstory made (no
   schema-version marker); the current code opens that store, marks it, and reads it back
@@ -249,6 +252,57 @@ def check_the_reads_are_not_empty(expected: dict, known_at: str) -> None:
     assert len(expected["history --json"]["entries"]) == 17
     then = {e["name"]: e for e in expected[f"show --as-of {d(25)} --known-at {known_at} --json"]["exercises"]}
     assert then["Dead bug"]["prescription"]["sets"] == 3 and then["Bridge"]["status"] == "active"  # not known yet
+
+
+def exercises(cli: Cli) -> dict[str, dict]:
+    return {e["name"]: e for e in cli.ok("show", "--as-of", d(30), "--json").json()["exercises"]}
+
+
+@pytest.mark.timeout(600)
+def test_a_revoked_devices_unsynced_changes_travel_in_its_export(tmp_path):
+    """Issue 9, item 2: the phone's token is revoked with two changes in its outbox; its export carries
+    them (marked pending) to an empty store and to the tablet, which syncs them; twice applies nothing twice."""
+    with running_server(tmp_path / "server") as (url, admin):
+        token = admin.ok("account", "create", "sam", "--json").json()["token"]
+        phone, tablet, fresh = (Cli(tmp_path / name, None) for name in ("phone", "tablet", "fresh"))
+        for home in (phone.home, tablet.home, fresh.home):
+            home.mkdir()
+        phone.ok("remote", "set", url, "--token", token)
+        tablet.ok("remote", "set", url, "--token", phone.ok("device", "pair", "tablet", "--json").json()["token"])
+        phone.ok("init", "--name", "Sam", "--timezone", "UTC", "--at", d(0))
+        phone.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8", "--at", d(1))
+        phone.ok("sync")
+        tablet.ok("sync")
+        tablet.ok("device", "revoke", str(uuid.UUID(hex=token.split("_")[1])))
+        phone.ok("log", "Dead bug", "--pain-before", "5", "--pain-after", "3", "--at", d(5))
+        phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy now", "--at", d(6))
+        assert phone("sync").code == 1  # 403: the changes stay in the outbox
+        path = tmp_path / "phone.jsonl"
+        assert "(2 not yet synced, marked pending)" in phone.ok("export", "-o", str(path)).err
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+        assert [(r["type"], r.get("status", "applied")) for r in rows] == [
+            ("init", "applied"), ("add", "applied"), ("log", "pending"), ("progress", "pending")]
+
+        assert fresh.ok("import", str(path), "--json").json() == {"applied": 4, "duplicate": 0, "refused": []}
+        assert fresh.ok("import", str(path), "--json").json() == {"applied": 0, "duplicate": 4, "refused": []}
+        assert tablet.ok("import", str(path), "--json").json() == {
+            "applied": 0, "queued": 2, "duplicate": 2, "refused": []}
+        assert tablet.ok("sync", "--json").json()["applied"] == 2
+        assert tablet.ok("import", str(path), "--json").json()["queued"] == 0
+        assert exercises(tablet) == exercises(fresh) == exercises(phone)
+        assert exercises(tablet)["Dead bug"]["prescription"]["sets"] == 4
+        for cli in (tablet, fresh):
+            assert cli.ok("recap", "--since", d(0), "--until", d(30), "--json").json()["sessions"] == 1
+
+        # the tablet refuses another program's export (it would have queued it for the server to reject)
+        other = tmp_path / "other.jsonl"
+        fresh_other = Cli(tmp_path / "other", None)
+        fresh_other.home.mkdir()
+        fresh_other.ok("init", "--name", "Other", "--at", d(2))
+        fresh_other.ok("export", "-o", str(other))
+        refused = tablet("import", str(other))
+        assert refused.code == 1 and "(other_program)" in refused.err
+        assert tablet.ok("sync", "--json").json()["pushed"] == 0
 
 
 # ----- 2. old events keep loading: the stored samples in a store an older backstory made ---------

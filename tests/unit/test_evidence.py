@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -190,3 +191,28 @@ def test_days_are_counted_in_the_program_time_zone():
     r = run(ex, tz="America/New_York")
     assert r["days"] == 2
     assert only_unmet(r) == "exposures on 2 different days, needs 3"
+
+
+# ----- the window across a DST change (issue 11) -----------------------------------------------
+
+
+@pytest.mark.parametrize("tz, at_local, start_text", [
+    # Europe/Berlin leaves summer time on 26 October 2025; America/New_York on 2 November 2025;
+    # Australia/Sydney starts its summer time on 5 October 2025.
+    ("Europe/Berlin", datetime(2025, 11, 8, 12, 0), "2025-09-27T12:00:00+02:00"),
+    ("America/New_York", datetime(2025, 11, 10, 9, 0), "2025-09-29T09:00:00-04:00"),
+    ("Australia/Sydney", datetime(2025, 10, 20, 18, 0), "2025-09-08T18:00:00+10:00"),
+])
+def test_the_window_is_the_same_whatever_offset_the_time_carries(tz, at_local, start_text):
+    """A decision made now (its zone's rules) and its replay (the fixed offset read back) measure one window."""
+    zoned = at_local.replace(tzinfo=ZoneInfo(tz))
+    fixed = datetime.fromisoformat(zoned.isoformat())  # what an import or the server reads back
+    utc = zoned.astimezone(timezone.utc)
+    start = datetime.fromisoformat(start_text)
+    # an exposure in the hour between the zone's window and a window of 42 days at the fixed offset
+    edge = Exposure(start + timedelta(minutes=30), 4, 3, 2)
+    exposures = [edge] + [Exposure(start + timedelta(days=d), 4, 3, 2) for d in (10, 11, 20, 30)]
+    results = [evaluate(RULE, at, tz, exposures, []) for at in (zoned, fixed, utc)]
+    assert results[0] == results[1] == results[2]
+    assert results[0]["window_start"] == start_text
+    assert results[0]["exposures"] == 5 and results[0]["met"] is True
