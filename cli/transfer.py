@@ -76,10 +76,6 @@ def import_(session, file, into_this_program, as_json, source=None, unit=None, t
         raise click.UsageError("--into-this-program goes with a backstory export, not with --from")
     if source is not None or unit or timezone or dry_run:
         return _import_gym(session, file, source, unit, timezone, name, dry_run, as_json)
-
-    The whole file is checked first: a file of another program (unless --into-this-program), or one
-    whose history does not fit this store's program, is refused and nothing is imported.
-    """
     from service.exchange import read_export, rebased
 
     export = read_export(file)
