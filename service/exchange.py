@@ -45,6 +45,8 @@ def export_lines(ledger: Ledger, exported_at: datetime) -> Iterator[str]:
                        conflict={k: kept[k] for k in CONFLICT_KEYS})
         elif event.status != "applied":
             continue
+        else:  # a stale winner: when it took effect and what it overrode (``service.overrides``)
+            row.update({k: event.result[k] for k in ("effective_at", "overrides") if k in event.result})
         yield json.dumps(row, ensure_ascii=False, sort_keys=True)
 
 
@@ -56,13 +58,16 @@ def _parse(number: int, line: str) -> tuple[Mutation, datetime]:
             mutation_id=str(row["mutation_id"]), type=str(row["type"]),
             occurred_at=datetime.fromisoformat(row["occurred_at"]), device_id=str(row["device_id"]),
             args=dict(row.get("args") or {}),
+            effective_at=datetime.fromisoformat(row["effective_at"]) if row.get("effective_at") else None,
+            overrides=tuple(str(i) for i in row.get("overrides") or ()),
         )
         if row.get("status", "applied") != "applied":
             mutation = _as_conflict(mutation, row)
         recorded = datetime.fromisoformat(row["recorded_at"])
     except (ValueError, KeyError, TypeError) as e:
         raise InvalidValue(where, f"is not an exported mutation ({e.__class__.__name__}: {e})") from None
-    if recorded.tzinfo is None or mutation.occurred_at.tzinfo is None:
+    if recorded.tzinfo is None or mutation.occurred_at.tzinfo is None or (
+            mutation.effective_at is not None and mutation.effective_at.tzinfo is None):
         raise InvalidValue(where, "times need a time zone offset")
     return mutation, recorded
 
