@@ -28,12 +28,6 @@ from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
 
 CLOCK_TOLERANCE = timedelta(minutes=10)
-# The status changes a decision can make (from, to): a backdated one must leave the next one valid.
-STATUS_MOVES = {
-    ("active", "paused"), ("paused", "active"), ("active", "retired"), ("paused", "retired"),
-    ("deconstructed", "retired"), ("deconstructed", "active"), ("active", "deconstructed"),
-    ("paused", "deconstructed"),
-}
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
@@ -334,8 +328,8 @@ class Program(Aggregate):
         if nxt is None:
             return
         at, later = nxt
-        if name == "status":
-            fits, said = (value, later) in STATUS_MOVES, f"it became {later}"
+        if name == "status":  # the later change's recorded "from" would no longer hold
+            fits, said = False, f"it became {later}"
         elif name == "signature":
             fits, said = later != value, "it was " + ("promoted" if later else "demoted")
         else:  # closing the open fitting: the next change must not close one again

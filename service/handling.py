@@ -336,10 +336,17 @@ def fact_exercise(uow: UnitOfWork, m: Mutation, name: str) -> tuple[str | None, 
     try:
         ex = exercise_at(uow, name, m.occurred_at)
     except NotFound:
-        if m.accepted or _named_by_conflict(uow, name):
+        # A pushed fact (it has a seq) was taken by its device: one dated before any exercise had
+        # the name is kept without one rather than refused or given to the exercise named so later.
+        if m.accepted or _named_by_conflict(uow, name) or (m.seq is not None and _named_now(uow, name)):
             return None, name.strip()
         raise
     return ex.id, ex.name
+
+
+def _named_now(uow: UnitOfWork, name: str) -> bool:
+    wanted = name.strip().casefold()
+    return any(e.name.casefold() == wanted for e in uow.current_view().exercises.values())
 
 
 def _named_by_conflict(uow: UnitOfWork, name: str) -> bool:

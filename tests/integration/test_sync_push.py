@@ -215,3 +215,16 @@ def test_a_used_seq_with_another_mutation_is_a_seq_error(server, two_devices):
         a.push(stolen)
     assert e.value.expected_seq == 4 and "already used" in str(e.value)
     assert server.recorder.max_notification_id() == before
+
+
+def test_a_pushed_fact_dated_before_its_exercise_is_kept_unlinked(server, two_devices):
+    """Issue 9 item 5 over sync: the device took the fact, so it is kept, but not given to an exercise
+    that did not exist on its date."""
+    a, _ = two_devices
+    out = a.push(a.mutation("log", 29.5, exercise="Bird dog", pain_before=4),
+                 a.mutation("log", 1, exercise="Bird dog", pain_before=4))["results"]
+    assert [r["status"] for r in out] == ["applied", "applied"]
+    assert out[0]["result"]["exercise_id"] is None and out[0]["result"]["exercise"] == "Bird dog"
+    assert out[1]["result"]["exercise_id"] == _bridge(a, server)["id"]
+    unknown = a.push(a.mutation("log", 1, exercise="Nothing like it", pain_before=4))["results"][0]
+    assert unknown["status"] == "rejected" and "Nothing like it" in unknown["reason"]
