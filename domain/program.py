@@ -22,7 +22,7 @@ from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
 from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
-    PROGRAM, from_entries, last_change, latest, next_entry, record, record_effects, state_at, time_key, values,
+    PROGRAM, from_entries, last_change, last_entry, latest, next_entry, record, record_effects, state_at, time_key, values,
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
@@ -329,8 +329,12 @@ class Program(Aggregate):
             return
         at, later = nxt
         if name == "status":  # the later change's recorded "from" would no longer hold
-            fits, said = False, f"it became {later}"
-        elif name == "signature":
+            last_at, last = last_entry(self.timeline, entity, name)
+            raise Refused("later_decisions", f"{what} on {ctx.occurred_at.date()} would come before a later change "
+                                             f"of its status (on {at.date()} it became {later}), which would no "
+                                             f"longer hold; its last status change was on {last_at.date()} "
+                                             f"({last}): decide it after that")
+        if name == "signature":
             fits, said = later != value, "it was " + ("promoted" if later else "demoted")
         else:  # closing the open fitting: the next change must not close one again
             fits, said = later is not None, "the fitting was closed"

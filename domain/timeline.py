@@ -155,6 +155,14 @@ def next_entry(index: Index, entity: str, name: str, moment: datetime) -> tuple[
     return key_time(_key_at(column[0], pos)), column[3][pos]
 
 
+def last_entry(index: Index, entity: str, name: str) -> tuple[datetime, Any] | None:
+    """A field's value latest in valid time, and that time."""
+    column = index.get(entity, {}).get(name)
+    if not column or not column[1]:
+        return None
+    return key_time(column[0][-KEY_WIDTH:]), column[3][-1]
+
+
 def values(index: Index, entity: str, name: str) -> list[Any]:
     """Every value a field has had, in valid-time order."""
     column = index.get(entity, {}).get(name)

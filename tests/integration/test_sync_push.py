@@ -118,6 +118,11 @@ def test_concurrent_regress_wins_over_progress_in_either_order(server, two_devic
         assert history == [("progress", prog.occurred_at.isoformat()), ("regress", prog.occurred_at.isoformat())]
         assert out["result"]["overrides"] == [prog.mutation_id]
         assert out["result"]["effective_at"] == prog.occurred_at.isoformat()
+        # the overridden progression is resolved like any conflict: applying it puts it back in force
+        cid = conflicts[prog.mutation_id]["id"]
+        assert a.push(a.mutation("resolve", 0, conflict=cid[:8], apply_mine=True))["results"][0]["status"] == "applied"
+        ex = _bridge(a, server)
+        assert (ex["prescription"]["sets"], ex["prescription"]["reps"]) == ((3, 8) if dims == "same" else (4, 4))
     else:
         assert history == [("regress", reg.occurred_at.isoformat())]
 

@@ -563,7 +563,8 @@ def test_backdated_pause_before_a_later_pause_is_refused(program):
     with pytest.raises(Refused) as info:
         program.change_status("pause", "a", ctx(day(14), day(19)))
     assert info.value.rule == "later_decisions"
-    assert "2024-03-16 it became paused" in str(info.value)
+    assert "on 2024-03-16 it became paused" in str(info.value)
+    assert "last status change was on 2024-03-19 (active)" in str(info.value)
     assert len(program.pending_events) == events
     program.change_status("pause", "a", ctx(day(19)))  # after the later ones it is fine
     statuses = [e.to_status for e in program.pending_events if isinstance(e, Program.StatusChanged)]
