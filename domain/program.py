@@ -77,6 +77,22 @@ def _exercise_effects(exercise_id: str, name: str, kind: str | None, added: date
     return [(exercise_id, f, v) for f, v in fixed] + [(exercise_id, d, v) for d, v in prescription.items()]
 
 
+def _restored_effects(exercise_id: str, restored: dict) -> list[tuple[str, str, Any]]:
+    return [(exercise_id, d, c["to"]) for d, c in restored.items()]
+
+
+def _restored_change(restored: dict) -> tuple[dict, dict]:
+    return {d: c["from"] for d, c in restored.items()}, {d: c["to"] for d, c in restored.items()}
+
+
+def _restoring(prescription: dict, restore: dict | None) -> dict:
+    """The dimensions ``restore`` gives back, as from/to (none when there is nothing to give back)."""
+    if not restore:
+        return {}
+    after = apply_changes(prescription, restore)
+    return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
+
+
 class Program(Aggregate):
     """One person's program: the decisions, and a bitemporal index of their effects."""
 
@@ -187,20 +203,44 @@ class Program(Aggregate):
         command = "resume"
 
     class ExerciseRetired(StatusChanged):
+        """v2 added ``restored``: dimensions a late retire gives back from the edits it won over (sync)."""
+
+        class_version = 2
+        restored: dict
         command = "retire"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["restored"] = {}
+
+        def effects(self):
+            return [(self.exercise_id, "status", self.to_status), *_restored_effects(self.exercise_id, self.restored)]
+
+        def change(self):
+            before, after = _restored_change(self.restored)
+            return {"status": self.from_status, **before}, {"status": self.to_status, **after}
 
     class ExerciseRebuilt(StatusChanged):
         command = "rebuild"
 
     class ExerciseDeconstructed(Decision):
+        """v2 added ``restored``, as ``ExerciseRetired``."""
+
+        class_version = 2
         exercise_id: str
         from_status: str
         components: list
+        restored: dict
         command = "deconstruct"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["restored"] = {}
 
         def effects(self):
             out = [(self.exercise_id, "status", "deconstructed"),
-                   (self.exercise_id, "components", [c["id"] for c in self.components])]
+                   (self.exercise_id, "components", [c["id"] for c in self.components]),
+                   *_restored_effects(self.exercise_id, self.restored)]
             for c in self.components:
                 if c["new"]:
                     out += _exercise_effects(c["id"], c["name"], c["kind"], self.occurred_at,
@@ -214,8 +254,9 @@ class Program(Aggregate):
             return (self.exercise_id, *[c["id"] for c in self.components])
 
         def change(self):
-            return ({"status": self.from_status},
-                    {"status": "deconstructed", "components": [c["name"] for c in self.components]})
+            before, after = _restored_change(self.restored)
+            return ({"status": self.from_status, **before},
+                    {"status": "deconstructed", "components": [c["name"] for c in self.components], **after})
 
     class ExercisePromoted(Decision):
         exercise_id: str
@@ -395,8 +436,8 @@ class Program(Aggregate):
         self.trigger_event(event, exercise_id=ex.id, changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()},
                            raised=cmp.raised, lowered=cmp.lowered, **ctx.meta())
 
-    def change_status(self, command: str, exercise_id: str, ctx: Context) -> None:
-        """pause, resume, retire or rebuild."""
+    def change_status(self, command: str, exercise_id: str, ctx: Context, restore: dict | None = None) -> None:
+        """pause, resume, retire or rebuild; ``restore``: what a late retire gives back (sync)."""
         self._require_reason(ctx, command)
         view = self._view_for(ctx)
         allow, to_status, event = {
@@ -409,7 +450,8 @@ class Program(Aggregate):
         if command == "retire":
             self._no_later_decisions(ex, ctx, "retire")
         self._fits_later(ex.id, "status", to_status, ctx, f"{command} {ex.name!r}")
-        self.trigger_event(event, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **ctx.meta())
+        extra = {"restored": _restoring(ex.prescription, restore)} if command == "retire" else {}
+        self.trigger_event(event, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **extra, **ctx.meta())
 
     def deconstruct(self, exercise_id: str, into: list[str], new_ids: list[str], ctx: Context,
                     restore: dict | None = None) -> None:
@@ -424,7 +466,7 @@ class Program(Aggregate):
         if len({n.casefold() for n in names}) != len(names):
             raise Refused("components_distinct", "the components of a deconstruction must be distinct")
         by_name = {e.name.casefold(): e for e in view.in_program()}
-        start = apply_changes(parent.prescription, restore) if restore else dict(parent.prescription)
+        start = apply_changes(parent.prescription, restore) if restore else dict(parent.prescription)  # as restored
         ancestors = self._ancestors(view, parent)
         components = []
         for name, new_id in zip(names, new_ids):
@@ -444,7 +486,7 @@ class Program(Aggregate):
                                "prescription": None})
         self._fits_later(parent.id, "status", "deconstructed", ctx, f"deconstruct {parent.name!r}")
         self.trigger_event(self.ExerciseDeconstructed, exercise_id=parent.id, from_status=parent.status,
-                           components=components, **ctx.meta())
+                           components=components, restored=_restoring(parent.prescription, restore), **ctx.meta())
 
     @staticmethod
     def _ancestors(view: ProgramView, ex: ExerciseView) -> set[str]:

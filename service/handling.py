@@ -244,8 +244,8 @@ def _on_status(command: str) -> Callable[..., Step]:
     def handler(uow, m, parsed, now, rule) -> Step:
         program = require_program(uow)
         ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
-        _, records = overrides.overridden(uow, m)
-        program.change_status(command, ex.id, decision_context(m, parsed, now))
+        restore, records = overrides.overridden(uow, m)
+        program.change_status(command, ex.id, decision_context(m, parsed, now), restore=restore or None)
         return _won(uow, m, ex, records, now, {"exercise_id": ex.id, "exercise": ex.name})
     return handler
 

@@ -8,8 +8,9 @@ on the order of arrival, a winner that arrives second:
 - takes effect in valid time at the latest of its own time and the concurrent decisions' (it is
   in force after them: a regression backdated before a concurrent progression would otherwise
   leave the progression in force, a retire would be followed by an edit);
-- gives back the dimensions the edits it overrides had changed (a regression, and the new
-  components of a deconstruction, start from the prescription before them);
+- gives back the dimensions the edits it overrides had changed (a regression starts from the
+  prescription before them; a retire or deconstruct records them as ``restored``, and the new
+  components of a deconstruction start from that prescription);
 - keeps each overridden edit in the conflict log, as it would have been kept had it come second.
 
 The sync policy (``service.sync``) decides which edits are overridden and when the winner takes
