@@ -23,9 +23,9 @@ from domain.evidence import Exposure, SignatureRule
 from domain.facts import FactLog, month_of, validate
 from domain.mutations import MutationRecord
 from domain.program import Context, Program
+from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
-from domain.timeline import time_key
 from service import overrides
 from service.application import Ledger, UnitOfWork
 
@@ -161,8 +161,9 @@ def exercise_at(reader: UnitOfWork, text: str, when: datetime) -> ExerciseView:
         later = [e for e in named if e.added > time_key(when)]
         if not later:
             raise
-    day = when.astimezone(ZoneInfo(then.timezone)).date()
-    added = later[0].added[:10]
+    zone = ZoneInfo(then.timezone)
+    day = when.astimezone(zone).date()
+    added = datetime.fromisoformat(later[0].added).replace(tzinfo=timezone.utc).astimezone(zone).date()
     raise NotFound("exercise", f"exercise: no exercise was named {text!r} on {day}: {later[0].name!r} was added "
                                f"on {added}; give a date on or after it")
 

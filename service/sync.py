@@ -30,9 +30,9 @@ from domain.errors import DomainError
 from domain.mutations import mutation_record_id
 from domain.evidence import SignatureRule
 from service import args as argspec
+from service import overrides
 from service.accounts import Principal
 from service.application import BackstoryApp, UnitOfWork
-from service import overrides
 from service.handling import DECISIONS, RETRIES, Mutation, conflict_id, exercise_at, remember, run
 
 MAX_BATCH = 500
