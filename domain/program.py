@@ -20,9 +20,9 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
-from domain.prescription import apply_changes, check_move, normalize
+from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
-    PROGRAM, from_entries, last_change, latest, record, record_effects, state_at, time_key, values,
+    PROGRAM, from_entries, last_change, last_entry, latest, next_entry, record, record_effects, state_at, time_key, values,
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
@@ -75,6 +75,22 @@ def _exercise_effects(exercise_id: str, name: str, kind: str | None, added: date
         ("signature", False), ("parent", parent), ("components", []),
     ]
     return [(exercise_id, f, v) for f, v in fixed] + [(exercise_id, d, v) for d, v in prescription.items()]
+
+
+def _restored_effects(exercise_id: str, restored: dict) -> list[tuple[str, str, Any]]:
+    return [(exercise_id, d, c["to"]) for d, c in restored.items()]
+
+
+def _restored_change(restored: dict) -> tuple[dict, dict]:
+    return {d: c["from"] for d, c in restored.items()}, {d: c["to"] for d, c in restored.items()}
+
+
+def _restoring(prescription: dict, restore: dict | None) -> dict:
+    """The dimensions ``restore`` gives back, as from/to (none when there is nothing to give back)."""
+    if not restore:
+        return {}
+    after = apply_changes(prescription, restore)
+    return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
 
 
 class Program(Aggregate):
@@ -187,20 +203,44 @@ class Program(Aggregate):
         command = "resume"
 
     class ExerciseRetired(StatusChanged):
+        """v2 added ``restored``: dimensions a late retire gives back from the edits it won over (sync)."""
+
+        class_version = 2
+        restored: dict
         command = "retire"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["restored"] = {}
+
+        def effects(self):
+            return [(self.exercise_id, "status", self.to_status), *_restored_effects(self.exercise_id, self.restored)]
+
+        def change(self):
+            before, after = _restored_change(self.restored)
+            return {"status": self.from_status, **before}, {"status": self.to_status, **after}
 
     class ExerciseRebuilt(StatusChanged):
         command = "rebuild"
 
     class ExerciseDeconstructed(Decision):
+        """v2 added ``restored``, as ``ExerciseRetired``."""
+
+        class_version = 2
         exercise_id: str
         from_status: str
         components: list
+        restored: dict
         command = "deconstruct"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["restored"] = {}
 
         def effects(self):
             out = [(self.exercise_id, "status", "deconstructed"),
-                   (self.exercise_id, "components", [c["id"] for c in self.components])]
+                   (self.exercise_id, "components", [c["id"] for c in self.components]),
+                   *_restored_effects(self.exercise_id, self.restored)]
             for c in self.components:
                 if c["new"]:
                     out += _exercise_effects(c["id"], c["name"], c["kind"], self.occurred_at,
@@ -214,8 +254,9 @@ class Program(Aggregate):
             return (self.exercise_id, *[c["id"] for c in self.components])
 
         def change(self):
-            return ({"status": self.from_status},
-                    {"status": "deconstructed", "components": [c["name"] for c in self.components]})
+            before, after = _restored_change(self.restored)
+            return ({"status": self.from_status, **before},
+                    {"status": "deconstructed", "components": [c["name"] for c in self.components], **after})
 
     class ExercisePromoted(Decision):
         exercise_id: str
@@ -320,6 +361,29 @@ class Program(Aggregate):
             raise Refused("later_decisions", f"{ex.name!r} has decisions after {ctx.occurred_at.isoformat()} "
                                              f"(the latest on {later.date()}); {what} it at or after that date")
 
+    def _fits_later(self, entity: str, name: str, value: Any, ctx: Context, what: str) -> None:
+        """A backdated decision must leave the next decision on the same field valid (pause, pause is not)."""
+        if ctx.supersede_later:
+            return
+        nxt = next_entry(self.timeline, entity, name, ctx.occurred_at)
+        if nxt is None:
+            return
+        at, later = nxt
+        if name == "status":  # the later change's recorded "from" would no longer hold
+            last_at, last = last_entry(self.timeline, entity, name)
+            raise Refused("later_decisions", f"{what} on {ctx.occurred_at.date()} would come before a later change "
+                                             f"of its status (on {at.date()} it became {later}), which would no "
+                                             f"longer hold; its last status change was on {last_at.date()} "
+                                             f"({last}): decide it after that")
+        if name == "signature":
+            fits, said = later != value, "it was " + ("promoted" if later else "demoted")
+        else:  # closing the open fitting: the next change must not close one again
+            fits, said = later is not None, "the fitting was closed"
+        if not fits:
+            raise Refused("later_decisions", f"{what} on {ctx.occurred_at.date()} would break a later decision: "
+                                             f"on {at.date()} {said}, which cannot follow it; decide it after "
+                                             f"{at.date()} or not at all")
+
     def _check_new_name(self, view: ProgramView, name: str) -> str:
         name = (name or "").strip()
         if not name:
@@ -341,23 +405,39 @@ class Program(Aggregate):
         self.trigger_event(self.ExerciseAdded, exercise_id=exercise_id, name=name, kind=kind,
                            prescription=normalize(prescription), **ctx.meta())
 
-    def change_prescription(self, kind: str, exercise_id: str, changes: dict, ctx: Context) -> None:
-        """``kind`` is progress, regress or adapt; the move is checked dimension by dimension."""
+    def change_prescription(self, kind: str, exercise_id: str, changes: dict, ctx: Context,
+                            restore: dict | None = None) -> None:
+        """``kind`` is progress, regress or adapt; the move is checked dimension by dimension.
+
+        ``restore`` (sync: a stale regression that wins over concurrent edits) gives dimensions
+        back their values from before those edits; the move is then checked from that prescription,
+        and against the one in force it must raise nothing ("the most conservative wins").
+        """
         self._require_reason(ctx, kind)
         view = self._view_for(ctx)
         ex = self._exercise(view, exercise_id, ctx)
         if not changes:
             raise InvalidValue("changes", f"{kind} needs at least one of position, load, direction, sets, reps, hold, range")
         before = ex.prescription
-        after = apply_changes(before, changes)
-        cmp = check_move(kind, before, after)
+        if restore:
+            base = apply_changes(before, restore)
+            after = apply_changes(base, changes)
+            check_move(kind, base, after)
+            cmp = compare(before, after)
+            if cmp.raised or not cmp.changed:
+                raise Refused("not_conservative", f"{kind} of {ex.name!r} would not lower the prescription in "
+                              f"force on {ctx.occurred_at.date()}" + (f" (it would raise {cmp.describe(cmp.raised, before, after)})"
+                                                                      if cmp.raised else ""))
+        else:
+            after = apply_changes(before, changes)
+            cmp = check_move(kind, before, after)
         event = {"progress": self.ExerciseProgressed, "regress": self.ExerciseRegressed,
                  "adapt": self.ExerciseAdapted}[kind]
         self.trigger_event(event, exercise_id=ex.id, changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()},
                            raised=cmp.raised, lowered=cmp.lowered, **ctx.meta())
 
-    def change_status(self, command: str, exercise_id: str, ctx: Context) -> None:
-        """pause, resume, retire or rebuild."""
+    def change_status(self, command: str, exercise_id: str, ctx: Context, restore: dict | None = None) -> None:
+        """pause, resume, retire or rebuild; ``restore``: what a late retire gives back (sync)."""
         self._require_reason(ctx, command)
         view = self._view_for(ctx)
         allow, to_status, event = {
@@ -369,9 +449,13 @@ class Program(Aggregate):
         ex = self._exercise(view, exercise_id, ctx, allow=allow)
         if command == "retire":
             self._no_later_decisions(ex, ctx, "retire")
-        self.trigger_event(event, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **ctx.meta())
+        self._fits_later(ex.id, "status", to_status, ctx, f"{command} {ex.name!r}")
+        extra = {"restored": _restoring(ex.prescription, restore)} if command == "retire" else {}
+        self.trigger_event(event, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **extra, **ctx.meta())
 
-    def deconstruct(self, exercise_id: str, into: list[str], new_ids: list[str], ctx: Context) -> None:
+    def deconstruct(self, exercise_id: str, into: list[str], new_ids: list[str], ctx: Context,
+                    restore: dict | None = None) -> None:
+        """``restore``: new components start from the parent's prescription before edits it wins over (sync)."""
         self._require_reason(ctx, "deconstruct")
         view = self._view_for(ctx)
         parent = self._exercise(view, exercise_id, ctx)
@@ -382,13 +466,14 @@ class Program(Aggregate):
         if len({n.casefold() for n in names}) != len(names):
             raise Refused("components_distinct", "the components of a deconstruction must be distinct")
         by_name = {e.name.casefold(): e for e in view.in_program()}
+        start = apply_changes(parent.prescription, restore) if restore else dict(parent.prescription)  # as restored
         ancestors = self._ancestors(view, parent)
         components = []
         for name, new_id in zip(names, new_ids):
             existing = by_name.get(name.casefold())
             if existing is None:
                 components.append({"id": new_id, "name": self._check_new_name(view, name), "new": True,
-                                   "kind": parent.kind, "prescription": dict(parent.prescription)})
+                                   "kind": parent.kind, "prescription": start})
                 continue
             if existing.id == parent.id:
                 raise Refused("component_is_parent", f"{parent.name!r} cannot be one of its own components")
@@ -399,8 +484,9 @@ class Program(Aggregate):
                 raise Refused("component_has_parent", f"{existing.name!r} is already a component of another exercise")
             components.append({"id": existing.id, "name": existing.name, "new": False, "kind": existing.kind,
                                "prescription": None})
+        self._fits_later(parent.id, "status", "deconstructed", ctx, f"deconstruct {parent.name!r}")
         self.trigger_event(self.ExerciseDeconstructed, exercise_id=parent.id, from_status=parent.status,
-                           components=components, **ctx.meta())
+                           components=components, restored=_restoring(parent.prescription, restore), **ctx.meta())
 
     @staticmethod
     def _ancestors(view: ProgramView, ex: ExerciseView) -> set[str]:
@@ -416,6 +502,9 @@ class Program(Aggregate):
         ex = self._exercise(view, exercise_id, ctx)
         if ex.signature:
             raise Refused("already_signature", f"{ex.name!r} is already in the signature library")
+        # Only the exercise's own sessions count: none from before it was added (a name used before).
+        exposures = [e for e in exposures if time_key(e.occurred_at) >= ex.added]
+        worse_responses = [w for w in worse_responses if time_key(w) >= ex.added]
         evidence = evaluate(rule, ctx.occurred_at, view.timezone, exposures, worse_responses)
         if not evidence["met"] and not force:
             raise Refused("signature_evidence", f"not enough evidence to promote {ex.name!r} "
@@ -423,6 +512,7 @@ class Program(Aggregate):
                           + ". Use --force with --reason to override")
         if force and not evidence["met"]:
             self._require_reason(ctx, "a forced promotion")
+        self._fits_later(ex.id, "signature", True, ctx, f"promote {ex.name!r}")
         self.trigger_event(self.ExercisePromoted, exercise_id=ex.id, evidence=evidence,
                            forced=bool(force and not evidence["met"]), **ctx.meta())
 
@@ -432,6 +522,7 @@ class Program(Aggregate):
         ex = self._exercise(view, exercise_id, ctx, allow=("active", "paused", "deconstructed"))
         if not ex.signature:
             raise Refused("not_signature", f"{ex.name!r} is not in the signature library")
+        self._fits_later(ex.id, "signature", False, ctx, f"demote {ex.name!r}")
         self.trigger_event(self.ExerciseDemoted, exercise_id=ex.id, **ctx.meta())
 
     def fitting(self, action: str, notes: str | None, ctx: Context) -> None:
@@ -446,4 +537,5 @@ class Program(Aggregate):
         else:
             if current is None:
                 raise Refused("fitting_closed", "no fitting is open")
+            self._fits_later(PROGRAM, "fitting", None, ctx, f"closing fitting {current['number']}")
             self.trigger_event(self.FittingClosed, number=current["number"], notes=notes, **ctx.meta())

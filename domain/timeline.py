@@ -144,6 +144,25 @@ def last_change(index: Index, entity: str) -> datetime | None:
     return None if latest_key is None else key_time(latest_key)
 
 
+def next_entry(index: Index, entity: str, name: str, moment: datetime) -> tuple[datetime, Any] | None:
+    """A field's first value after valid time ``moment`` (what a decision at ``moment`` comes before)."""
+    column = index.get(entity, {}).get(name)
+    if not column:
+        return None
+    pos = _after(column, index_key(moment), _BEYOND)
+    if pos >= len(column[1]):
+        return None
+    return key_time(_key_at(column[0], pos)), column[3][pos]
+
+
+def last_entry(index: Index, entity: str, name: str) -> tuple[datetime, Any] | None:
+    """A field's value latest in valid time, and that time."""
+    column = index.get(entity, {}).get(name)
+    if not column or not column[1]:
+        return None
+    return key_time(column[0][-KEY_WIDTH:]), column[3][-1]
+
+
 def values(index: Index, entity: str, name: str) -> list[Any]:
     """Every value a field has had, in valid-time order."""
     column = index.get(entity, {}).get(name)

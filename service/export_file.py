@@ -93,6 +93,8 @@ def export_lines(ledger: Ledger, exported_at: datetime, pending: Iterable[Mutati
                        conflict={k: kept[k] for k in CONFLICT_KEYS})
         elif event.status != "applied":
             continue
+        else:  # a stale winner: when it took effect and what it overrode (``service.overrides``)
+            row.update({k: event.result[k] for k in ("effective_at", "overrides") if k in event.result})
         yield json.dumps(row, ensure_ascii=False, sort_keys=True)
     for m in pending:
         yield json.dumps({"mutation_id": m.mutation_id, "type": m.type, "occurred_at": m.occurred_at.isoformat(),
@@ -108,6 +110,8 @@ def _parse(number: int, line: str) -> Row:
             mutation_id=str(row["mutation_id"]), type=str(row["type"]),
             occurred_at=datetime.fromisoformat(row["occurred_at"]), device_id=str(row["device_id"]),
             args=dict(row.get("args") or {}),
+            effective_at=datetime.fromisoformat(row["effective_at"]) if row.get("effective_at") else None,
+            overrides=tuple(str(i) for i in row.get("overrides") or ()),
         )
         status = row.get("status", "applied")
         if status == "conflict":
@@ -119,7 +123,8 @@ def _parse(number: int, line: str) -> Row:
         recorded = None if status == "pending" else datetime.fromisoformat(row["recorded_at"])
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise InvalidValue(where, f"is not an exported mutation ({e.__class__.__name__}: {e})") from None
-    if (recorded is not None and recorded.tzinfo is None) or mutation.occurred_at.tzinfo is None:
+    if (recorded is not None and recorded.tzinfo is None) or mutation.occurred_at.tzinfo is None or (
+            mutation.effective_at is not None and mutation.effective_at.tzinfo is None):
         raise InvalidValue(where, "times need a time zone offset")
     try:
         argspec.parse(mutation.type, mutation.args)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import IntegrityError
 
@@ -23,8 +24,10 @@ from domain.evidence import Exposure, SignatureRule
 from domain.facts import FactLog, month_of, validate
 from domain.mutations import MutationRecord
 from domain.program import Context, Program
+from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
+from service import overrides
 from service.application import Ledger, UnitOfWork
 
 IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/ids")
@@ -48,6 +51,10 @@ class Mutation:
     accepted: bool = False
     # An import of a decision the sync policy kept as a conflict: that conflict, restored as it was.
     conflict: dict[str, Any] | None = None
+    # Set by the sync policy for a stale decision that wins over concurrent edits (``service.overrides``):
+    # the valid time it takes effect at, and the mutation ids of the edits it overrides.
+    effective_at: datetime | None = None
+    overrides: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A time zone's rules (a CLI's zone-aware --at) become the fixed offset of that instant: what a
@@ -167,8 +174,29 @@ def _near(view: ProgramView, wanted: str) -> str:
     return "; `backstory show` lists the exercises"
 
 
+def exercise_at(reader: UnitOfWork, text: str, when: datetime) -> ExerciseView:
+    """The exercise ``text`` names at valid time ``when``: a name taken again later means another exercise."""
+    view = reader.current_view()
+    wanted = text.strip().casefold()
+    named = [e for e in view.exercises.values() if e.name.casefold() == wanted]
+    if len(named) == 1 and named[0].added <= time_key(when):
+        return named[0]
+    then = reader.program().view(when)
+    try:
+        return resolve_exercise(then, text)
+    except NotFound:
+        later = [e for e in named if e.added > time_key(when)]
+        if not later:
+            raise
+    zone = ZoneInfo(then.timezone)
+    day = when.astimezone(zone).date()
+    added = datetime.fromisoformat(later[0].added).replace(tzinfo=timezone.utc).astimezone(zone).date()
+    raise NotFound("exercise", f"exercise: no exercise was named {text!r} on {day}: {later[0].name!r} was added "
+                               f"on {added}; give a date on or after it")
+
+
 def decision_context(m: Mutation, parsed: dict, now: datetime) -> Context:
-    return Context(occurred_at=m.occurred_at, device_id=m.device_id, mutation_id=m.mutation_id,
+    return Context(occurred_at=m.effective_at or m.occurred_at, device_id=m.device_id, mutation_id=m.mutation_id,
                    recorded_at=now, reason=parsed.get("reason"), reason_code=parsed.get("reason_code", "unspecified"),
                    supersede_later=m.supersede_later)
 
@@ -193,8 +221,6 @@ def months_between(start: datetime, end: datetime) -> list[str]:
 
 def facts_between(reader: Ledger | UnitOfWork, since: datetime, until: datetime) -> list[dict]:
     """Every fact (with corrections applied) whose valid time is in [since, until], in time order."""
-    from domain.timeline import time_key
-
     # No fact lies beyond the clock tolerance, and none before 1900: do not visit empty months there.
     until = min(until, datetime.now(timezone.utc) + timedelta(days=1))
     since = max(since, datetime(1900, 1, 1, tzinfo=timezone.utc))
@@ -233,35 +259,50 @@ def on_add(uow, m, parsed, now, rule) -> Step:
 def _on_change(kind: str) -> Callable[..., Step]:
     def handler(uow, m, parsed, now, rule) -> Step:
         program = require_program(uow)
-        ex = resolve_exercise(uow.current_view(), parsed["exercise"])
-        program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now))
+        ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
+        restore, records = overrides.overridden(uow, m)
+        program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now),
+                                    restore=restore or None)
         changes = program.pending_events[-1].changes
-        return Step([program], {"exercise_id": ex.id, "exercise": ex.name, "changes": changes})
+        return _won(uow, m, ex, records, now, {"exercise_id": ex.id, "exercise": ex.name, "changes": changes})
     return handler
 
 
 def _on_status(command: str) -> Callable[..., Step]:
     def handler(uow, m, parsed, now, rule) -> Step:
         program = require_program(uow)
-        ex = resolve_exercise(uow.current_view(), parsed["exercise"])
-        program.change_status(command, ex.id, decision_context(m, parsed, now))
-        return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
+        ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
+        restore, records = overrides.overridden(uow, m)
+        program.change_status(command, ex.id, decision_context(m, parsed, now), restore=restore or None)
+        return _won(uow, m, ex, records, now, {"exercise_id": ex.id, "exercise": ex.name})
     return handler
 
 
 def on_deconstruct(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
+    ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
+    restore, records = overrides.overridden(uow, m)
     new_ids = [derived_id(m.mutation_id, f"component:{i}") for i in range(len(parsed["into"]))]
-    program.deconstruct(ex.id, parsed["into"], new_ids, decision_context(m, parsed, now))
+    program.deconstruct(ex.id, parsed["into"], new_ids, decision_context(m, parsed, now), restore=restore or None)
     comps = program.pending_events[-1].components
-    return Step([program], {"exercise_id": ex.id, "exercise": ex.name,
-                            "components": [{"id": c["id"], "name": c["name"]} for c in comps]})
+    return _won(uow, m, ex, records, now, {"exercise_id": ex.id, "exercise": ex.name,
+                                           "components": [{"id": c["id"], "name": c["name"]} for c in comps]})
+
+
+def _won(uow: UnitOfWork, m: Mutation, ex: ExerciseView, records: list, now: datetime, result: dict) -> Step:
+    """The decision's step; a stale winner also keeps the edits it overrode as conflicts."""
+    kept = overrides.keep_overridden(uow, m, ex, records, now, conflict_id, result)
+    return Step([uow.program(), *kept], result)
+
+
+def conflict_id(mutation_id: str) -> str:
+    """The id of the conflict a mutation is kept as: the same whichever way it became one."""
+    return derived_id(mutation_id, "conflict")
 
 
 def on_promote(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
+    ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
     at = m.occurred_at
     # A day wider than the window, which the rule measures in the program's zone (domain.evidence.window_start).
     facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days + 1), at)
@@ -278,7 +319,7 @@ def on_promote(uow, m, parsed, now, rule) -> Step:
 
 def on_demote(uow, m, parsed, now, rule) -> Step:
     program = require_program(uow)
-    ex = resolve_exercise(uow.current_view(), parsed["exercise"])
+    ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
     program.demote(ex.id, decision_context(m, parsed, now))
     return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
 
@@ -322,12 +363,19 @@ def fact_exercise(uow: UnitOfWork, m: Mutation, name: str) -> tuple[str | None, 
     refused because the plan changed.
     """
     try:
-        ex = resolve_exercise(uow.current_view(), name)
+        ex = exercise_at(uow, name, m.occurred_at)
     except NotFound:
-        if m.accepted or _named_by_conflict(uow, name):
+        # A pushed fact (it has a seq) was taken by its device: one dated before any exercise had
+        # the name is kept without one rather than refused or given to the exercise named so later.
+        if m.accepted or _named_by_conflict(uow, name) or (m.seq is not None and _named_now(uow, name)):
             return None, name.strip()
         raise
     return ex.id, ex.name
+
+
+def _named_now(uow: UnitOfWork, name: str) -> bool:
+    wanted = name.strip().casefold()
+    return any(e.name.casefold() == wanted for e in uow.current_view().exercises.values())
 
 
 def _named_by_conflict(uow: UnitOfWork, name: str) -> bool:

@@ -11,7 +11,9 @@ edits to other exercises rebase and apply; a stale progression or adaptation of
 the same exercise is a conflict (the current program is kept); a stale
 regression applies if it still lowers the current prescription ("the most
 conservative wins"); a stale retire or deconstruct wins over the edits made
-meanwhile. Every conflict is kept in the program's ConflictLog.
+meanwhile. A winner that arrives after the edits it wins over takes effect after them
+and keeps them as conflicts (``service.overrides``), so the order of arrival does not
+change the outcome. Every conflict is kept in the program's ConflictLog.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from domain.errors import DomainError
 from domain.mutations import mutation_record_id
 from domain.evidence import SignatureRule
 from service import args as argspec
+from service import overrides
 from service.accounts import Principal
 from service.application import BackstoryApp, UnitOfWork
-from service.handling import DECISIONS, RETRIES, Mutation, derived_id, remember, resolve_exercise, run
+from service.handling import DECISIONS, RETRIES, Mutation, conflict_id, exercise_at, remember, run
 
 MAX_BATCH = 500
 
@@ -128,7 +131,7 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
              and program.version > m.base_version and "exercise" in parsed)
     if not stale:
         return "applied", run(uow, m, parsed, now, rule).result
-    target = resolve_exercise(uow.current_view(), parsed["exercise"])
+    target = exercise_at(uow, parsed["exercise"], m.occurred_at)
     # The device's own later decisions were in its outbox, so it saw them when it decided this one.
     theirs = [e for e in uow.decisions_after(m.base_version)
               if target.id in e.exercise_ids and e.device_id != m.device_id]
@@ -138,8 +141,8 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
         return _conflict(uow, m, target, theirs, now,
                          f"{target.name!r} changed since version {m.base_version}; a stale {m.type} is not "
                          "applied, the current prescription is kept")
-    if m.type in ("retire", "deconstruct"):
-        m = replace(m, supersede_later=True)
+    if m.type in overrides.OVERRIDES:
+        m = overrides.plan(m, theirs, uow.conflict_log(), conflict_id)
     try:
         return "applied", run(uow, m, parsed, now, rule).result
     except DomainError as e:
@@ -149,15 +152,13 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
 def _conflict(uow: UnitOfWork, m: Mutation, target, theirs: list, now: datetime, reason: str) -> tuple[str, dict]:
     log = uow.conflict_log() or ConflictLog.open(uow.program_id)
     current = uow.program().view().exercises[target.id]
-    conflict_id = derived_id(m.mutation_id, "conflict")
-    summary = [{"type": e.command, "version": e.originator_version, "device_id": e.device_id,
-                "mutation_id": e.mutation_id, "occurred_at": e.occurred_at.isoformat(),
-                "from": e.change()[0], "to": e.change()[1]} for e in theirs]
+    cid = conflict_id(m.mutation_id)
+    summary = overrides.summarize(theirs)
     kept = {"status": current.status, "prescription": current.prescription}
-    log.record(conflict_id, now, mutation_id=m.mutation_id, mutation_type=m.type, device_id=m.device_id,
+    log.record(cid, now, mutation_id=m.mutation_id, mutation_type=m.type, device_id=m.device_id,
                occurred_at=m.occurred_at, args=m.args, base_version=m.base_version,
                program_version=uow.program().version, exercise_id=target.id, exercise_name=target.name,
                reason=reason, theirs=summary, kept=kept)
     uow.add(log)
-    return "conflict", {"conflict": {"id": conflict_id, "reason": reason, "exercise": target.name,
+    return "conflict", {"conflict": {"id": cid, "reason": reason, "exercise": target.name,
                                      "theirs": summary, "kept": kept}}

@@ -89,46 +89,73 @@ def test_offline_work_on_two_devices_converges(pair):
     assert names == ["Dead bug", "Bird dog"]
 
 
-@pytest.mark.parametrize("regress_first", [True, False])
-def test_progress_and_regress_of_one_exercise(pair, regress_first):
+def _synced_pair(pair, name: str, *rx: str):
     phone, tablet = pair
     phone.ok("init", "--name", "Sam", "--timezone", "UTC", "--at", day(10))
-    phone.ok("add", "Bridge", "--position", "1:supine", "--sets", "3", "--reps", "10", "--at", day(9))
+    phone.ok("add", name, *rx, "--at", day(9))
     phone.ok("sync")
     tablet.ok("sync")
-    phone.ok("progress", "Bridge", "--sets", "4", "--reason", "easy", "--at", day(2))
-    tablet.ok("regress", "Bridge", "--reps", "8", "--reason", "sore", "--at", day(2))
+    return phone, tablet
+
+
+def _settle(*clis: Cli) -> None:
+    for cli in clis:
+        cli.ok("sync")
+
+
+@pytest.mark.parametrize("regress_first", [True, False])
+def test_progress_and_regress_of_one_exercise(pair, regress_first):
+    """Issue 9 item 4: the most conservative wins whoever syncs first, and the progression is a conflict."""
+    phone, tablet = _synced_pair(pair, "Bird dog", "--position", "2:quadruped", "--sets", "3", "--reps", "6")
+    tablet.ok("regress", "Bird dog", "--reps", "4", "--reason", "flare")
+    phone.ok("progress", "Bird dog", "--reps", "8", "--reason", "easy")
     first, second = (tablet, phone) if regress_first else (phone, tablet)
     first.ok("sync")
     report = second.ok("sync", "--json").json()
-    for cli in (first, second):
-        cli.ok("sync")
-    show = {e["name"]: e for e in views(phone)[0]["exercises"]}["Bridge"]["prescription"]
-    if regress_first:
-        assert report["conflict"] == 1
-        assert (show["sets"], show["reps"]) == (3, 8)
-        for cli in (phone, tablet):
-            conflicts = cli.ok("conflicts", "--json").json()["conflicts"]
-            assert [c["type"] for c in conflicts] == ["progress"]
-    else:
-        assert report["applied"] == 1
-        assert (show["sets"], show["reps"]) == (4, 8)
+    _settle(first, second)
+    assert report["conflict" if regress_first else "applied"] == 1
+    show = {e["name"]: e for e in views(phone)[0]["exercises"]}["Bird dog"]["prescription"]
+    assert (show["sets"], show["reps"]) == (3, 4)
+    for cli in (phone, tablet):
+        conflicts = cli.ok("conflicts", "--json").json()["conflicts"]
+        assert [(c["type"], c["resolution"]) for c in conflicts] == [("progress", None)]
     assert views(phone) == views(tablet)
 
 
 def test_deconstruct_against_a_concurrent_edit_and_resolve(pair):
-    phone, tablet = pair
-    phone.ok("init", "--name", "Sam", "--timezone", "UTC", "--at", day(10))
-    phone.ok("add", "Side plank", "--position", "1:side_lying", "--sets", "2", "--hold", "20", "--at", day(9))
-    phone.ok("sync")
-    tablet.ok("sync")
+    phone, tablet = _synced_pair(pair, "Side plank", "--position", "1:side_lying", "--sets", "2", "--hold", "20")
     tablet.ok("progress", "Side plank", "--hold", "30", "--reason", "easy", "--at", day(3))
     phone.ok("deconstruct", "Side plank", "--into", "Leg lift", "--into", "Short plank", "--reason", "QL", "--at", day(2))
     tablet.ok("sync")
     assert phone.ok("sync", "--json").json()["applied"] == 1
     tablet.ok("sync")
-    shown = {e["name"]: e["status"] for e in views(tablet)[0]["exercises"]}
-    assert shown == {"Side plank": "deconstructed", "Leg lift": "active", "Short plank": "active"}
+    shown = {e["name"]: (e["status"], e["prescription"]["hold_s"]) for e in views(tablet)[0]["exercises"]}
+    # it wins after the progression it overrides, which it gives back, and its components start from 20 s
+    assert shown == {"Side plank": ("deconstructed", 20), "Leg lift": ("active", 20), "Short plank": ("active", 20)}
+    assert [e["type"] for e in views(tablet)[1]["entries"]][-1] == "deconstruct"
+    conflict = tablet.ok("conflicts", "--json").json()["conflicts"]
+    assert [c["type"] for c in conflict] == ["progress"]
+    tablet.ok("resolve", conflict[0]["id"][:8], "--keep-current")
+    _settle(phone, tablet)
+    assert views(phone) == views(tablet)
+
+
+def test_retire_against_a_concurrent_regress_that_synced_first(pair):
+    """Issue 9 item 8: D retires, B (offline) regresses a second later and syncs first: retired, nothing
+    after the retire, and the regression kept as a conflict on every device."""
+    phone, tablet = _synced_pair(pair, "Arm reach", "--position", "2:quadruped", "--sets", "3", "--reps", "5")
+    phone.ok("retire", "Arm reach", "--reason", "done")
+    time.sleep(1)
+    tablet.ok("regress", "Arm reach", "--reps", "4", "--reason", "sore")
+    tablet.ok("sync")
+    phone.ok("sync")
+    tablet.ok("sync")
+    show, history = views(tablet)
+    assert {e["name"]: (e["status"], e["prescription"]["reps"]) for e in show["exercises"]} == {
+        "Arm reach": ("retired", 5)}  # as if the regression had come second: 3x5 [retired], kept as a conflict
+    assert [e["type"] for e in history["entries"]][-2:] == ["regress", "retire"]
+    for cli in (phone, tablet):
+        assert [c["type"] for c in cli.ok("conflicts", "--json").json()["conflicts"]] == ["regress"]
     assert views(phone) == views(tablet)
 
 

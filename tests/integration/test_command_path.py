@@ -174,3 +174,26 @@ def test_malformed_export_is_refused_whole(ledger):
     with pytest.raises(InvalidValue):
         read_export(['{"format": "something-else"}'])
     assert stored_count(ledger) == before
+
+
+def test_a_fact_names_the_exercise_that_had_the_name_on_its_date(ledger):
+    """Issue 9 item 5: a name taken again later does not pull earlier facts to the new exercise."""
+    handle(ledger, mut("init", 90, name="Sam", timezone="UTC"))
+    old = handle(ledger, mut("add", 80, name="Bridge", position="1:supine", sets=3, reps=10))["result"]
+    handle(ledger, mut("retire", 50, exercise="Bridge", reason="done"))
+    new = handle(ledger, mut("add", 35, name="Bridge", position="1:supine", sets=3, reps=10))["result"]
+    logs = [handle(ledger, mut("log", 65 - d, exercise="bridge", pain_before=4, pain_during=1, pain_after=2))
+            for d in range(5)]
+    assert {r["result"]["exercise_id"] for r in logs} == {old["exercise_id"]}
+    before = stored_count(ledger)
+    with pytest.raises(Refused) as info:  # the new Bridge has no session of its own
+        handle(ledger, mut("promote", 34, exercise="bridge"))
+    assert "0 logged exposures" in str(info.value)
+    with pytest.raises(DomainError) as info:  # no exercise had the name then: refused, naming why
+        handle(ledger, mut("log", 85, exercise="Bridge", pain_before=3))
+    assert "no exercise was named 'Bridge' on" in str(info.value) and "was added on" in str(info.value)
+    assert stored_count(ledger) == before
+    today = handle(ledger, mut("log", 1, exercise="bridge", pain_before=4))
+    assert today["result"]["exercise_id"] == new["exercise_id"]
+    decided = handle(ledger, mut("regress", 64, exercise="Bridge", reps=8, reason="sore"))  # the old one, then
+    assert decided["result"]["exercise_id"] == old["exercise_id"]

@@ -87,6 +87,25 @@ class World:
             if after_step is not None:
                 after_step(step)
 
+    def concurrent_progressions(self) -> None:
+        """Both devices progress one exercise against the same version: the second is a conflict.
+
+        (The random histories' stale decisions mostly name exercises added after their date, which
+        are refused, so this makes sure every history has a conflict.)
+        """
+        program = self.ledger.program()
+        ex = next(e for e in program.view(self.clock).exercises.values()
+                  if e.status in ("active", "paused") and e.prescription["sets"] < 19)
+        self.clock += timedelta(hours=1)
+        for dev, sets in zip(self.devices, (1, 2)):
+            dev.seq += 1
+            m = Mutation(str(uuid.uuid4()), "progress", self.clock, "device",
+                         {"exercise": ex.name, "sets": ex.prescription["sets"] + sets, "reason": "easy"},
+                         base_version=program.version, seq=dev.seq)
+            for r in push(self.app, dev.who, [m], now=self.clock)["results"]:
+                if r["status"] == "conflict":
+                    self.conflicts.append(r["conflict"]["id"])
+
     def _occurred(self) -> datetime:
         r = self.rng.random()
         if r < 0.6:
@@ -171,6 +190,8 @@ def build_store(app: BackstoryApp, steps: int = 120) -> tuple[World, World]:
     b = World(app, "alex", seed=22, zone="America/Los_Angeles")
     a.run(steps)
     b.run(steps // 2)
+    a.concurrent_progressions()
+    b.concurrent_progressions()
     local = app.ledger(program_id_for("local"))
     for m in demo_mutations(NOW, ZoneInfo("Asia/Tokyo")):
         handle(local, m, recorded_at=NOW)

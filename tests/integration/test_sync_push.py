@@ -12,7 +12,7 @@ from service.accounts import AuthError, authenticate, create_account, list_devic
 from service.application import BackstoryApp
 from service.config import parse_store
 from service.sync import SeqError, push
-from service.handling import Mutation
+from service.handling import IDS, Mutation
 
 NOW = datetime.now(timezone.utc)
 
@@ -84,23 +84,47 @@ def test_rejected_mutation_does_not_block_the_queue(server, two_devices):
     assert "pain_before" in out["results"][0]["reason"]
 
 
+def _bridge(a, server):
+    return {e["name"]: e for e in queries.show(a.who.ledger(server), NOW)["exercises"]}["Bird dog"]
+
+
+def _open_conflicts(a, server):
+    log = a.who.ledger(server).conflict_log()
+    return {c["mutation_id"]: c for c in (log.conflicts.values() if log else []) if c["resolution"] is None}
+
+
 @pytest.mark.parametrize("order", ["regress_first", "progress_first"])
-def test_progress_and_regress_of_the_same_exercise(server, two_devices, order):
+@pytest.mark.parametrize("dims", ["same", "other"])
+def test_concurrent_regress_wins_over_progress_in_either_order(server, two_devices, order, dims):
+    """Issue 9 item 4: B regresses (earlier), A progresses (later); 3x4 and A's progression kept as a
+    conflict, whoever syncs first; the regression is in force after the progression in valid time."""
     a, b = two_devices
     base = a.version()
-    prog = a.mutation("progress", 1, base_version=base, exercise="Bridge", sets=4, reason="easy")
-    reg = b.mutation("regress", 1, base_version=base, exercise="Bridge", reps=8, reason="sore")
-    if order == "regress_first":
-        assert b.push(reg)["results"][0]["status"] == "applied"
-        out = a.push(prog)["results"][0]
-        assert out["status"] == "conflict" and out["conflict"]["exercise"] == "Bridge"
-        expected = (3, 8)
+    reg = b.mutation("regress", 0.2, base_version=base, exercise="Bird dog", reps=4, reason="flare")
+    up = {"reps": 8} if dims == "same" else {"sets": 4}
+    prog = a.mutation("progress", 0.1, base_version=base, exercise="Bird dog", reason="easy", **up)
+    first, second = ((b, reg), (a, prog)) if order == "regress_first" else ((a, prog), (b, reg))
+    assert first[0].push(first[1])["results"][0]["status"] == "applied"
+    out = second[0].push(second[1])["results"][0]
+    assert out["status"] == ("conflict" if order == "regress_first" else "applied"), out
+    ex = _bridge(a, server)
+    assert (ex["prescription"]["sets"], ex["prescription"]["reps"]) == (3, 4)
+    conflicts = _open_conflicts(a, server)
+    assert list(conflicts) == [prog.mutation_id]
+    assert conflicts[prog.mutation_id]["id"] == str(uuid.uuid5(uuid.UUID(str(IDS)), f"{prog.mutation_id}:conflict"))
+    history = [(h["type"], h["occurred_at"]) for h in queries.history(a.who.ledger(server), "Bird dog")["entries"]
+               if h["type"] in ("progress", "regress")]
+    if order == "progress_first":  # both are in the history, the regression last, at the progression's time
+        assert history == [("progress", prog.occurred_at.isoformat()), ("regress", prog.occurred_at.isoformat())]
+        assert out["result"]["overrides"] == [prog.mutation_id]
+        assert out["result"]["effective_at"] == prog.occurred_at.isoformat()
+        # the overridden progression is resolved like any conflict: applying it puts it back in force
+        cid = conflicts[prog.mutation_id]["id"]
+        assert a.push(a.mutation("resolve", 0, conflict=cid[:8], apply_mine=True))["results"][0]["status"] == "applied"
+        ex = _bridge(a, server)
+        assert (ex["prescription"]["sets"], ex["prescription"]["reps"]) == ((3, 8) if dims == "same" else (4, 4))
     else:
-        assert a.push(prog)["results"][0]["status"] == "applied"
-        assert b.push(reg)["results"][0]["status"] == "applied"  # still lowers the current prescription
-        expected = (4, 8)
-    ex = {e["name"]: e for e in queries.show(a.who.ledger(server), NOW)["exercises"]}["Bridge"]
-    assert (ex["prescription"]["sets"], ex["prescription"]["reps"]) == expected
+        assert history == [("regress", reg.occurred_at.isoformat())]
 
 
 def test_stale_regress_that_no_longer_lowers_is_a_conflict(server, two_devices):
@@ -122,6 +146,32 @@ def test_deconstruct_wins_over_a_concurrent_edit(server, two_devices):
     assert view["Bird dog"]["status"] == "deconstructed" and view["Arm"]["parent"] == view["Bird dog"]["id"]
     late = a.push(a.mutation("progress", 0.5, base_version=base, exercise="Bird dog", sets=5, reason="z"))
     assert late["results"][0]["status"] == "conflict"
+
+
+@pytest.mark.parametrize("order", ["winner_first", "edit_first"])
+@pytest.mark.parametrize("winner", ["retire", "deconstruct"])
+def test_retire_and_deconstruct_win_over_a_concurrent_edit_in_either_order(server, two_devices, order, winner):
+    """Issue 9 item 8: D retires (or deconstructs) while B, offline, edits a second later: whoever syncs
+    first, the exercise ends retired (deconstructed) after every edit, and the edit is a kept conflict."""
+    a, b = two_devices
+    base = a.version()
+    args = {"into": ["Arm reach", "Leg reach"]} if winner == "deconstruct" else {}
+    win = a.mutation(winner, 0.5, base_version=base, exercise="Bird dog", reason="aggravates", **args)
+    edit_type, edit_args = ("regress", {"reps": 4}) if winner == "retire" else ("progress", {"reps": 10})
+    edit = b.mutation(edit_type, 0.5 - 1 / 86400, base_version=base, exercise="Bird dog", reason="x", **edit_args)
+    first, second = ((a, win), (b, edit)) if order == "winner_first" else ((b, edit), (a, win))
+    assert first[0].push(first[1])["results"][0]["status"] == "applied"
+    out = second[0].push(second[1])["results"][0]
+    assert out["status"] == ("conflict" if order == "winner_first" else "applied"), out
+    status = "retired" if winner == "retire" else "deconstructed"
+    ex = _bridge(a, server)
+    assert (ex["status"], ex["prescription"]["reps"]) == (status, 6)  # the edit is not in force, in either order
+    assert list(_open_conflicts(a, server)) == [edit.mutation_id]
+    history = [h["type"] for h in queries.history(a.who.ledger(server), "Bird dog")["entries"]]
+    assert history[-1] == winner, history  # nothing after the retire / deconstruct
+    if winner == "deconstruct":  # the components start from the prescription before the overridden edit
+        arm = {e["name"]: e for e in queries.show(a.who.ledger(server), NOW)["exercises"]}["Arm reach"]
+        assert arm["prescription"]["reps"] == 6
 
 
 def test_edits_to_other_exercises_rebase_and_apply(server, two_devices):
@@ -170,3 +220,16 @@ def test_a_used_seq_with_another_mutation_is_a_seq_error(server, two_devices):
         a.push(stolen)
     assert e.value.expected_seq == 4 and "already used" in str(e.value)
     assert server.recorder.max_notification_id() == before
+
+
+def test_a_pushed_fact_dated_before_its_exercise_is_kept_unlinked(server, two_devices):
+    """Issue 9 item 5 over sync: the device took the fact, so it is kept, but not given to an exercise
+    that did not exist on its date."""
+    a, _ = two_devices
+    out = a.push(a.mutation("log", 29.5, exercise="Bird dog", pain_before=4),
+                 a.mutation("log", 1, exercise="Bird dog", pain_before=4))["results"]
+    assert [r["status"] for r in out] == ["applied", "applied"]
+    assert out[0]["result"]["exercise_id"] is None and out[0]["result"]["exercise"] == "Bird dog"
+    assert out[1]["result"]["exercise_id"] == _bridge(a, server)["id"]
+    unknown = a.push(a.mutation("log", 1, exercise="Nothing like it", pain_before=4))["results"][0]
+    assert unknown["status"] == "rejected" and "Nothing like it" in unknown["reason"]

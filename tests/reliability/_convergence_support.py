@@ -448,9 +448,10 @@ def check_outcomes(world: World, records: list) -> None:
             assert r.status == "applied", f"a {r.mutation_type} fact was {r.status}: {r.result}"
         STATS[f"outcome_{r.status}"] += 1
     stored = stored_mutation_ids(world.server_app, world.program_id, records)
+    overridden = overridden_edits(records, conflicts)
     for mid, r in outcomes.items():
         found = {k: n for k, n in stored.items() if k[1] == mid}
-        want = {k: n for k, n in _stored_as(r).items() if n}
+        want = {k: n for k, n in (_stored_as(r) + Counter({("conflict", mid): int(mid in overridden)})).items() if n}
         assert found == want, f"{r.mutation_type} {r.status} is stored as {found}, not {want}"
     assert {k[1] for k in stored} <= set(outcomes), "events of mutations that have no outcome"
     for d in world.devices:
@@ -464,6 +465,7 @@ def check_world(world: World, workdir: Path) -> None:
     """Devices, server and a single reference store give the same answers; every outcome is accounted for."""
     records = server_records(world)
     check_outcomes(world, records)
+    check_policy(world, records)
     applied = [r for r in records if r.status == "applied"]
     known_at = applied[len(applied) // 2].timestamp if applied else None
     server = world.server_app.ledger(world.program_id)
@@ -488,3 +490,74 @@ def check_world(world: World, workdir: Path) -> None:
 def _conflicts(reader) -> list:
     log = reader.conflict_log()
     return sorted(log.conflicts.values(), key=lambda c: c["id"]) if log else []
+
+
+# ----- the conflict policy, whatever the order of arrival (issue 9, items 4 and 8) --------------
+
+# What a winning decision (applied) wins over among concurrent edits of the same exercise by another device.
+WINS_OVER = {"regress": ("progress", "adapt"), "retire": ("progress", "adapt", "regress"),
+             "deconstruct": ("progress", "adapt", "regress")}
+
+
+def overridden_edits(records: list, conflicts: dict) -> set[str]:
+    """Applied edits kept as conflicts afterwards: each is named by the winner that overrode it."""
+    named = {mid for r in records if r.status == "applied" for mid in r.result.get("overrides", ())}
+    applied_conflicts = {mid for mid in conflicts if any(r.mutation_id == mid and r.status == "applied"
+                                                         for r in records)}
+    assert applied_conflicts == named & applied_conflicts, "an applied edit kept as a conflict no winner names"
+    assert named <= applied_conflicts, "a winner names an edit that is not kept as a conflict"
+    for mid in named:
+        theirs = {t["device_id"] for t in conflicts[mid]["theirs"]}
+        assert theirs and conflicts[mid]["device_id"] not in theirs, conflicts[mid]
+    STATS["overridden_edits"] += len(named)
+    return named
+
+
+def check_policy(world: World, records: list) -> None:
+    """The history holds together, and a winner beats every concurrent edit it wins over, in either order.
+
+    Two decisions of different devices are concurrent when neither device had pulled the other's
+    (each one's ``base_version`` is below the other's version). An applied regression, retire or
+    deconstruct and a concurrent edit it wins over: the edit must be a kept conflict, whether it
+    arrived first (then overridden) or second (then refused as stale). Without this the program
+    depended on who synced first (a backdated regression left a later progression in force).
+    """
+    ledger = world.server_app.ledger(world.program_id)
+    events = ledger.decisions()
+    _check_history(events)
+    version = {e.mutation_id: e.originator_version for e in events}
+    log = ledger.conflict_log()
+    kept = {c["mutation_id"] for c in log.conflicts.values()} if log else set()
+    decided = [r for r in records if r.mutation_id in version and r.base_version is not None
+               and r.mutation_type in ("progress", "adapt", "regress", "retire", "deconstruct")]
+    for w in decided:
+        for e in decided:
+            if (e.mutation_type in WINS_OVER.get(w.mutation_type, ()) and e.device_id != w.device_id
+                    and e.result.get("exercise_id") == w.result.get("exercise_id")
+                    and w.base_version < version[e.mutation_id] and e.base_version < version[w.mutation_id]):
+                STATS[f"concurrent_{w.mutation_type}_vs_{e.mutation_type}"] += 1
+                assert e.mutation_id in kept, (
+                    f"a {e.mutation_type} concurrent with an applied {w.mutation_type} of the same exercise "
+                    f"is in force, not kept as a conflict: {e.args} against {w.args}")
+
+
+def _check_history(events: list) -> None:
+    """In valid-time order every decision meets the status it needs: nothing after a retire, no pause twice."""
+    status: dict[str, str] = {}
+    signature: dict[str, bool] = {}
+    for e in sorted(events, key=lambda e: (e.occurred_at, e.originator_version)):
+        where = f"{e.command} at {e.occurred_at.isoformat()} (v{e.originator_version})"
+        ex = getattr(e, "exercise_id", None)
+        if e.command == "add":
+            status[ex], signature[ex] = "active", False
+        elif e.command in ("pause", "resume", "retire", "rebuild", "deconstruct"):
+            assert e.from_status == status[ex], f"{where} changes {e.from_status}, but it was {status[ex]}"
+            status[ex] = getattr(e, "to_status", "deconstructed")
+            for c in getattr(e, "components", []):
+                if c["new"]:
+                    status[c["id"]], signature[c["id"]] = "active", False
+        elif e.command in ("progress", "regress", "adapt", "promote"):
+            assert status[ex] in ("active", "paused"), f"{where} of a {status[ex]} exercise"
+        if e.command in ("promote", "demote"):
+            assert signature[ex] == (e.command == "demote"), f"{where}: signature was already {signature[ex]}"
+            signature[ex] = e.command == "promote"

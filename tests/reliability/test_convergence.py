@@ -15,7 +15,11 @@ made the server's applied mutations in feed order through ``handle``; every
 mutation made has exactly one outcome (applied, conflict kept in the log, or
 rejected with a reason) and every fact and applied decision is stored once.
 
-CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 25) derandomized examples (and five fixed plans) per
+Besides, the history must hold together in valid time (nothing after a retire, no status change
+twice) and an applied regression, retire or deconstruct must have beaten every concurrent edit of
+the same exercise it wins over (kept as a conflict), whichever arrived first (issue 9, items 4, 8).
+
+CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 25) derandomized examples (and nine fixed plans) per
 backend; ``BACKSTORY_FULL=1`` runs 300 random ones (and prints the statistics).
 """
 
@@ -93,6 +97,17 @@ REJECTED_WHILE_OFFLINE = [Step(1, "offline", value=7), Step(0, "fitting-open"), 
                           Step(1, "progress", pick=1), Step(0, "sync:none"), Step(2, "regress"), Step(0, "retire"),
                           Step(2, "sync:reorder")]
 
+# Issue 9 items 4 and 8: a winner and a concurrent edit of the same exercise, in each order of arrival
+# (device 1 decides first, in valid time; whoever is offline syncs second, when everyone settles).
+REGRESS_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "regress", value=1), Step(0, "progress", value=1),
+                          Step(0, "sync:none")]
+REGRESS_ARRIVES_FIRST = [Step(0, "offline", value=3), Step(1, "regress", value=1), Step(0, "progress", value=1),
+                         Step(1, "sync:none")]
+RETIRE_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "retire"), Step(0, "regress", value=1),
+                         Step(0, "sync:none")]
+DECONSTRUCT_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "deconstruct"), Step(0, "progress", value=1),
+                              Step(0, "sync:none")]
+
 
 @pytest.mark.timeout(1800 if FULL else 600)
 @settings(max_examples=EXAMPLES, derandomize=not FULL, deadline=None, print_blob=True,
@@ -104,6 +119,10 @@ REJECTED_WHILE_OFFLINE = [Step(1, "offline", value=7), Step(0, "fitting-open"), 
 @example(devices=2, steps=LATE_RETIRE_WINS)
 @example(devices=3, steps=EVERY_FAULT)
 @example(devices=3, steps=REJECTED_WHILE_OFFLINE)
+@example(devices=2, steps=REGRESS_ARRIVES_SECOND)
+@example(devices=2, steps=REGRESS_ARRIVES_FIRST)
+@example(devices=2, steps=RETIRE_ARRIVES_SECOND)
+@example(devices=2, steps=DECONSTRUCT_ARRIVES_SECOND)
 def test_devices_converge_under_faults(served, devices, steps):
     server, store = served
     with tempfile.TemporaryDirectory() as tmp:

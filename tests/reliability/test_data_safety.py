@@ -44,7 +44,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import PG_URL, Cli, _pg_drop, _pg_schema
-from tests.unit.test_event_samples import LINES, SAMPLES_PROGRAM, concrete_event_classes, topic_of, version_of
+from tests.unit.test_event_samples import LINES, SAMPLES_PROGRAM, STORABLE, concrete_event_classes, topic_of, version_of
 
 ROOT = Path(__file__).resolve().parents[2]
 START = date(2025, 3, 3)  # the histories are dated in the past, so no test depends on today
@@ -344,7 +344,7 @@ def write_old_store(store_url: str, home: Path) -> Cli:
                 conn.execute(statement)
             conn.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", [
                 (uuid.UUID(line["originator_id"]).hex, line["originator_version"], line["topic"],
-                 line["state"].encode("utf-8")) for line in LINES])
+                 line["state"].encode("utf-8")) for line in STORABLE])
         conn.close()
         return Cli(home, None)
     schema = schema_of(store_url)
@@ -355,7 +355,7 @@ def write_old_store(store_url: str, home: Path) -> Cli:
             cur.executemany(f'INSERT INTO "{schema}".backstory_events (originator_id, originator_version, topic, state) '
                             "VALUES (%s, %s, %s, %s)", [
                                 (uuid.UUID(line["originator_id"]), line["originator_version"], line["topic"],
-                                 line["state"].encode("utf-8")) for line in LINES])
+                                 line["state"].encode("utf-8")) for line in STORABLE])
     return Cli(home, store_url)
 
 
@@ -415,7 +415,7 @@ def test_a_store_of_old_events_loads_through_the_current_code(store_url, tmp_pat
 
     cli.ok("projections", "rebuild")
     status = cli.ok("projections", "status", "--json").json()["projections"]
-    assert {(p["head"], p["lag"]) for p in status} == {(len(LINES), 0)}
+    assert {(p["head"], p["lag"]) for p in status} == {(len(STORABLE), 0)}
     assert marker(store_url, home) == [("schema_version", "1")]
     check_every_sample_decodes_from_the_store(cli, store_url)
 
@@ -427,8 +427,8 @@ def check_every_sample_decodes_from_the_store(cli: Cli, store_url: str) -> None:
     app = open_app(store_url if cli.db else f"sqlite:///{cli.home / 'backstory.sqlite'}")
     try:
         notes = app.recorder.select_notifications(1, 1000)
-        assert len(notes) == len(LINES)
-        for note, line in zip(notes, LINES):
+        assert len(notes) == len(STORABLE)
+        for note, line in zip(notes, STORABLE):
             event = app.mapper.to_domain_event(note)
             assert topic_of(type(event)) == line["topic"], line["_where"]
             declared = {n for k in type(event).__mro__ if k.__module__.startswith("domain.")

@@ -16,6 +16,8 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
   MutationRecord line was made by an earlier version of this script and cannot be made again.
 - ``events_v2.jsonl``: MutationRecord.Processed v2 (program_id, seq, base_version), and the
   ConflictLog, Account, Device and (a device's own store) Outbox aggregates.
+- ``events_v3.jsonl``: Program.ExerciseRetired and ExerciseDeconstructed v2 (``restored``: what a late
+  retire or deconstruct gives back from the edits it won over in sync).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.

@@ -550,3 +550,80 @@ def test_fitting_numbers_stay_unique_with_backdated_fittings(program):
     program.fitting("open", None, ctx(day(20)))
     numbers = [e.number for e in program.pending_events if isinstance(e, Program.FittingOpened)]
     assert len(set(numbers)) == len(numbers), numbers
+
+
+# ----- backdated decisions against the later ones (issue 9, item 8) --------------------------
+
+
+def test_backdated_pause_before_a_later_pause_is_refused(program):
+    add(program, "a", name="Dead bug")
+    program.change_status("pause", "a", ctx(day(15)))
+    program.change_status("resume", "a", ctx(day(18)))
+    events = len(program.pending_events)
+    with pytest.raises(Refused) as info:
+        program.change_status("pause", "a", ctx(day(14), day(19)))
+    assert info.value.rule == "later_decisions"
+    assert "on 2024-03-16 it became paused" in str(info.value)
+    assert "last status change was on 2024-03-19 (active)" in str(info.value)
+    assert len(program.pending_events) == events
+    program.change_status("pause", "a", ctx(day(19)))  # after the later ones it is fine
+    statuses = [e.to_status for e in program.pending_events if isinstance(e, Program.StatusChanged)]
+    assert statuses == ["paused", "active", "paused"]
+
+
+def test_backdated_resume_and_deconstruct_must_fit_the_later_status_changes(program):
+    add(program, "a")
+    program.change_status("pause", "a", ctx(day(3)))
+    program.change_status("resume", "a", ctx(day(6)))
+    with pytest.raises(Refused) as info:  # resumed on day 4, the resume of day 6 would resume an active one
+        program.change_status("resume", "a", ctx(day(4), day(7)))
+    assert info.value.rule == "later_decisions"
+    with pytest.raises(Refused):  # paused on day 2, then paused again on day 3
+        program.change_status("pause", "a", ctx(day(2), day(7)))
+
+
+def test_backdated_promotion_before_a_later_promotion_is_refused(program):
+    add(program, "a")
+    program.promote("a", SignatureRule(), [], [], True, ctx(day(20), reason="trusted"))
+    program.demote("a", ctx(day(25)))
+    with pytest.raises(Refused) as info:  # demoted on day 22, the demotion of day 25 would demote nothing
+        program.demote("a", ctx(day(22), day(26)))
+    assert info.value.rule == "later_decisions"
+    with pytest.raises(Refused) as info:
+        program.promote("a", SignatureRule(), [], [], True, ctx(day(10), day(26), reason="trusted"))
+    assert info.value.rule == "later_decisions"
+
+
+def test_backdated_close_before_a_later_close_is_refused(program):
+    program.fitting("open", None, ctx(day(1)))
+    program.fitting("close", None, ctx(day(5)))
+    with pytest.raises(Refused) as info:
+        program.fitting("close", None, ctx(day(3), day(6)))
+    assert info.value.rule == "later_decisions"
+
+
+# ----- a stale regression that wins (sync, issue 9 item 4) and the evidence of one exercise (item 5)
+
+
+def test_a_winning_regression_gives_back_what_it_overrides_and_raises_nothing(program):
+    add(program, "a", sets=3, reps=6)
+    program.change_prescription("progress", "a", {"sets": 4}, ctx(day(5)))
+    # decided against 3x6: reps down; the overridden progression of sets is given back
+    program.change_prescription("regress", "a", {"reps": 4}, ctx(day(5)), restore={"sets": 3})
+    e = last(program)
+    assert e.changes == {"sets": {"from": 4, "to": 3}, "reps": {"from": 6, "to": 4}}
+    assert e.lowered == ["volume"] and e.raised == []
+    rx = program.view().exercises["a"].prescription
+    assert (rx["sets"], rx["reps"]) == (3, 4)
+    program.change_prescription("regress", "a", {"reps": 2}, ctx(day(6)))
+    with pytest.raises(Refused) as info:  # lowers 3x6 to 3x4, yet raises the 3x2 in force
+        program.change_prescription("regress", "a", {"reps": 4}, ctx(day(6)), restore={"reps": 6})
+    assert info.value.rule == "not_conservative"
+
+
+def test_promotion_counts_no_session_from_before_the_exercise_was_added(program):
+    add(program, "a", at=40)
+    early = [Exposure(day(30 + i * 0.5), 4, 2, 2) for i in range(8)]  # before day 40
+    with pytest.raises(Refused) as info:
+        program.promote("a", SignatureRule(), early, [], False, ctx(day(45)))
+    assert "0 logged exposures" in str(info.value)
