@@ -32,6 +32,9 @@ def history(session, exercise, since, until, as_json):
     from service.queries import history as query
 
     data = query(session.reader(), exercise, when(session, since, "start"), when(session, until, "end"))
+    pending = session.device.pending_ids()  # queued here, not yet answered by the server
+    for entry in data["entries"]:
+        entry["pending"] = entry["mutation_id"] in pending
     emit(data, as_json, render.history)
 
 

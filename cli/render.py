@@ -97,7 +97,7 @@ def history(data: dict) -> str:
         line = f"{e['occurred_at'][:16]}  {what} {changes(e['from'], e['to'])}".rstrip()
         if e["reason"]:
             line += f"\n{'':18}why: {e['reason']}" + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
-        line += f"\n{'':18}recorded {e['recorded_at'][:19]}"
+        line += f"\n{'':18}recorded {e['recorded_at'][:19]}" + (" (pending: not synced yet)" if e.get("pending") else "")
         lines.append(line)
     return "\n".join(lines)
 
