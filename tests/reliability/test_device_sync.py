@@ -91,6 +91,16 @@ def test_a_home_restored_from_an_earlier_copy_loses_no_change(server, tmp_path):
     assert (again["pushed"], again["renumbered"]) == (0, 0)
 
 
+def test_remote_set_refuses_a_token_the_server_refuses(server, tmp_path):
+    """Issue 9, item 12: a well-formed token the server does not know is refused before it is kept."""
+    url, _ = server
+    home = tmp_path / "home"
+    home.mkdir()
+    r = Cli(home, None)("remote", "set", url, "--token", "bs1_" + "ab" * 16 + "_" + "s" * 43)
+    assert r.code == 1 and "refuses this token (401" in r.err and "Traceback" not in r.err, r
+    assert not (home / "remote.json").exists()
+
+
 def _home(tmp_path, name: str, url: str, token: str) -> tuple[DeviceStore, HttpRemote]:
     app = open_app(f"sqlite:///{tmp_path / f'{name}.sqlite'}")
     return DeviceStore(app, str(device_of_token(token))), HttpRemote(url, token)
