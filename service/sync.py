@@ -4,7 +4,12 @@ The whole batch is processed in one unit of work and saved in one transaction
 together with each mutation's outcome and the device's new last ``seq``: it is
 durable before the reply, and a retry of a batch whose reply was lost answers
 ``duplicate`` with the original results. A refused mutation never blocks the
-device's queue: it is ``rejected`` (or ``conflict``) and the queue moves on.
+device's queue: it is ``rejected`` (or ``conflict``) and the queue moves on;
+so is a mutation the server will never take whatever the program holds (an
+``occurred_at`` beyond the clock tolerance, a ``base_version`` above the
+program's). A seq of the batch the device already used for another mutation is
+a 409 listing those mutations (``reused``), so the device sends them again
+under new seqs instead of taking them as answered.
 
 Policy for a decision made against an older program version (``base_version``):
 edits to other exercises rebase and apply; a stale progression or adaptation of
