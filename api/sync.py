@@ -56,7 +56,8 @@ def _check_batch(mutations: list[dict]) -> None:
 @blp.protected()
 @blp.arguments(PushRequestSchema)
 @blp.response(200, PushResponseSchema)
-@blp.alt_response(409, response="CONFLICT", description="Seq gap: the body names expected_seq; nothing was stored")
+@blp.alt_response(409, response="CONFLICT", description="Seq gap, or seqs this device already used for other "
+                  "mutations (listed in reused): the body names expected_seq; nothing was stored")
 @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def push(body):

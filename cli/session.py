@@ -49,6 +49,15 @@ def check_remote(url: Any, token: Any) -> str | None:
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         return "the URL must start with http:// or https://"
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as e:
+        return f"the URL is not usable ({e})"
+    if not parts.hostname or any(c.isspace() for c in url):
+        return "the URL must name a host, e.g. https://backstory.example:8080, without spaces"
     if not isinstance(token, str) or device_of_token(token) is None:
         return f"the token is not a backstory device token; its form is {TOKEN_FORM}"
     return None

@@ -530,10 +530,12 @@ def check_world(world: World, workdir: Path) -> None:
     server_conflicts = _conflicts(server)
     sampled = answers(server, world, known_at, every=API_EVERY)
     assert api_answers(world.devices[0].remote, world, known_at) == sampled, "the read API differs from the store"
+    rejected = sorted(r.mutation_id for r in records if r.status == "rejected")
     for d in world.devices:
         reader = d.reader()
         assert answers(reader, world, known_at) == expected, f"{d.name} differs from the server"
         assert _conflicts(reader) == server_conflicts, f"{d.name}'s conflicts differ from the server's"
+        assert sorted(x["mutation_id"] for x in d.store.rejected()) == rejected, f"{d.name} lists other rejections"
     reference = replay_reference(world, records, workdir)
     try:
         ref = answers(reference.ledger(world.program_id), world, known_at)
