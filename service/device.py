@@ -211,7 +211,9 @@ class DeviceStore:
                 if r["status"] == "rejected":
                     report["rejections"].append(r)
             report["pushed"] += len(batch)
-            acked = int(body["last_seq"])
+            # What this batch answered, not the server's last_seq: another home with this token may have
+            # taken seqs past it, and the changes queued here under those seqs were never sent.
+            acked = batch[-1]["seq"]
 
     def _renumber(self, outbox: Outbox, acked: int, expected: int, body: dict, report: dict) -> None:
         """The server holds seqs of this batch from other mutations: queue the unanswered ones after its last.

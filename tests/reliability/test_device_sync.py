@@ -155,6 +155,50 @@ def test_two_homes_sharing_one_token_both_keep_every_change(server, tmp_path):
         store.app.close()
 
 
+class PullLost(HttpRemote):
+    """The device's client, with the reply of its next pull lost (the push before it was applied)."""
+
+    lose_pull = False
+
+    def pull(self, after, limit=1000):
+        page = super().pull(after, limit)
+        if self.lose_pull:
+            self.lose_pull = False
+            raise RemoteError("the pull reply was lost")
+        return page
+
+
+def test_a_push_answered_in_part_acknowledges_only_what_it_answered(server, tmp_path, monkeypatch):
+    """A batch of duplicates answered with a last_seq past it (another home's seqs) must not acknowledge the
+    device's later changes: they were never sent."""
+    url, app = server
+    token = create_account(app, "partial")["token"]
+    now = datetime.now(timezone.utc)
+    (a, _), (b, b_remote) = _home(tmp_path, "a", url, token), _home(tmp_path, "b", url, token)
+    a_remote = PullLost(url, token)
+    a.mutate(new_mutation("init", {"name": "Partial", "timezone": "UTC"}, now - timedelta(days=1), a.device_id))
+    a.sync(a_remote)
+    b.sync(b_remote)
+    x = new_mutation("checkin", {"pain": 1}, now - timedelta(hours=3), a.device_id)
+    a.mutate(x)
+    a_remote.lose_pull = True
+    with pytest.raises(RemoteError):
+        a.sync(a_remote)  # x is on the server (seq 2) but still pending here
+    z = new_mutation("checkin", {"pain": 2}, now - timedelta(hours=2), a.device_id)
+    a.mutate(z)  # seq 3 here
+    y = new_mutation("checkin", {"pain": 3}, now - timedelta(hours=1), b.device_id)
+    b.mutate(y)
+    b.sync(b_remote)  # the server now holds seq 3 from y
+    monkeypatch.setattr("service.device.BATCH", 1)  # x alone: all duplicates, last_seq 3
+    report = a.sync(a_remote)
+    assert report["renumbered"] >= 1, report
+    held = {r.mutation_id: r.status for r in records(app, token) if r.mutation_type == "checkin"}
+    assert held == {x.mutation_id: "applied", y.mutation_id: "applied", z.mutation_id: "applied"}
+    assert a.outbox().pending() == []
+    for store in (a, b):
+        store.app.close()
+
+
 def test_a_change_dated_in_the_servers_future_is_rejected_alone_and_listed(server, tmp_path):
     url, app = server
     token = create_account(app, "fast")["token"]
