@@ -5,11 +5,14 @@
   Now the server lists the reused seqs in its 409 and the device sends the
   unanswered changes again under new seqs; nothing is lost.
 - Two homes sharing one token, syncing at the same time: each used to keep only
-  its last change. Now both end with every change on the server, once.
+  its last change. Now both end with every change on the server, once; and a
+  batch of duplicates answered with a ``last_seq`` past it (the other home's
+  seqs) acknowledges only itself, not the changes queued after it.
 - A mutation dated more than 10 minutes after the server's clock made every
   push a 400 for good; now it alone is rejected, the queue and the pull go on,
   and ``conflicts`` lists it (also as JSON) for the person to record again.
 - Pending changes are marked in ``history`` and keep the time they were queued.
+- ``remote set`` refuses a well-formed token the server refuses (401).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import shutil
 import threading
 from datetime import datetime, timedelta, timezone
-from uuid import UUID
 
 import pytest
 
