@@ -7,7 +7,7 @@ field named by its dotted path), a seq gap adds ``expected_seq``. The mapping:
 - request validation (marshmallow/webargs, including flask-smorest's 422) -> 400
 - ``AuthError`` -> 401 (with ``WWW-Authenticate: Bearer``) or 403
 - ``NotFound`` -> 404; ``InvalidValue`` outside a push -> 400; ``Refused`` outside a push -> 409
-- ``SeqError`` -> 409 with ``expected_seq``
+- ``SeqError`` -> 409 with ``expected_seq`` (and ``reused`` when seqs of the batch carried other mutations)
 - too large -> 413, 405 keeps its ``Allow`` header, rate limited -> 429 with ``Retry-After``
 - an account's device cap -> 403 ``device-limit``; its pairing rate -> 429 ``pairing-rate`` with ``Retry-After``
 - the store busy beyond the server's own retries -> 503 with ``Retry-After``
@@ -175,7 +175,9 @@ def _auth_problem(error: AuthError) -> Response:
 
 
 def _seq_problem(error: SeqError) -> Response:
-    return problem(409, "seq-gap", str(error), title="Seq does not follow on", expected_seq=error.expected_seq)
+    extra = {} if error.reused is None else {"reused": error.reused}
+    return problem(409, "seq-gap", str(error), title="Seq does not follow on", expected_seq=error.expected_seq,
+                   **extra)
 
 
 def _domain_problem(error: DomainError) -> Response:

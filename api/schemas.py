@@ -95,6 +95,9 @@ class ProblemSchema(Strict):
                                                   f"{limits.MAX_LISTED_MESSAGES} messages each"})
     more_errors = fields.Integer(metadata={"description": "How many more bad fields there were than listed"})
     expected_seq = fields.Integer(metadata={"description": "409 seq gap: the seq this device must send next"})
+    reused = fields.List(fields.Dict(), metadata={
+        "description": "409: the batch's mutations ({seq, mutation_id}) whose seqs this server already holds from "
+                       "other mutations of the device; it does not hold these ids: send them again under new seqs"})
     max_bytes = fields.Integer()
     max_items = fields.Integer()
     lag = fields.Integer()
@@ -113,11 +116,13 @@ class MutationSchema(Strict):
                          metadata={"description": "The CLI command name"})
     occurred_at = fields.AwareDateTime(
         required=True, format="iso",
-        metadata={"description": "Valid time, ISO 8601 with an offset; at most "
-                                 f"{limits.CLOCK_TOLERANCE_SECONDS // 60} minutes ahead of the server's clock"})
+        metadata={"description": "Valid time, ISO 8601 with an offset; one more than "
+                                 f"{limits.CLOCK_TOLERANCE_SECONDS // 60} minutes ahead of the server's clock is "
+                                 "rejected (that mutation only)"})
     base_version = fields.Integer(strict=True, allow_none=True, load_default=None,
                                   validate=validate.Range(min=0, max=2**53 - 1),
-                                  metadata={"description": "For decisions: the program version the device had seen"})
+                                  metadata={"description": "For decisions: the program version the device had seen; "
+                                                           "one above the program's version is rejected"})
     args = fields.Dict(load_default=dict,  # JSON keys are strings already
                        metadata={"description": "The CLI options with underscores; at most "
                                                 f"{limits.MAX_ARGS_BYTES} bytes as JSON. Checked per mutation: "

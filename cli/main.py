@@ -22,11 +22,12 @@ class BackstoryGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as e:  # mapped in one place: here
+            from cli.session import SettingsError
             from domain.errors import DomainError
             from service.config import StoreConfigError
             from service.remote import RemoteError
 
-            if isinstance(e, (DomainError, StoreConfigError, RemoteError)):
+            if isinstance(e, (DomainError, StoreConfigError, RemoteError, SettingsError)):
                 click.echo(f"backstory: {describe(e)}", err=True)
                 ctx.exit(1)
             raise

@@ -44,6 +44,9 @@ def history(session, exercise, since, until, as_json):
     end = when(session, until, "end", name="--until", zone=tz)
     period(start, end, session.now())
     data = query(session.reader(), exercise, start, end)
+    pending = session.device.pending_ids()  # queued here, not yet answered by the server
+    for entry in data["entries"]:
+        entry["pending"] = entry["mutation_id"] in pending
     emit(data, as_json, partial(render.history, zone=tz))
 
 

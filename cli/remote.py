@@ -18,13 +18,36 @@ def remote():
 @click.option("--token", required=True, help="This device's token (from `account create` or `device pair`).")
 @click.pass_obj
 def remote_set(session, url, token):
-    """Set the server URL and this device's token."""
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("the URL must start with http:// or https://", param_hint="URL")
-    if not token.startswith("bs1_"):
-        raise click.BadParameter("this is not a backstory device token (bs1_...)", param_hint="--token")
+    """Set the server URL and this device's token (checked with the server when it can be reached)."""
+    from cli.session import check_remote
+
+    problem = check_remote(url, token)
+    if problem:
+        raise click.BadParameter(problem, param_hint="URL" if problem.startswith("the URL") else "--token")
+    warning = _check_token(url, token)
     session.set_remote(url, token)
+    if warning:
+        click.echo(f"backstory: warning: {warning}", err=True)
     click.echo(f"remote set to {url}; run `backstory sync` to push and pull")
+
+
+def _check_token(url: str, token: str) -> str | None:
+    """Ask the server whether the token works (one cheap authenticated read); a warning when it cannot tell."""
+    from domain.errors import Refused
+    from service.remote import HttpRemote, RemoteError
+
+    try:
+        status, body = HttpRemote(url, token, timeout=10).request("GET", "/v1/devices")
+    except RemoteError as e:
+        return f"{e}; the token was not checked, `backstory sync` will tell"
+    if status in (401, 403):
+        detail = (body or {}).get("detail") if isinstance(body, dict) else None
+        raise Refused("token_refused", f"the server at {url} refuses this token ({status}"
+                                       f"{': ' + detail if detail else ''}); nothing was set. Check it, or pair "
+                                       "this device again with `backstory device pair NAME` on a working device")
+    if status != 200:
+        return f"the server at {url} answered {status} to a check of the token; `backstory sync` will tell"
+    return None
 
 
 def _sync_text(r: dict) -> str:
@@ -32,6 +55,12 @@ def _sync_text(r: dict) -> str:
              f"conflict {r['conflict']}, rejected {r['rejected']}; pulled {r['pulled']} entries"]
     lines += [f"  conflict {c['conflict']['id'][:8]} ({c['conflict']['exercise']}): {c['reason']}" for c in r["conflicts"]]
     lines += [f"  rejected {x['mutation_id'][:8]}: {x.get('reason')}" for x in r["rejections"]]
+    if r["renumbered"]:
+        lines.append(f"  {r['renumbered']} pending changes were sent again under new seqs: the server held their "
+                     "seqs from other changes of this device (a restored copy of this home, or another home with "
+                     "the same token); nothing was lost")
+    if r["rejections"]:
+        lines.append("  rejected changes are not applied; `backstory conflicts` lists them")
     return "\n".join(lines)
 
 
@@ -134,16 +163,25 @@ def serve(session, host, port, workers, threads, proxies):
         raise click.ClickException(str(e)) from None
 
 
+def _conflicts_text(d: dict) -> str:
+    lines = [f"{c['id'][:8]}  {c['type']} {c['exercise'] or ''}  {c['resolution'] or 'open'}\n    {c['reason']}"
+             for c in d["conflicts"]] or ["no conflicts"]
+    if d["rejected"]:
+        lines.append("rejected by the server (not applied; record them again, with the right date if that was "
+                     "the reason):")
+        lines += [f"{x['mutation_id'][:8]}  {x['type']} at {x['occurred_at'][:16]}\n    {x['reason']}"
+                  for x in d["rejected"]]
+    return "\n".join(lines)
+
+
 @click.command()
 @json_option
 @click.pass_obj
 def conflicts(session, as_json):
-    """Conflicts kept by the server: decisions that met a program that had moved on."""
+    """Conflicts kept by the server, and the changes it rejected (with the reason)."""
     log = session.reader().conflict_log()
-    data = {"conflicts": list(log.conflicts.values()) if log else []}
-    emit(data, as_json, lambda d: "\n".join(
-        f"{c['id'][:8]}  {c['type']} {c['exercise'] or ''}  {c['resolution'] or 'open'}\n    {c['reason']}"
-        for c in d["conflicts"]) or "no conflicts")
+    data = {"conflicts": list(log.conflicts.values()) if log else [], "rejected": session.device.rejected()}
+    emit(data, as_json, _conflicts_text)
 
 
 @click.command()

@@ -156,7 +156,8 @@ def history(data: dict, zone: tzinfo | None = None) -> str:
         line = f"{local(e['occurred_at'], zone)}  {what} {changes(e['from'], e['to'])}".rstrip()
         if e["reason"]:
             line += f"\n{'':18}why: {e['reason']}" + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
-        line += f"\n{'':18}recorded {local(e['recorded_at'], zone)}"
+        line += f"\n{'':18}recorded {local(e['recorded_at'], zone)}" + (
+            " (pending: not synced yet)" if e.get("pending") else "")
         lines.append(line)
     return "\n".join(lines)
 

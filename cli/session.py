@@ -37,6 +37,51 @@ def local_timezone() -> str:
     return "UTC"
 
 
+class SettingsError(Exception):
+    """A setting file of this device (remote.json, device.json) that cannot be used: names the file and the fix."""
+
+    kind = "bad setting"
+
+
+def check_remote(url: Any, token: Any) -> str | None:
+    """What is wrong with a remote's URL or token, or None (the token's form only; see ``TOKEN_FORM``)."""
+    from domain.accounts import TOKEN_FORM, device_of_token
+
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "the URL must start with http:// or https://"
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as e:
+        return f"the URL is not usable ({e})"
+    if not parts.hostname or any(c.isspace() for c in url):
+        return "the URL must name a host, e.g. https://backstory.example:8080, without spaces"
+    if not isinstance(token, str) or device_of_token(token) is None:
+        return f"the token is not a backstory device token; its form is {TOKEN_FORM}"
+    return None
+
+
+REMOTE_FIX = "set it again with `backstory remote set URL --token TOKEN`"
+DEVICE_FIX = ("restore it, or remove the file if this store holds no changes yet (the id names this device's "
+              "changes)")
+
+
+def _read_json(path: Path, fix: str) -> Any:
+    """A setting file's JSON; None when it does not exist; SettingsError when it cannot be read or parsed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingsError(f"{path}: cannot be read ({e}); {fix}") from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise SettingsError(f"{path}: not valid JSON ({e}); {fix}") from None
+
+
 def _write_private(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -76,10 +121,17 @@ class Session:
     # ----- this device ---------------------------------------------------------------------
 
     def remote_config(self) -> dict | None:
-        try:
-            return json.loads((self.home / "remote.json").read_text())
-        except (OSError, ValueError):
+        """The remote's URL and token, or None when none is set; a damaged remote.json is an error naming it."""
+        path = self.home / "remote.json"
+        config = _read_json(path, REMOTE_FIX)
+        if config is None:
             return None
+        if not isinstance(config, dict):
+            raise SettingsError(f"{path}: expected an object with url and token; {REMOTE_FIX}")
+        problem = check_remote(config.get("url"), config.get("token"))
+        if problem:
+            raise SettingsError(f"{path}: {problem}; {REMOTE_FIX}")
+        return config
 
     def set_remote(self, url: str, token: str) -> None:
         _write_private(self.home / "remote.json", {"url": url, "token": token})
@@ -95,16 +147,22 @@ class Session:
         return HttpRemote(config["url"], config["token"])
 
     def device_id(self) -> str:
+        """The device named by the remote's token; before a remote is set, the one in device.json (made once)."""
+        from domain.accounts import device_of_token
+
         config = self.remote_config()
-        if config and config.get("token", "").startswith("bs1_"):
-            return str(uuid.UUID(hex=config["token"].split("_")[1]))
+        if config:
+            return str(device_of_token(config["token"]))
         path = self.home / "device.json"
-        try:
-            return json.loads(path.read_text())["device_id"]
-        except (OSError, ValueError, KeyError):
-            pass
-        device = f"cli-{uuid.uuid4().hex[:12]}"
-        _write_private(path, {"device_id": device})
+        found = _read_json(path, DEVICE_FIX)
+        if found is None:
+            device = f"cli-{uuid.uuid4().hex[:12]}"
+            _write_private(path, {"device_id": device})
+            return device
+        device = found.get("device_id") if isinstance(found, dict) else None
+        if not isinstance(device, str) or not device.strip() or len(device) > 200:
+            # never replaced silently: the id names this device's own changes in the store
+            raise SettingsError(f"{path}: expected {{\"device_id\": \"...\"}}; {DEVICE_FIX}")
         return device
 
     @property

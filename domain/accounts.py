@@ -15,6 +15,20 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InvalidValue, Refused
 
 ACCOUNTS_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/accounts")
+TOKEN_PREFIX = "bs1"
+#: How a device token looks, for messages about a mistyped one.
+TOKEN_FORM = "bs1_<device id: 32 hex digits>_<secret: at least 22 characters>"
+
+
+def device_of_token(token: str) -> UUID | None:
+    """The device id a token names, or None when it is not of the form ``TOKEN_FORM``."""
+    parts = token.split("_", 2) if isinstance(token, str) else []
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 32 or len(parts[2]) < 22:
+        return None
+    try:
+        return UUID(hex=parts[1])
+    except ValueError:
+        return None
 
 
 def account_id_for(name: str) -> UUID:

@@ -4,6 +4,14 @@ Lives only in a device's own store. Each mutation gets the next ``seq`` when it
 is queued and keeps it through every retry, so a push whose reply was lost is
 sent again unchanged and the server answers ``duplicate``. ``Pulled`` records
 the feed cursor in the same transaction as the replicated events it covers.
+
+The one exception: when the server already holds some of those seqs from other
+mutations of this device (a restored copy of its home, or a second home with
+the same token), the unanswered mutations are queued again under seqs after
+the server's last (``requeue``); an item queued again names the seq it
+``requeued_from``, which it leaves. Each item keeps ``queued_at``, the time it
+was first queued (the Queued event's timestamp): reads show it as the pending
+change's recorded time.
 """
 
 from __future__ import annotations
@@ -29,8 +37,12 @@ class Outbox(Aggregate):
         standalone: int
 
         def apply(self, outbox: Outbox) -> None:
+            for item in self.items:  # first leave every old place, so a block can move onto itself
+                moved = item.get("requeued_from")
+                if moved is not None and outbox.items.get(str(moved), {}).get("mutation_id") == item["mutation_id"]:
+                    del outbox.items[str(moved)]
             for item in self.items:
-                outbox.items[str(item["seq"])] = item
+                outbox.items[str(item["seq"])] = {**item, "queued_at": item.get("queued_at") or self.timestamp.isoformat()}
                 outbox.next_seq = max(outbox.next_seq, item["seq"] + 1)
             outbox.standalone = max(outbox.standalone, self.standalone)
 
@@ -43,6 +55,8 @@ class Outbox(Aggregate):
             for seq in [s for s in outbox.items if int(s) <= self.up_to_seq]:
                 del outbox.items[seq]
             outbox.acked_seq = max(outbox.acked_seq, self.up_to_seq)
+            # The server holds seqs up to here: never hand one of them out again.
+            outbox.next_seq = max(outbox.next_seq, self.up_to_seq + 1)
 
     class Pulled(Aggregate.Event):
         class_version = 1
@@ -73,6 +87,11 @@ class Outbox(Aggregate):
         items = [{**m, "seq": self.next_seq + i} for i, m in enumerate(mutations)]
         self.trigger_event(self.Queued, items=items, standalone=self.standalone if standalone is None else standalone)
         return [i["seq"] for i in items]
+
+    def requeue(self, items: list[dict], start: int) -> None:
+        """Give these pending mutations new seqs from ``start`` on, in their order (the server used their seqs)."""
+        moved = [{**i, "seq": start + n, "requeued_from": i["seq"]} for n, i in enumerate(items)]
+        self.trigger_event(self.Queued, items=moved, standalone=self.standalone)
 
     def pending(self) -> list[dict]:
         return [self.items[k] for k in sorted(self.items, key=int)]

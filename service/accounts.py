@@ -17,11 +17,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.accounts import Account, Device
+from domain.accounts import TOKEN_PREFIX, Account, Device, device_of_token
 from domain.errors import NotFound, Refused
 from service.application import BackstoryApp, Ledger, program_id_for
 
-TOKEN_PREFIX = "bs1"
 DEVICE_PAIRED = "domain.accounts:Device.Paired"
 
 
@@ -53,16 +52,6 @@ def _new_token(device_id: UUID) -> str:
     return f"{TOKEN_PREFIX}_{device_id.hex}_{secrets.token_urlsafe(32)}"
 
 
-def _device_of(token: str) -> UUID | None:
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[2]) < 22:
-        return None
-    try:
-        return UUID(hex=parts[1])
-    except ValueError:
-        return None
-
-
 def _is_device(app: BackstoryApp, stream_id: UUID) -> bool:
     """Whether a stream is a device's, read from its first record only (never load another aggregate)."""
     first = app.recorder.select_events(stream_id, lte=1, limit=1)
@@ -88,7 +77,7 @@ def authenticate(app: BackstoryApp, authorization: str | None) -> Principal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthError(401, "the Authorization header must be 'Bearer <token>'")
-    device_id = _device_of(token)
+    device_id = device_of_token(token)
     device = app.find(device_id) if device_id and _is_device(app, device_id) else None
     if not isinstance(device, Device) or not hmac.compare_digest(device.token_hash, token_hash(token)):
         raise AuthError(401, "the token is not valid")

@@ -27,9 +27,17 @@ from service.handling import Mutation, handle, run
 from service.remote import HttpRemote, RemoteError
 
 BATCH = 500
+#: Times one sync re-numbers its pending mutations before it gives up (another home keeps using the same seqs).
+RENUMBER_TRIES = 20
+WIRE_FIELDS = ("mutation_id", "seq", "type", "occurred_at", "base_version", "args")
 #: Bytes of one push body: under the server's 1 MiB cap (``api.limits.MAX_BODY_BYTES``), room kept for the envelope.
 BATCH_BYTES = 1024 * 1024 - 16 * 1024
 STARTED_TOPIC = "domain.program:Program.Started"
+
+
+def _wire(item: dict) -> dict:
+    """An outbox item as the push sends it (the outbox keeps more: when it was queued, where it moved from)."""
+    return {k: item[k] for k in WIRE_FIELDS if k in item}
 
 
 def _batch(pending: list[dict]) -> list[dict]:
@@ -40,7 +48,7 @@ def _batch(pending: list[dict]) -> list[dict]:
     """
     out, size = [], 0
     for item in pending[:BATCH]:
-        size += len(json.dumps(item)) + 2
+        size += len(json.dumps(_wire(item))) + 2
         if out and size > BATCH_BYTES:
             break
         out.append(item)
@@ -50,6 +58,11 @@ def _batch(pending: list[dict]) -> list[dict]:
 def _as_item(m: Mutation) -> dict:
     return {"mutation_id": m.mutation_id, "type": m.type, "occurred_at": m.occurred_at.isoformat(),
             "base_version": m.base_version, "args": m.args}
+
+
+def queued_at(item: dict) -> datetime:
+    """When an outbox item was queued (an item from before that was kept: its valid time, also stable)."""
+    return datetime.fromisoformat(item.get("queued_at") or item["occurred_at"])
 
 
 def _as_mutation(item: dict, device_id: str) -> Mutation:
@@ -77,15 +90,17 @@ class DeviceStore:
         return self.overlay(outbox) if outbox.linked else self.local
 
     def overlay(self, outbox: Outbox) -> UnitOfWork:
-        """The replica with the mutations the server has not answered yet applied on top, in memory."""
+        """The replica with the mutations the server has not answered yet applied on top, in memory.
+
+        Each is recorded at the time it was queued, so a pending change reads the same every time.
+        """
         uow = self.replica(outbox).unit_of_work()
-        now = datetime.now(timezone.utc)
         for item in outbox.pending():
             m = _as_mutation(item, self.device_id)
             if uow.mutation_record(m.mutation_id) is not None:
                 continue
             try:
-                run(uow, m, argspec.parse(m.type, m.args), now)
+                run(uow, m, argspec.parse(m.type, m.args), queued_at(item))
             except DomainError:
                 continue
         return uow
@@ -143,13 +158,27 @@ class DeviceStore:
 
     def sync(self, remote: HttpRemote) -> dict[str, Any]:
         report: dict[str, Any] = {"pushed": 0, "applied": 0, "duplicate": 0, "conflict": 0, "rejected": 0,
-                                  "conflicts": [], "rejections": [], "pulled": 0}
+                                  "conflicts": [], "rejections": [], "pulled": 0, "renumbered": 0, "reused": []}
         outbox = self.outbox()
         if not outbox.linked:
             self._queue_standalone(outbox)
         acked = self._push(remote, report)
         self._pull(remote, report, acked)
         return report
+
+    def pending_ids(self) -> set[str]:
+        """The mutations this device made that the server has not answered yet (none before it is linked)."""
+        outbox = self.outbox()
+        return {i["mutation_id"] for i in outbox.pending()} if outbox.linked else set()
+
+    def rejected(self) -> list[dict]:
+        """Every mutation the server rejected, with its reason, oldest first (they are never applied)."""
+        outbox = self.outbox()
+        ledger = self.replica(outbox) if outbox.linked else self.local
+        return [{"mutation_id": r.mutation_id, "type": r.mutation_type, "device_id": r.device_id,
+                 "occurred_at": r.occurred_at.isoformat(), "recorded_at": r.timestamp.isoformat(), "args": r.args,
+                 "reason": (r.result.get("error") or {}).get("message"), "error": r.result.get("error")}
+                for r in ledger.mutation_records() if r.status == "rejected"]
 
     def _queue_standalone(self, outbox: Outbox) -> None:
         records = [r for r in self.local.mutation_records() if r.status == "applied"]
@@ -165,21 +194,27 @@ class DeviceStore:
 
         The acknowledgement is saved by ``_pull``, with the replicated events that
         carry those mutations: until then they stay in the outbox, so reads keep
-        showing them even when the sync is cut off before the pull is done.
+        showing them even when the sync is cut off before the pull is done. Only
+        a 200 that answers a mutation ever lets it leave the outbox.
         """
-        acked, statuses = 0, {}
+        acked, statuses, renumbered = 0, {}, 0
         while True:
             outbox = self.outbox()
             batch = _batch([i for i in outbox.pending() if i["seq"] > acked])
             if not batch:
                 return acked, statuses
-            status, body = remote.push(batch)
+            status, body = remote.push([_wire(i) for i in batch])
             if status == 409 and isinstance(body, dict) and "expected_seq" in body:
                 expected = int(body["expected_seq"])
                 if expected <= batch[0]["seq"]:
                     raise RemoteError(f"the server expects seq {expected} from this device, but its next "
                                       f"unsent mutation is {batch[0]['seq']}: the server has lost mutations", 409, body)
-                acked = expected - 1  # answered before; the outcomes come with the pull
+                renumbered += 1
+                if renumbered > RENUMBER_TRIES:
+                    raise RemoteError("the server kept answering that this device's seqs were used by other "
+                                      "changes (another home with this token syncing at the same time?); "
+                                      "nothing was lost: the changes stay queued, sync again", 409, body)
+                self._renumber(outbox, acked, expected, body, report)
                 continue
             remote.expect(status, body, 200)
             if int(body["last_seq"]) < batch[-1]["seq"]:
@@ -193,7 +228,29 @@ class DeviceStore:
                 if r["status"] == "rejected":
                     report["rejections"].append(r)
             report["pushed"] += len(batch)
-            acked = int(body["last_seq"])
+            # What this batch answered, not the server's last_seq: another home with this token may have
+            # taken seqs past it, and the changes queued here under those seqs were never sent.
+            acked = batch[-1]["seq"]
+
+    def _renumber(self, outbox: Outbox, acked: int, expected: int, body: dict, report: dict) -> None:
+        """The server holds seqs of this batch from other mutations: queue the unanswered ones after its last.
+
+        A 409 whose ``expected_seq`` lies past the batch's first seq means the
+        server already used those seqs (a restored copy of this home, or another
+        home with this token). The server lists the mutations of the batch it
+        does not hold (``reused``); every mutation not answered in this sync gets
+        a new seq from ``expected_seq`` on, in order: those the server holds
+        after all are answered ``duplicate``, the others apply. Nothing is dropped.
+        """
+        unanswered = [i for i in outbox.pending() if i["seq"] > acked]
+        outbox.requeue(unanswered, expected)
+        try:
+            self.app.save(outbox)
+        except IntegrityError:
+            return  # the outbox changed meanwhile (a change queued): read it again and push
+        reused = body.get("reused")
+        report["renumbered"] += len(unanswered)
+        report["reused"] += [r.get("mutation_id") for r in reused if isinstance(r, dict)] if isinstance(reused, list) else []
 
     def _pull(self, remote: HttpRemote, report: dict, acked: tuple[int, dict] = (0, {})) -> None:
         while True:

@@ -46,6 +46,8 @@ class HttpRemote:
             return e.code, payload
         except (urllib.error.URLError, OSError) as e:
             raise RemoteError(f"cannot reach {self.url}: {getattr(e, 'reason', e)}") from None
+        except ValueError as e:  # a URL urllib cannot use (http.client.InvalidURL and the like)
+            raise RemoteError(f"cannot use the URL {self.url}: {e}") from None
 
     def expect(self, status: int, payload: Any, *ok: int) -> Any:
         if status not in ok:

@@ -4,7 +4,12 @@ The whole batch is processed in one unit of work and saved in one transaction
 together with each mutation's outcome and the device's new last ``seq``: it is
 durable before the reply, and a retry of a batch whose reply was lost answers
 ``duplicate`` with the original results. A refused mutation never blocks the
-device's queue: it is ``rejected`` (or ``conflict``) and the queue moves on.
+device's queue: it is ``rejected`` (or ``conflict``) and the queue moves on;
+so is a mutation the server will never take whatever the program holds (an
+``occurred_at`` beyond the clock tolerance, a ``base_version`` above the
+program's). A seq of the batch the device already used for another mutation is
+a 409 listing those mutations (``reused``), so the device sends them again
+under new seqs instead of taking them as answered.
 
 Policy for a decision made against an older program version (``base_version``):
 edits to other exercises rebase and apply; a stale progression or adaptation of
@@ -19,16 +24,17 @@ change the outcome. Every conflict is kept in the program's ConflictLog.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
 from domain.accounts import Device
 from domain.conflicts import ConflictLog
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidValue
 from domain.mutations import mutation_record_id
 from domain.evidence import SignatureRule
+from domain.program import CLOCK_TOLERANCE
 from service import args as argspec
 from service import overrides
 from service.accounts import Principal
@@ -47,10 +53,17 @@ class _Dirty(Exception):
 
 
 class SeqError(Exception):
-    """A push whose seqs do not continue the device's sequence (409)."""
+    """A push whose seqs do not continue the device's sequence (409).
 
-    def __init__(self, expected_seq: int, message: str):
+    ``reused`` lists the batch's mutations (``seq``, ``mutation_id``) whose seqs
+    the server already holds from *other* mutations of this device: ids it does
+    not hold, so the device must send them again under new seqs (a restored copy
+    of its home, or two homes sharing one token).
+    """
+
+    def __init__(self, expected_seq: int, message: str, reused: list[dict] | None = None):
         self.expected_seq = expected_seq
+        self.reused = reused
         super().__init__(message)
 
 
@@ -65,9 +78,20 @@ def _check_seqs(mutations: list[Mutation], last_seq: int) -> None:
         raise SeqError(expected, f"seq gap: this device's next seq is {expected}, the batch starts at {first}")
 
 
+def _reused(uow: UnitOfWork, mutations: list[Mutation], last_seq: int) -> list[dict]:
+    """The batch's mutations whose seq the device already used for another mutation (an id not held here)."""
+    return [{"seq": m.seq, "mutation_id": m.mutation_id} for m in mutations
+            if m.seq <= last_seq and uow.mutation_record(m.mutation_id) is None]
+
+
 def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: SignatureRule = SignatureRule(),
-         now: datetime | None = None) -> dict[str, Any]:
-    """Apply a batch from one device; raise SeqError (nothing changed) when the seqs do not follow on."""
+         now: datetime | None = None, tolerance: timedelta = CLOCK_TOLERANCE) -> dict[str, Any]:
+    """Apply a batch from one device; raise SeqError (nothing changed) when the seqs do not follow on.
+
+    A mutation whose ``occurred_at`` lies more than ``tolerance`` after the
+    server's clock is ``rejected`` on its own (the device's clock ran fast);
+    the rest of the batch goes on.
+    """
     device_id = str(who.device_id)
     mutations = [m if m.device_id == device_id else replace(m, device_id=device_id) for m in mutations]
     refused: dict[str, dict] = {}
@@ -78,9 +102,13 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: Sig
         if mutations:
             _check_seqs(mutations, device.last_seq)
             uow.prefetch([mutation_record_id(who.program_id, m.mutation_id) for m in mutations])
+            reused = _reused(uow, mutations, device.last_seq)
+            if reused:  # a protocol error: the whole batch is refused and nothing is stored
+                raise SeqError(device.last_seq + 1, f"seq {reused[0]['seq']} was already used by another mutation "
+                                                    f"of this device; its next seq is {device.last_seq + 1}", reused)
         moment = now or datetime.now(timezone.utc)
         try:
-            results = [_one(uow, m, device.last_seq, moment, rule, refused) for m in mutations]
+            results = [_one(uow, m, moment, tolerance, rule, refused) for m in mutations]
         except _Dirty as dirty:
             refused[dirty.mutation_id] = dirty.result
             continue
@@ -95,19 +123,39 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: Sig
     raise RuntimeError("the account kept changing while the batch was applied")
 
 
-def _one(uow: UnitOfWork, m: Mutation, last_seq: int, now: datetime, rule: SignatureRule,
+def _implausible(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta) -> DomainError | None:
+    """Why the server will not take this mutation whatever the program holds, or None.
+
+    Answered per mutation, never for the batch: a device whose clock ran fast,
+    or that claims a program version the server never had, must not block its
+    own queue (SPEC 5).
+    """
+    if m.occurred_at > now + tolerance:
+        return InvalidValue("occurred_at", f"{m.occurred_at.isoformat()} is more than "
+                                           f"{int(tolerance.total_seconds() // 60)} minutes ahead of the server's "
+                                           f"clock ({now.isoformat(timespec='seconds')}); check the device's clock "
+                                           "and record it again with the right date")
+    if m.type in DECISIONS and m.base_version is not None:
+        program = uow.program()
+        version = program.version if program is not None else 0
+        if m.base_version > version:
+            return InvalidValue("base_version", f"{m.base_version} is above the program's version ({version}): "
+                                                "a device can only have seen versions the server has")
+    return None
+
+
+def _one(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta, rule: SignatureRule,
          refused: dict[str, dict]) -> dict[str, Any]:
     done = uow.mutation_record(m.mutation_id)
     out = {"mutation_id": m.mutation_id, "seq": m.seq}
     if done is not None:
         return {**out, "status": "duplicate", "original_status": done.status, "result": done.result}
-    if m.seq <= last_seq:  # a protocol error: the whole batch is refused and nothing is stored
-        raise SeqError(last_seq + 1, f"seq {m.seq} was already used by another mutation of this device; "
-                                     f"its next seq is {last_seq + 1}")
     uow.begin()
     try:
         if m.mutation_id in refused:
             status, result = "rejected", refused[m.mutation_id]
+        elif (problem := _implausible(uow, m, now, tolerance)) is not None:
+            raise problem
         else:
             parsed = argspec.parse(m.type, m.args)
             status, result = _apply(uow, m, parsed, now, rule)

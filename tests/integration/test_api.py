@@ -188,15 +188,43 @@ def test_unknown_top_level_fields_are_refused(sam):
     assert_problem(sam.get("/v1/signature?x=1"), 400, "x")
 
 
-def test_occurred_at_too_far_in_the_future_is_refused(sam):
+def test_a_mutation_too_far_in_the_future_is_rejected_alone_and_never_blocks_the_queue(sam):
+    """Issue 9 item 3: a device whose clock ran fast had every later push refused (400), and no pull."""
     started(sam)
     ahead = (datetime.now(UTC) + timedelta(minutes=11)).isoformat()
     fine = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    body = assert_problem(sam.post("/v1/sync/push", {"mutations": [good(sam, occurred_at=fine),
-                                                                    good(sam, seq=sam.seq + 2, occurred_at=ahead)]}),
-                          400, "mutations.1.occurred_at")
-    assert "clock" in body["errors"]["mutations.1.occurred_at"][0]
-    assert "mutations.0.occurred_at" not in body["errors"]
+    batch = [good(sam, occurred_at=fine), good(sam, seq=sam.seq + 2, occurred_at=ahead),
+             good(sam, seq=sam.seq + 3, type="checkin", args={"pain": 3})]
+    out = sam.post("/v1/sync/push", {"mutations": batch})
+    assert out.status_code == 200, out.get_data(as_text=True)
+    assert [r["status"] for r in out.json["results"]] == ["applied", "rejected", "applied"]
+    rejected = out.json["results"][1]
+    assert "occurred_at" in rejected["reason"] and "10 minutes" in rejected["reason"]
+    assert rejected["result"]["error"]["field"] == "occurred_at"
+    assert out.json["last_seq"] == sam.seq + 3
+    # recorded like any rejection: the same batch again answers it with its original outcome
+    again = sam.post("/v1/sync/push", {"mutations": batch})
+    assert [(r["status"], r["original_status"]) for r in again.json["results"]] == [
+        ("duplicate", "applied"), ("duplicate", "rejected"), ("duplicate", "applied")]
+    # and the pull goes on, carrying the rejection to every device
+    feed = sam.get("/v1/sync/pull").json["entries"]
+    outcome = [e for e in feed if e["mutation_id"] == batch[1]["mutation_id"]]
+    assert [e["data"]["status"] for e in outcome] == ["rejected"]
+
+
+def test_a_base_version_above_the_programs_is_rejected_per_mutation(sam):
+    """Issue 9 item 16: a base_version from the future skipped conflict detection."""
+    started(sam)  # program version 3
+    out = sam.push(sam.m("progress", exercise="Bridge", sets=4, reason="easy", base_version=99),
+                   sam.m("progress", exercise="Bridge", reps=12, reason="easy", base_version=3),
+                   sam.m("log", exercise="Bridge", pain_before=3, base_version=99))
+    assert out.status_code == 200, out.json
+    assert [r["status"] for r in out.json["results"]] == ["rejected", "applied", "applied"], out.json
+    reason = out.json["results"][0]["reason"]
+    assert "base_version" in reason and "99" in reason and "(3)" in reason
+    program = sam.get("/v1/program").json
+    [bridge] = [e for e in program["exercises"] if e["name"] == "Bridge"]
+    assert (bridge["prescription"]["sets"], bridge["prescription"]["reps"]) == (3, 12)
 
 
 def test_bodies_that_are_not_json(sam):

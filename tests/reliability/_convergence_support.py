@@ -7,12 +7,16 @@ SQLite file (outbox and replica) talking to the server through ``FaultyRemote``,
 the CLI's ``HttpRemote`` with the faults of a real network injected at the
 HTTP boundary: a device offline, a push sent twice, a reply lost after the
 server applied the batch, and a batch split in two whose later half arrives
-first. ``World`` runs one generated plan and ``check_world`` holds every
-device, the server and a single reference store to the same answers.
+first. A device's home is copied once it is linked and can be copied again
+or restored from its last copy (``restore``): its outbox then hands out seqs
+the server already holds from other mutations (issue 9, item 1). ``World`` runs one generated plan and
+``check_world`` holds every device, the server and a single reference store to
+the same answers.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -73,6 +77,8 @@ class FaultyRemote(HttpRemote):
         status, body = super().push(mutations)
         if status == 200:
             self.sent.append((mutations, body))
+        if status == 409 and body.get("reused"):
+            STATS["seqs_reused_409"] += 1
         return status, body
 
     def _replay_old(self) -> None:
@@ -121,13 +127,25 @@ class FaultyRemote(HttpRemote):
             assert self._server_expects() == expected, "a refused batch changed the device's seq"
             STATS["reordered_409"] += 1
             head_status, head_body = self._push(head)
+            if self._reused(head_status, head_body):
+                return head_status, head_body
             assert head_status == 200, head_body
             status, body = self._push(tail)
             assert status == 200, body
             return 200, {"results": head_body["results"] + body["results"], "last_seq": body["last_seq"]}
         head_status, head_body = self._push(head)  # the head was applied before: all duplicates
+        if self._reused(head_status, head_body):
+            return head_status, head_body
         assert head_status == 200 and status == 200, (head_body, body)
         return 200, {"results": head_body["results"] + body["results"], "last_seq": max(head_body["last_seq"], body["last_seq"])}
+
+    @staticmethod
+    def _reused(status: int, body: dict) -> bool:
+        """A restored home's head reuses seqs the server holds: the device gets that 409 and re-numbers."""
+        if status == 409 and body.get("reused"):
+            STATS["reordered_reused"] += 1
+            return True
+        return False
 
     def pull(self, after, limit=1000):
         fault = self.fault if self.fault == "drop_pull" else None
@@ -146,8 +164,10 @@ class SimDevice:
     name: str
     store: DeviceStore
     remote: FaultyRemote
+    path: Path
     offline_until: int = -1
     made: dict[str, str] = field(default_factory=dict)  # mutation_id -> type
+    copy: set[str] | None = None  # the mutations made when the home was last copied
 
     def reader(self):
         return self.store.reader()
@@ -172,6 +192,38 @@ class SimDevice:
         self.made[m.mutation_id] = mutation_type
         STATS[f"made_{'fact' if mutation_type in FACTS else 'decision'}"] += 1
         return True
+
+
+    def copy_home(self) -> None:
+        """Copy this home (its store) aside, as a person's backup."""
+        _sqlite_copy(self.path, self.path.with_suffix(".copy"))
+        self.copy = set(self.made)
+        STATS["home_copies"] += 1
+
+    def restore_home(self, server_holds: set[str]) -> None:
+        """Put the copy back, as a person restoring a backup (their outbox hands out seqs the server holds).
+
+        What the device made after the copy and the server never received is gone
+        with the restore, as it is for the person; everything else must survive.
+        """
+        assert self.copy is not None
+        self.store.app.close()
+        _sqlite_copy(self.path.with_suffix(".copy"), self.path)
+        self.store = DeviceStore(open_app(f"sqlite:///{self.path}"), self.store.device_id)
+        for mid in [m for m in self.made if m not in self.copy and m not in server_holds]:
+            del self.made[mid]
+            STATS["lost_with_the_restore"] += 1
+        STATS["restores"] += 1
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite store (its WAL included), through SQLite's own backup."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 @dataclass(frozen=True)
@@ -203,12 +255,14 @@ class World:
                            self.base - timedelta(days=1))
         for d in self.devices:
             assert d.sync(), f"{d.name} could not link"
+            d.copy_home()
 
     def _device(self, i: int, token: str) -> SimDevice:
-        app = open_app(f"sqlite:///{self.workdir / f'device{i}.sqlite'}")
+        path = self.workdir / f"device{i}.sqlite"
+        app = open_app(f"sqlite:///{path}")
         device_id = UUID(hex=token.split("_")[1])
         return SimDevice(f"device {i}", DeviceStore(app, str(device_id)),
-                         FaultyRemote(self.server.url, token, self.server_app, device_id))
+                         FaultyRemote(self.server.url, token, self.server_app, device_id), path)
 
     def close(self) -> None:
         for d in self.devices:
@@ -227,6 +281,11 @@ class World:
             elif step.op.startswith("sync:"):
                 device.sync(step.op.split(":", 1)[1])
                 STATS["syncs"] += 1
+            elif step.op == "restore":  # an odd value restores the home's last copy, an even one takes a new copy
+                if step.value % 2:
+                    device.restore_home({r.mutation_id for r in server_records(self)})
+                else:
+                    device.copy_home()
             else:
                 made = make(device, step, at, i)
                 if made is not None:
@@ -473,10 +532,12 @@ def check_world(world: World, workdir: Path) -> None:
     server_conflicts = _conflicts(server)
     sampled = answers(server, world, known_at, every=API_EVERY)
     assert api_answers(world.devices[0].remote, world, known_at) == sampled, "the read API differs from the store"
+    rejected = sorted(r.mutation_id for r in records if r.status == "rejected")
     for d in world.devices:
         reader = d.reader()
         assert answers(reader, world, known_at) == expected, f"{d.name} differs from the server"
         assert _conflicts(reader) == server_conflicts, f"{d.name}'s conflicts differ from the server's"
+        assert sorted(x["mutation_id"] for x in d.store.rejected()) == rejected, f"{d.name} lists other rejections"
     reference = replay_reference(world, records, workdir)
     try:
         ref = answers(reference.ledger(world.program_id), world, known_at)

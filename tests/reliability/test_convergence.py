@@ -6,7 +6,8 @@ resume, retire, deconstruct, promote --force) made against the program each
 device sees, offline periods, and syncs with a fault: the same push sent twice,
 the reply of a push or a pull lost after the server did the work, or a batch
 split in two whose later half arrives first (409 ``expected_seq``, then the
-protocol). Each device is a ``DeviceStore`` on its own SQLite file, as the CLI
+protocol); and a device's home copied aside and later restored from the copy
+(``restore``), so it hands out seqs the server holds from other mutations. Each device is a ``DeviceStore`` on its own SQLite file, as the CLI
 runs it; the server is ``backstory serve`` (gunicorn) on SQLite and, when
 configured, PostgreSQL. After everyone syncs until quiet, every device shows
 the same ``show`` (also as known at a past time), ``history``, ``recap``,
@@ -44,6 +45,9 @@ FACT_OPS = ["log", "log", "next-day", "break", "checkin", "flare-start", "flare-
 DECISION_OPS = ["add", "progress", "progress", "regress", "regress", "adapt", "pause", "resume", "retire",
                 "deconstruct", "promote", "rebuild", "demote", "fitting-open", "fitting-close", "resolve"]
 SYNC_OPS = [f"sync:{f}" for f in FAULTS]
+# A device's home restored from its last copy (odd value) or copied again (even value; every home is
+# copied once linked), issue 9 item 1; drawn among the syncs, so about one step in thirty.
+HOME_OPS = ["restore"]
 
 
 def _step(op: st.SearchStrategy[str]) -> st.SearchStrategy[Step]:
@@ -52,7 +56,7 @@ def _step(op: st.SearchStrategy[str]) -> st.SearchStrategy[Step]:
 
 
 STEPS = st.lists(st.one_of(_step(st.sampled_from(FACT_OPS)), _step(st.sampled_from(DECISION_OPS)),
-                           _step(st.sampled_from(SYNC_OPS)), _step(st.just("offline"))),
+                           _step(st.sampled_from(SYNC_OPS + HOME_OPS)), _step(st.just("offline"))),
                  min_size=10, max_size=60)
 
 
@@ -92,6 +96,11 @@ EVERY_FAULT = [Step(0, "log"), Step(0, "break"), Step(0, "checkin"), Step(0, "sy
                Step(1, "break"), Step(1, "sync:drop_push"), Step(1, "checkin"), Step(1, "sync:dup"),
                Step(0, "flare-start"), Step(0, "next-day"), Step(0, "sync:replay_old"), Step(0, "sync:drop_pull"),
                Step(2, "log"), Step(2, "break", value=3), Step(2, "sync:reorder"), Step(1, "sync:replay_old")]
+# Issue 9 item 1: a home restored from a copy reuses seqs the server holds; its new changes were dropped.
+RESTORED_HOME = [Step(0, "checkin"), Step(0, "sync:none"), Step(0, "restore", value=1),
+                 Step(0, "checkin", value=3), Step(0, "log"), Step(0, "progress"), Step(0, "sync:reorder"),
+                 Step(1, "restore", value=0), Step(1, "break"), Step(1, "sync:drop_push"), Step(1, "restore", value=1),
+                 Step(1, "checkin"), Step(1, "sync:none")]
 REJECTED_WHILE_OFFLINE = [Step(1, "offline", value=7), Step(0, "fitting-open"), Step(1, "fitting-open"),
                           Step(0, "add", value=1), Step(1, "add", value=1), Step(1, "log", pick=1),
                           Step(1, "progress", pick=1), Step(0, "sync:none"), Step(2, "regress"), Step(0, "retire"),
@@ -123,6 +132,7 @@ DECONSTRUCT_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "deconstruct"
 @example(devices=2, steps=REGRESS_ARRIVES_FIRST)
 @example(devices=2, steps=RETIRE_ARRIVES_SECOND)
 @example(devices=2, steps=DECONSTRUCT_ARRIVES_SECOND)
+@example(devices=2, steps=RESTORED_HOME)
 def test_devices_converge_under_faults(served, devices, steps):
     server, store = served
     with tempfile.TemporaryDirectory() as tmp:
