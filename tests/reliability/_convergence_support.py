@@ -416,10 +416,20 @@ def api_answers(remote: HttpRemote, world: World, known_at: datetime | None) -> 
     def get(path: str, **query: Any) -> Any:
         return remote.expect(*remote.request("GET", path, query={k: v.isoformat() for k, v in query.items()}), 200)
 
+    def every_page(path: str) -> Any:
+        """A paged list followed to its end, as one answer without the paging fields."""
+        first = get(path)
+        page = first
+        while page.pop("has_more"):
+            page = remote.expect(*remote.request("GET", path, query={"after": page.pop("next_cursor")}), 200)
+            first["entries"] += page["entries"]
+        first.pop("next_cursor", None)
+        return first
+
     dates = show_dates(world)[::-1][::API_EVERY]  # a request each: every other date, now included
     out = {
         "show": [get("/v1/program", as_of=d) for d in dates],
-        "history": get("/v1/history"),
+        "history": every_page("/v1/history"),
         "recap": get("/v1/recap", since=world.base - timedelta(days=3), until=world.now),
         "signature": get("/v1/signature"),
     }
