@@ -261,8 +261,12 @@ def test_void_unknown_fact_is_not_found(log):
 @pytest.mark.parametrize("command", sorted(FactLog.EVENTS))
 def test_recorded_fact_is_an_instance_of_the_aggregate_event_class(log, command):
     expected = {"log": "SessionLogged", "next-day": "NextDayRecorded", "break": "MicroBreakTaken",
-                "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded"}[command]
-    if command == "log":
+                "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded",
+                "assess": "OutcomeAssessed"}[command]
+    if command == "assess":
+        values = {"instrument": "nprs", "instrument_version": "0-10", "answers": {"pain": 4}, "activity_names": {},
+                  "score": 4}
+    elif command == "log":
         values = {"exercise_id": "e1", "exercise_name": "Bridge", "session": validate("log", {})}
     elif command == "next-day":
         values = {"exercise_id": "e1", "exercise_name": "Bridge", "session_id": None,
