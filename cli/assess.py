@@ -34,7 +34,7 @@ def assessed(result: dict) -> str:
 
 
 def _common(f):
-    return click.pass_obj(json_option(at_option(f)))
+    return click.pass_obj(at_option(json_option(f)))
 
 
 @click.group()
@@ -111,7 +111,7 @@ def recap_lines(data: dict, zone=None) -> list[str]:
                                              for a in found]
 
 
-@click.command(epilog=NOTE)
+@click.command()
 @json_option
 @click.pass_obj
 def outcomes(session, as_json):
