@@ -16,9 +16,14 @@ blp = ApiBlueprint("outcomes", __name__, url_prefix="/v1", description="Outcome 
 VERDICTS = ["improved", "worsened", "no important change", "single measurement"]
 
 
+def Score(**metadata) -> fields.Raw:
+    """A number passed through as the command path gives it (an RMDQ 4 stays 4, an ODI 26.7 stays 26.7)."""
+    return fields.Raw(metadata={"type": "number", **metadata})
+
+
 class PointSchema(Strict):
     at = Iso()
-    score = fields.Float()
+    score = Score()
     source = fields.String(metadata={"enum": ["assess", "checkin"], "description": "NPRS only"})
 
 
@@ -27,8 +32,8 @@ class ActivitySchema(Strict):
     name = fields.String(allow_none=True)
     baseline = fields.Nested(PointSchema)
     latest = fields.Nested(PointSchema)
-    change = fields.Float()
-    mcid = fields.Float()
+    change = Score()
+    mcid = Score()
     verdict = fields.String(metadata={"enum": VERDICTS})
 
 
@@ -37,8 +42,8 @@ class InstrumentSchema(Strict):
     measurements = fields.Integer()
     baseline = fields.Nested(PointSchema)
     latest = fields.Nested(PointSchema)
-    change = fields.Float(metadata={"description": "latest minus baseline"})
-    mcid = fields.Float(metadata={"description": "the minimal clinically important difference, in points"})
+    change = Score(description="latest minus baseline")
+    mcid = Score(description="the minimal clinically important difference, in points")
     mcid_percent_of_baseline = fields.Integer(metadata={"description": "NPRS only: 30, either suffices"})
     verdict = fields.String(metadata={"enum": VERDICTS})
     activities = fields.List(fields.Nested(ActivitySchema), metadata={"description": "PSFS only"})

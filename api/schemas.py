@@ -380,7 +380,7 @@ class AssessmentSchema(Strict):
     at = Iso()
     instrument = fields.String(metadata={"enum": ["odi", "rmdq", "psfs", "nprs"]})
     instrument_version = fields.String()
-    score = fields.Float()
+    score = fields.Raw(metadata={"type": "number"})  # as the command path gives it: an RMDQ 4 stays 4
 
 
 class RecapSchema(Strict):
