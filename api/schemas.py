@@ -380,6 +380,14 @@ class SessionsSchema(Strict):
     has_more = _has_more("sessions")
 
 
+class AssessmentSchema(Strict):
+    fact_id = fields.String()
+    at = Iso()
+    instrument = fields.String(metadata={"enum": ["odi", "rmdq", "psfs", "nprs"]})
+    instrument_version = fields.String()
+    score = fields.Raw(metadata={"type": "number"})  # as the command path gives it: an RMDQ 4 stays 4
+
+
 class RecapSchema(Strict):
     since = Iso()
     until = Iso()
@@ -392,6 +400,7 @@ class RecapSchema(Strict):
     checkins = fields.Integer()
     checkin_pain_avg = fields.Float(allow_none=True)
     flares = fields.Integer()
+    assessments = fields.List(fields.Nested(AssessmentSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))
 
 

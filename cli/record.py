@@ -102,16 +102,21 @@ _flare_command("end")
 @click.option("--pain", type=int, help="For check-ins, next-day responses and flares.")
 @click.option("--verdict", type=click.Choice(["better", "same", "worse"]))
 @click.option("--note", metavar="TEXT")
+@click.option("--answers", metavar="LIST", help="For ODI and RMDQ assessments, as assess takes them.")
+@click.option("--answers-yes-no", metavar="LIST", help="For RMDQ assessments: 24 y/n values.")
+@click.option("--activity", "activities", multiple=True, metavar="ID=SCORE",
+              help="For PSFS assessments: all their activities again (repeatable).")
 @click.option("--reason", metavar="TEXT")
 @at_option
 @json_option
 @click.pass_obj
 def correct(session, fact, sets, reps, hold, pain_before, pain_during, pain_after, effort, pain, verdict, note,
-            reason, at, as_json):
+            answers, answers_yes_no, activities, reason, at, as_json):
     """Correct a recorded fact (the original stays in the history)."""
     _run(session, "correct", {"fact": fact, "sets": sets, "reps": reps, "hold": hold, "pain_before": pain_before,
                               "pain_during": pain_during, "pain_after": pain_after, "effort": effort, "pain": pain,
-                              "verdict": verdict, "note": note, "reason": reason}, at, as_json)
+                              "verdict": verdict, "note": note, "answers": answers, "answers_yes_no": answers_yes_no,
+                              "activity": list(activities) or None, "reason": reason}, at, as_json)
 
 
 @click.command()

@@ -210,7 +210,9 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
         lines.append(f"{len(data['decisions'])} decisions:")
         lines += [f"  {local(d['occurred_at'], zone, 10)} {d['type']} {d['exercise'] or ''}".rstrip()
                   + (f": {d['reason']}" if d["reason"] else "") for d in data["decisions"]]
-    return "\n".join(lines)
+    from cli.assess import recap_lines
+
+    return "\n".join(lines + recap_lines(data, zone))
 
 
 def signature(data: dict, zone: tzinfo | None = None) -> str:

@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain import outcomes
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.program import check_time
 from domain.timeline import time_key
@@ -92,6 +93,25 @@ def validate(command: str, values: dict[str, Any]) -> dict[str, Any]:
     """Check every value of a fact; the first bad one raises, naming its field."""
     spec = FIELDS[command]
     return {f: check(f.replace("hold_s", "hold"), values.get(f)) for f, check in spec.items()}
+
+
+ASSESS_CORRECTABLE = ("answers", "answers_yes_no", "activity", "pain")
+
+
+def assessment_changes(target: dict, values: dict[str, Any]) -> dict[str, dict]:
+    """A correction of an assessment: new answers (as ``assess`` takes them) and the score they give."""
+    unknown = sorted(set(values) - set(ASSESS_CORRECTABLE))
+    if unknown:
+        raise InvalidValue(unknown[0], f"cannot be corrected on an assessment; correctable: "
+                                       f"{', '.join(ASSESS_CORRECTABLE)} (as assess takes them)")
+    if not values:
+        raise Refused("no_change", "the correction changes nothing")
+    answers, _ = outcomes.parse_answers(target["instrument"], values)
+    new = {"answers": answers, "score": outcomes.score(target["instrument"], answers)}
+    changes = {f: {"from": target.get(f), "to": v} for f, v in new.items() if target.get(f) != v}
+    if not changes:
+        raise Refused("no_change", "the correction changes nothing")
+    return changes
 
 
 class FactLog(Aggregate):
@@ -171,6 +191,25 @@ class FactLog(Aggregate):
         def values(self):
             return dict(self.details)
 
+    class OutcomeAssessed(Fact):
+        """An outcome measure: instrument and version, item answers, activity names (PSFS), score."""
+
+        instrument: str
+        instrument_version: str
+        answers: Any
+        activity_names: dict
+        score: float
+        command = "assess"
+
+        def values(self):
+            return {"instrument": self.instrument, "instrument_version": self.instrument_version,
+                    "answers": self.answers, "activity_names": dict(self.activity_names), "score": self.score}
+
+        def apply(self, log: FactLog) -> None:
+            # Replayed or imported, the score is recomputed: an altered one is refused, never shown.
+            outcomes.checked_score(self.instrument, self.answers, self.score, f"assessment {self.fact_id[:8]}")
+            super().apply(log)
+
     class FactCorrected(Fact):
         target_id: str
         changes: dict
@@ -181,6 +220,9 @@ class FactLog(Aggregate):
             target = log.facts[self.target_id]
             target.update({f: c["to"] for f, c in self.changes.items()})
             target["corrections"] += 1
+            if target["type"] == "assess":
+                outcomes.checked_score(target["instrument"], target["answers"], target["score"],
+                                       f"assessment {self.target_id[:8]}")
 
     class FactVoided(Fact):
         target_id: str
@@ -192,7 +234,8 @@ class FactLog(Aggregate):
 
     # By name: the library replaces nested event classes after the class body runs.
     EVENTS = {"log": "SessionLogged", "next-day": "NextDayRecorded", "break": "MicroBreakTaken",
-              "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded"}
+              "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded",
+              "assess": "OutcomeAssessed"}
 
     def __init__(self, program_id: str, month: str):
         self.program_id = program_id
@@ -223,6 +266,12 @@ class FactLog(Aggregate):
     def correct(self, target_id: str, values: dict[str, Any], reason: str | None, fact_id: str,
                 occurred_at: datetime, recorded_at: datetime, device_id: str, mutation_id: str) -> None:
         target = self._target(target_id)
+        if target["type"] == "assess":
+            changes = assessment_changes(target, values)
+            self.trigger_event(self.FactCorrected, fact_id=fact_id, occurred_at=occurred_at, device_id=device_id,
+                               mutation_id=mutation_id, timestamp=recorded_at, target_id=target_id,
+                               changes=changes, reason=reason)
+            return
         spec = FIELDS[target["type"]]
         unknown = sorted(set(values) - set(spec))
         if unknown:

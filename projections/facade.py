@@ -85,6 +85,11 @@ class Projections:
     def recap(self, program_id: UUID | str, since: datetime, until: datetime, tz) -> dict:
         return self._read(lambda c: queries.recap(c, str(program_id), since, until, tz))
 
+    def outcomes(self, program_id: UUID | str) -> dict:
+        from projections.outcomes import outcomes
+
+        return self._read(lambda c: outcomes(c, str(program_id)))
+
     def signature(self, program_id: UUID | str) -> dict:
         return self._read(lambda c: queries.signature(c, str(program_id)))
 

@@ -23,6 +23,7 @@ from domain.errors import NotFound
 from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView, materialize
 from projections.facts import avg
+from projections.outcomes import assessments
 from projections.tables import conflicts as conflicts_t
 from projections.tables import (
     decision_exercises,
@@ -237,6 +238,7 @@ def recap(conn: Connection, program_id: str, since: datetime, until: datetime, t
         "next_day": dict(Counter(f.verdict for f in found if f.type == "next-day")),
         "checkins": len(checkins), "checkin_pain_avg": avg([c.pain for c in checkins]),
         "flares": sum(1 for f in found if f.type == "flare-start"),
+        "assessments": assessments(conn, program_id, since, until),
         "decisions": history(conn, program_id, since=since, until=until)["entries"],
     }
 

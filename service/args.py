@@ -132,7 +132,31 @@ def range_arg(field: str, value: Any) -> str | int:
     raise InvalidValue(field, f"{value!r}: use partial, mid, full or degrees")
 
 
+def item_list(field: str, value: Any) -> str | list:
+    """Comma-separated text or a list of values (``"3,2,-,1"`` or ``[3, 2, null, 1]``); checked by the instrument."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                for v in value):
+        return list(value)
+    raise InvalidValue(field, "must be comma-separated text or a list of values")
+
+
+def pairs(field: str, value: Any) -> list[str] | dict:
+    """``ID=VALUE`` strings (one or a list) or an object ``{ID: VALUE}``."""
+    if isinstance(value, dict):
+        return dict(value)
+    return text_list(field, value)
+
+
+def number(field: str, value: Any) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidValue(field, f"{value!r} is not a number")
+    return value
+
+
 DECISION = {"reason": text, "reason_code": text}
+ANSWERS = {"answers": item_list, "answers_yes_no": item_list, "activity": pairs}
 RX_CHANGE = {"position": position, "load": load, "direction": direction, "sets": integer,
              "reps": integer, "hold": integer, "range": range_arg}
 EXERCISE = {"exercise": text}
@@ -166,14 +190,15 @@ SPECS: dict[str, dict[str, Parser]] = {
     "correct": {"fact": text, "sets": integer, "reps": integer, "hold": integer, "load": load,
                 "pain_before": integer, "pain_during": integer, "pain_after": integer, "effort": integer,
                 "tension": tension, "note": text, "verdict": text, "pain": integer, "kind": text,
-                "seconds": integer, "starts": text, "travels": text_list, "reason": text},
+                "seconds": integer, "starts": text, "travels": text_list, **ANSWERS, "reason": text},
     "void": {"fact": text, "reason": text},
+    "assess": {"instrument": text, **ANSWERS, "activity_name": pairs, "pain": integer, "score": number},
     "resolve": {"conflict": text, "keep_current": boolean, "apply_mine": boolean},
 }
 REQUIRED = {
     "init": ("name",), "add": ("name", "position", "sets"), "deconstruct": ("exercise", "into"),
     "log": ("exercise",), "next-day": ("exercise", "verdict"), "checkin": ("pain",),
-    "correct": ("fact",), "void": ("fact",), "resolve": ("conflict",),
+    "correct": ("fact",), "void": ("fact",), "resolve": ("conflict",), "assess": ("instrument",),
 }
 MUTATION_TYPES = tuple(SPECS)
 

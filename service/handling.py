@@ -415,6 +415,20 @@ def _on_simple_fact(command: str) -> Callable[..., Step]:
     return handler
 
 
+def on_assess(uow, m, parsed, now, rule) -> Step:
+    """An outcome measure: its answers scored here; a score the mutation carries (an export) must match."""
+    from domain import outcomes
+
+    require_program(uow)
+    instrument = outcomes.instrument_of("instrument", parsed["instrument"])
+    answers, names = outcomes.parse_answers(instrument, parsed)
+    score = outcomes.checked_score(instrument, answers, parsed.get("score"))
+    step = _record_fact(uow, m, now, "assess", instrument=instrument, instrument_version=outcomes.VERSIONS[instrument],
+                        answers=answers, activity_names=names, score=score)
+    step.result.update(instrument=instrument, score=score)
+    return step
+
+
 def find_fact(uow: UnitOfWork, prefix: str, now: datetime) -> tuple[FactLog, str]:
     """The month log holding the fact whose id starts with ``prefix``, and the full id (newest months first)."""
     prefix = prefix.strip().lower()
@@ -478,7 +492,7 @@ HANDLERS: dict[str, Callable[..., Step]] = {
     "demote": on_demote, "fitting-open": _on_fitting("open"), "fitting-close": _on_fitting("close"),
     "log": on_log, "next-day": on_next_day, "break": _on_simple_fact("break"),
     "checkin": _on_simple_fact("checkin"), "flare-start": _on_simple_fact("flare-start"),
-    "flare-end": _on_simple_fact("flare-end"), "correct": on_correct, "void": on_void,
+    "flare-end": _on_simple_fact("flare-end"), "assess": on_assess, "correct": on_correct, "void": on_void,
     "resolve": on_resolve,
 }
 DECISIONS = ("init", "add", "progress", "regress", "adapt", "pause", "resume", "retire", "rebuild",

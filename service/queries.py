@@ -19,6 +19,7 @@ from service.application import Ledger, UnitOfWork
 
 Reader = Ledger | UnitOfWork
 from service.handling import facts_between, require_program, resolve_exercise
+from service.outcomes import assessment
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
@@ -129,6 +130,7 @@ def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any
         "next_day": dict(Counter(f["verdict"] for f in facts if f["type"] == "next-day")),
         "checkins": len(checkins), "checkin_pain_avg": _avg([c.get("pain") for c in checkins]),
         "flares": sum(1 for f in facts if f["type"] == "flare-start"),
+        "assessments": [assessment(f) for f in facts if f["type"] == "assess"],
         "decisions": history(reader, since=since, until=until)["entries"],
     }
 

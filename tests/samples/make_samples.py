@@ -18,6 +18,7 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
   ConflictLog, Account, Device and (a device's own store) Outbox aggregates.
 - ``events_v3.jsonl``: Program.ExerciseRetired and ExerciseDeconstructed v2 (``restored``: what a late
   retire or deconstruct gives back from the edits it won over in sync).
+- ``events_v4.jsonl``: FactLog.OutcomeAssessed v1 (April's log: a PSFS, an ODI and its correction).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from domain.accounts import Account, Device  # noqa: E402
 from domain.conflicts import ConflictLog  # noqa: E402
 from domain.evidence import Exposure, SignatureRule  # noqa: E402
+from domain import outcomes  # noqa: E402
 from domain.facts import FactLog, validate  # noqa: E402
 from domain.mutations import MutationRecord  # noqa: E402
 from domain.outbox import Outbox  # noqa: E402
@@ -142,6 +144,24 @@ def fact_events(program_id) -> list:
     log.correct(session, {"pain_after": 2}, "misread", sid("fact:correct"), at(8), rec(8), "phone-1",
                 sid("m:correct"))
     log.void(breaks, "logged twice", sid("fact:void"), at(8.1), rec(8.1), "laptop-1", sid("m:void"))
+    return list(log.pending_events)
+
+
+def assessment_events(program_id) -> list:
+    """April's log (events_v3): a PSFS with named activities, an ODI with a section unanswered, corrected."""
+    with mock.patch.object(FactLog.Opened, "create_timestamp", classmethod(lambda cls: day(31))):
+        log = FactLog.open(program_id, "2024-04")
+    at = lambda n: day(n).astimezone(PARIS)  # noqa: E731
+    rec = lambda n: day(n) + timedelta(minutes=2)  # noqa: E731
+    psfs, odi = {"lift-child": 4, "sit-1h": 6, "walk-30min": 3}, [3, 2, 1, None, 0, 2, 1, 1, 2, 0]
+    log.record("assess", sid("fact:psfs"), at(32), rec(32), "phone-1", sid("m:psfs"), instrument="psfs",
+               instrument_version=outcomes.VERSIONS["psfs"], answers=psfs,
+               activity_names={"lift-child": "Lift my child"}, score=outcomes.score("psfs", psfs))
+    log.record("assess", sid("fact:odi"), at(32.1), rec(32.1), "phone-1", sid("m:odi"), instrument="odi",
+               instrument_version=outcomes.VERSIONS["odi"], answers=odi, activity_names={},
+               score=outcomes.score("odi", odi))
+    log.correct(sid("fact:odi"), {"answers": "3,2,1,-,0,2,1,1,2,1"}, "section 10 misread", sid("fact:correct-odi"),
+                at(33), rec(33), "phone-1", sid("m:correct-odi"))
     return list(log.pending_events)
 
 
@@ -250,7 +270,8 @@ def streams(program_id) -> list[list]:
     by_record: dict = {}
     for event in mutations:
         by_record.setdefault(event.originator_id, []).append(event)
-    return [decisions, fact_events(program_id), *by_record.values(), conflict_events(program_id, decisions),
+    return [decisions, fact_events(program_id), assessment_events(program_id), *by_record.values(),
+            conflict_events(program_id, decisions),
             account_events(program_id), device_events(), outbox_events(program_id)]
 
 

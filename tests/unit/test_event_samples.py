@@ -25,7 +25,7 @@ from eventsourcing.persistence import StoredEvent
 import domain
 from domain.accounts import Account, Device
 from domain.conflicts import ConflictLog, conflict_log_id
-from domain.facts import FactLog
+from domain.facts import FactLog, fact_log_id
 from domain.mutations import MutationRecord, mutation_record_id
 from domain.outbox import OUTBOX_ID, Outbox
 from domain.program import Program
@@ -43,6 +43,7 @@ PINNED = {
     "events_v1.jsonl": (26, "6b538677c51fffb9f842547e5da5ee1510e44c83377f36e4b69b8f7d92f6762c"),
     "events_v2.jsonl": (16, "605b840fe9e9c7a588e4cdc1a4ee3ef79beeec072dd95ec8f479e3c61e14810d"),
     "events_v3.jsonl": (16, "c741419ec39c02b1d4888cc41d828d35fb609ec5b7e6e14d2471fb3c938de75c"),
+    "events_v4.jsonl": (4, "ab198b38fddd8b23bad6fccab7e006d5a6b25ea7a9a160fe0ef0d2e68dedefe0"),
 }
 
 
@@ -348,8 +349,14 @@ def test_replaying_program_samples_rebuilds_the_program(app, sample_file):
     assert program.view(day(4)).exercises[bridge.id].prescription["load"]["magnitude"] == 2.5
 
 
+def _fact_log(app, month: str) -> FactLog:
+    wanted = fact_log_id(SAMPLES_PROGRAM, month)
+    return replay([e for e in decode_all(app) if topic_of(type(e)).startswith("domain.facts:")
+                   and e.originator_id == wanted])
+
+
 def test_replaying_fact_samples_rebuilds_the_month(app):
-    log = replay([e for e in decode_all(app) if topic_of(type(e)).startswith("domain.facts:")])
+    log = _fact_log(app, "2024-03")
     assert isinstance(log, FactLog)
     assert log.month == "2024-03"
     facts = list(log.facts.values())
@@ -360,6 +367,16 @@ def test_replaying_fact_samples_rebuilds_the_month(app):
     assert facts[1]["session_id"] == session["id"] and facts[1]["verdict"] == "better"
     assert facts[2]["voided"] is True
     assert [f["voided"] for f in facts].count(True) == 1
+
+
+def test_replaying_assessment_samples_recomputes_their_scores(app):
+    """events_v4: a PSFS (mean 4.33) and an ODI corrected from 12/45 (26.7) to 13/45 (28.9)."""
+    log = _fact_log(app, "2024-04")
+    psfs, odi = log.facts.values()
+    assert (psfs["instrument"], psfs["instrument_version"], psfs["score"]) == ("psfs", "1", 4.33)
+    assert psfs["activity_names"] == {"lift-child": "Lift my child"}
+    assert (odi["instrument_version"], odi["score"], odi["corrections"]) == ("2.1a", 28.9, 1)
+    assert odi["answers"] == [3, 2, 1, None, 0, 2, 1, 1, 2, 1]
 
 
 def test_replaying_mutation_record_samples(app):

@@ -261,8 +261,12 @@ def test_void_unknown_fact_is_not_found(log):
 @pytest.mark.parametrize("command", sorted(FactLog.EVENTS))
 def test_recorded_fact_is_an_instance_of_the_aggregate_event_class(log, command):
     expected = {"log": "SessionLogged", "next-day": "NextDayRecorded", "break": "MicroBreakTaken",
-                "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded"}[command]
-    if command == "log":
+                "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded",
+                "assess": "OutcomeAssessed"}[command]
+    if command == "assess":
+        values = {"instrument": "nprs", "instrument_version": "0-10", "answers": {"pain": 4}, "activity_names": {},
+                  "score": 4}
+    elif command == "log":
         values = {"exercise_id": "e1", "exercise_name": "Bridge", "session": validate("log", {})}
     elif command == "next-day":
         values = {"exercise_id": "e1", "exercise_name": "Bridge", "session_id": None,
@@ -296,3 +300,27 @@ def test_a_fact_can_be_saved_after_loading_a_stored_fact_of_the_same_type(tmp_pa
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+# ----- assessments -------------------------------------------------------------------------------
+
+
+def test_an_assessment_event_with_a_score_its_answers_do_not_give_is_refused_when_applied(log):
+    """The check is in the event's apply: a replay of an altered stored event refuses it as a new one would."""
+    odi = [3, 2, 1, None, 0, 2, 1, 1, 2, 0]
+    with pytest.raises(Refused) as e:
+        log.record("assess", new_id(), AT, AT, "phone", new_id("m"), instrument="odi", instrument_version="2.1a",
+                   answers=odi, activity_names={}, score=20.0)
+    assert e.value.rule == "score_mismatch" and "score 26.7" in str(e.value)
+    assert log.facts == {}
+    fid = new_id()
+    log.record("assess", fid, AT, AT, "phone", new_id("m"), instrument="odi", instrument_version="2.1a",
+               answers=odi, activity_names={}, score=26.7)
+    log.correct(fid, {"answers": "3,2,1,-,0,2,1,1,2,5"}, "misread", new_id(), later(1), later(1), "phone", new_id("m"))
+    assert (log.facts[fid]["score"], log.facts[fid]["corrections"]) == (37.8, 1)  # 17 / 45
+    with pytest.raises(Refused) as e:
+        log.correct(fid, {"answers": "3,2,1,-,0,2,1,1,2,5"}, None, new_id(), later(2), later(2), "phone", new_id("m"))
+    assert e.value.rule == "no_change"
+    with pytest.raises(InvalidValue) as bad:
+        log.correct(fid, {"sets": 3}, None, new_id(), later(2), later(2), "phone", new_id("m"))
+    assert bad.value.field == "sets" and "correctable: answers" in str(bad.value)
