@@ -103,7 +103,10 @@ def account_create(session, name, as_json):
 def serve(session, host, port, workers):
     """Run the sync API on a production WSGI server (gunicorn)."""
     from api.serve import serve as run_server
+    from service.store_check import check_store
 
+    check_store(session.url)  # a foreign or newer store is refused before anything else is said
+    session.warn_permissions()
     run_server(host=host, port=port, workers=workers, db_url=session.url)
 
 

@@ -2,7 +2,7 @@
 
 Everything heavy is imported here, lazily, when a command first needs the
 store. The device id lives in ``BACKSTORY_HOME/device.json`` (made on first
-use); the remote's URL and token in ``BACKSTORY_HOME/remote.json`` (mode 600).
+use); the remote's URL and token in ``BACKSTORY_HOME/remote.json`` (mode 600). The home is made 0700.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def local_timezone() -> str:
 
 
 def _write_private(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from service.config import private_dir
+
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -71,7 +73,17 @@ class Session:
             from service.application import open_app
 
             self._app = open_app(self.url)
+            self.warn_permissions()
         return self._app
+
+    def warn_permissions(self) -> None:
+        """Name on stderr each store file or data directory other users can read, and the fix."""
+        import click
+
+        from service.config import permission_warnings
+
+        for line in permission_warnings(self.url):
+            click.echo(f"backstory: warning: {line}", err=True)
 
     # ----- this device ---------------------------------------------------------------------
 
