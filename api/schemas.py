@@ -97,6 +97,9 @@ class ProblemSchema(Strict):
     lag = fields.Integer()
     what = fields.String()
     rule = fields.String()
+    confirm = fields.String(metadata={"description": "409 confirmation-required: send the request again with "
+                                                     "?confirm= this value"})
+    reasons = fields.List(fields.String(), metadata={"description": "409 confirmation-required: why it is asked"})
 
 
 # ----- sync --------------------------------------------------------------------------------------
@@ -161,7 +164,10 @@ class PullQuerySchema(Strict):
 
 class FeedEntrySchema(Strict):
     position = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(("event", "outcome", "conflict")))
+    kind = fields.String(required=True, validate=validate.OneOf(("event", "outcome", "conflict", "device")),
+                         metadata={"description": "device: a device of the account was paired or revoked; data "
+                                                  "names it (device, name), the action, and who did it (by, "
+                                                  "by_name: a device or 'operator'); device_id is who did it"})
     type = fields.String(required=True)
     mutation_id = fields.String(required=True, allow_none=True)
     device_id = fields.String(required=True, allow_none=True)
@@ -194,11 +200,21 @@ class DeviceSchema(Strict):
     name = fields.String(required=True)
     paired_at = Iso(required=True)
     revoked_at = Iso(required=True)
+    paired_by = fields.String(allow_none=True, metadata={
+        "description": "The device that paired it, 'operator', or null (paired before this was recorded)"})
+    revoked_by = fields.String(allow_none=True, metadata={
+        "description": "The device that revoked it, 'operator', or null (not revoked, or before this was recorded)"})
     current = fields.Boolean(required=True, metadata={"description": "The device making this request"})
 
 
 class DeviceListSchema(Strict):
     devices = fields.List(fields.Nested(DeviceSchema), required=True)
+
+
+class RevokeQuerySchema(Strict):
+    confirm = fields.UUID(metadata={
+        "description": "The revoked device's id again: needed when it paired the device asking, or when no "
+                       "working device but the one asking would be left (otherwise 409 confirmation-required)"})
 
 
 class RevokedSchema(Strict):

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from cli import decide, read, record, remote, transfer
+from cli import accounts, decide, read, record, remote, transfer
 
 
 class BackstoryGroup(click.Group):
@@ -60,7 +60,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.obj = Session(db=db)
 
 
-for module in (decide, record, read, transfer, remote):
+for module in (decide, record, read, transfer, remote, accounts):
     for command in module.COMMANDS:
         cli.add_command(command)
 

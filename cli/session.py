@@ -96,6 +96,22 @@ class Session:
     def set_remote(self, url: str, token: str) -> None:
         _write_private(self.home / "remote.json", {"url": url, "token": token})
 
+    def mark_revoked(self) -> None:
+        """Remember that the server refused this device's token (403), until ``remote set`` gives a new one."""
+        config = self.remote_config()
+        if config and not config.get("revoked_at"):
+            _write_private(self.home / "remote.json", {**config, "revoked_at": self.now().isoformat()})
+
+    def revoked_notice(self) -> str | None:
+        """What a revoked device says with every change it records: where the change stays, and the way back."""
+        config = self.remote_config()
+        if not config or not config.get("revoked_at"):
+            return None
+        return (f"this device was revoked by the server at {config['revoked_at'][:16]}: changes stay on this device "
+                f"only until it is paired again (on a working device: `backstory device pair NAME`, or ask the "
+                f"server's operator for `backstory account token ACCOUNT`; then here `backstory remote set URL "
+                f"--token NEW_TOKEN` and `backstory sync`)")
+
     def remote(self):
         from service.remote import HttpRemote
 
@@ -151,4 +167,10 @@ class Session:
 
         args = {k: v for k, v in args.items() if v not in (None, (), [])}
         check_args(args)
-        return self.device.mutate(new_mutation(mutation_type, args, at or self.now(), self.device_id()))
+        result = self.device.mutate(new_mutation(mutation_type, args, at or self.now(), self.device_id()))
+        notice = self.revoked_notice()
+        if notice:
+            import click
+
+            click.echo(f"backstory: warning: {notice}", err=True)
+        return result

@@ -30,6 +30,7 @@ BATCH = 500
 #: Bytes of one push body: under the server's 1 MiB cap (``api.limits.MAX_BODY_BYTES``), room kept for the envelope.
 BATCH_BYTES = 1024 * 1024 - 16 * 1024
 STARTED_TOPIC = "domain.program:Program.Started"
+DEVICE_FIELDS = ("device", "name", "action", "by", "by_name")
 
 
 def _batch(pending: list[dict]) -> list[dict]:
@@ -126,7 +127,7 @@ class DeviceStore:
 
     def sync(self, remote: HttpRemote) -> dict[str, Any]:
         report: dict[str, Any] = {"pushed": 0, "applied": 0, "duplicate": 0, "conflict": 0, "rejected": 0,
-                                  "conflicts": [], "rejections": [], "pulled": 0}
+                                  "conflicts": [], "rejections": [], "pulled": 0, "devices": []}
         outbox = self.outbox()
         if not outbox.linked:
             self._queue_standalone(outbox)
@@ -186,6 +187,9 @@ class DeviceStore:
             stored = []
             program_id = outbox.program_id
             for e in entries:
+                if e["kind"] == "device":  # who paired or revoked which device: told, not replicated
+                    report.setdefault("devices", []).append({k: e["data"].get(k) for k in DEVICE_FIELDS})
+                    continue
                 s = e["data"]["stored"]
                 stored.append(StoredEvent(originator_id=UUID(s["originator_id"]),
                                           originator_version=int(s["originator_version"]),

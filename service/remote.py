@@ -66,5 +66,8 @@ class HttpRemote:
     def devices(self) -> Any:
         return self.expect(*self.request("GET", "/v1/devices"), 200)
 
-    def revoke(self, device_id: str) -> Any:
-        return self.expect(*self.request("DELETE", f"/v1/devices/{urllib.parse.quote(device_id)}"), 200, 204)
+    def revoke(self, device_id: str, confirm: str | None = None) -> Any:
+        """Revoke a device; a revocation the server wants confirmed is a RemoteError with status 409 and ``confirm``."""
+        query = {"confirm": confirm} if confirm else None
+        return self.expect(*self.request("DELETE", f"/v1/devices/{urllib.parse.quote(device_id)}", query=query),
+                           200, 204)
