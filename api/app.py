@@ -15,6 +15,7 @@ Config keys (all optional):
 - ``RATE_LIMIT`` (requests per second per device, 0 turns it off), ``RATE_BURST``
 - ``READY_MAX_LAG``: ``/readyz`` answers 503 when the projections lag more (default: no lag limit)
 - ``PROJECTIONS_FACTORY``: ``callable(app, url)`` building the projections (default ``projections.Projections``)
+- ``REQUEST_CATCH_UP``: notifications a request applies to the read models, at most, before it reads
 - ``STORE_BUSY_RETRIES``: retries of a request's store work while the database is locked or busy
 """
 
@@ -49,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_BURST": limits.RATE_BURST,
     "READY_MAX_LAG": None,
     "STORE_BUSY_RETRIES": 4,
+    "REQUEST_CATCH_UP": limits.REQUEST_CATCH_UP,
     "API_TITLE": "backstory sync API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
@@ -135,7 +137,8 @@ def create_app(config: dict | None = None) -> Flask:
             raise
     limiter = TokenBuckets(float(flask_app.config["RATE_LIMIT"] or 0), int(flask_app.config["RATE_BURST"]))
     flask_app.extensions["backstory"] = Backend(store, projections, url, limiter,
-                                                busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]))
+                                                busy_retries=int(flask_app.config["STORE_BUSY_RETRIES"]),
+                                                catch_up_limit=int(flask_app.config["REQUEST_CATCH_UP"]))
 
     api = BackstoryApi(flask_app, spec_kwargs={
         "info": {"description": "Sync and read API of backstory (SPEC 5, 7.2). Errors are application/problem+json "

@@ -25,5 +25,8 @@ MAX_CURSOR_CHARS = 512
 #: Requests per second and burst per device (token bucket, per server process).
 RATE_LIMIT = 50.0
 RATE_BURST = 200
+#: Notifications one request applies to the read models before it reads; the rest is left to the
+#: follower (PostgreSQL) or the next requests (SQLite), and a pull says how far behind it is.
+REQUEST_CATCH_UP = 2000
 #: Longest device name and exercise name accepted in a request.
 MAX_NAME_CHARS = 200

@@ -180,6 +180,10 @@ class PullResponseSchema(Strict):
     entries = fields.List(fields.Nested(FeedEntrySchema), required=True)
     next_cursor = fields.String(required=True)
     has_more = fields.Boolean(required=True)
+    behind = fields.Integer(metadata={
+        "description": "Events the store holds that the feed has not taken in yet (of every account; a request "
+                       "applies a bounded number). With has_more false and behind above 0, pull again shortly "
+                       "for the newest entries"})
 
 
 # ----- devices -----------------------------------------------------------------------------------

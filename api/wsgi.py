@@ -2,7 +2,8 @@
 
 The app is made by calling the factory (in each worker), configured from the
 environment: ``BACKSTORY_DB`` (else the default SQLite file), and optionally
-``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_READY_MAX_LAG``.
+``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_READY_MAX_LAG``,
+``BACKSTORY_REQUEST_CATCH_UP``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ def config_from_env(environ: dict[str, str] | None = None) -> dict:
 
     environ = os.environ if environ is None else environ
     config: dict = {"DATABASE_URL": resolve_url(None, environ)}
-    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("READY_MAX_LAG", int)):
+    for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("READY_MAX_LAG", int),
+                       ("REQUEST_CATCH_UP", int)):
         value = environ.get(f"BACKSTORY_{key}")
         if value:
             config[key] = cast(value)

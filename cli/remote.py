@@ -37,6 +37,9 @@ def _sync_text(r: dict) -> str:
     lines += [f"  rejected {x['mutation_id'][:8]}: {x.get('reason')}" for x in r["rejections"]]
     lines += [f"  device {d['name']} ({d['device'][:8]}) {d['action']} by {who(d['by'], d.get('by_name'))}"
               for d in r.get("devices", [])]
+    if r.get("behind"):
+        lines.append(f"  the server has not fed {r['behind']} stored events to its feed yet: what you pushed is "
+                     f"stored; run `backstory sync` again in a moment to pull the newest")
     return "\n".join(lines)
 
 
@@ -225,9 +228,8 @@ def projections_follow(session):
     if parse_store(session.url).is_sqlite:
         raise StoreConfigError("projections follow needs PostgreSQL (LISTEN/NOTIFY); on SQLite the read models "
                                "catch up when they are read")
-    import os
-
-    os.nice(10)  # projection work yields the CPU to request workers; readers catch up before they read anyway
+    # Not niced: at nice 10 on a busy machine the follower got a few percent of a CPU and fell tens of
+    # thousands of events behind the pushes, and requests (which now catch up only a bounded number) rely on it.
     p = Projections(session.app, session.url)
     follower = Follower(session.app.recorder, p.catch_up)
     for signum in (signal.SIGTERM, signal.SIGINT):

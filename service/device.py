@@ -197,7 +197,10 @@ class DeviceStore:
                 if s["topic"] == STARTED_TOPIC:
                     program_id = s["originator_id"]
             outbox.pulled(page["next_cursor"], program_id, len(entries))
-            if not page["has_more"]:  # the replica now holds every mutation the push acknowledged
+            report["behind"] = page.get("behind") or 0
+            # the replica now holds every mutation the push acknowledged, unless the server's feed is behind:
+            # then they stay in the outbox (reads still show them) until a later sync pulls them
+            if not page["has_more"] and not report["behind"]:
                 outbox.acknowledge(*acked)
             own = [self.app.mapper.to_stored_event(ev) for ev in outbox.collect_events()]
             self.app.recorder.insert_events(stored + own)

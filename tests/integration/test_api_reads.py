@@ -82,7 +82,7 @@ def test_pull_pages_through_the_feed_in_a_stable_order(sam):
     assert first["has_more"] is True and len(first["entries"]) == 2
     # nothing new: the cursor of the end stays put
     r = sam.get("/v1/sync/pull", after=end)
-    assert r.json == {"entries": [], "next_cursor": end, "has_more": False}
+    assert r.json == {"entries": [], "next_cursor": end, "has_more": False, "behind": 0}
 
 
 def test_an_old_cursor_replays(sam):
