@@ -16,6 +16,7 @@ from uuid import UUID
 
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
+from api.errors import ApiProblem
 from api.schemas import (
     DeviceListSchema,
     NoQuerySchema,
@@ -24,7 +25,6 @@ from api.schemas import (
     RevokedSchema,
     RevokeQuerySchema,
 )
-from api.errors import ApiProblem
 from domain.accounts import ConfirmationRequired
 from domain.errors import NotFound, Refused
 

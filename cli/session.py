@@ -37,6 +37,10 @@ def local_timezone() -> str:
     return "UTC"
 
 
+def _device_of(token: str) -> str:
+    return token.split("_")[1] if token.count("_") >= 2 else token
+
+
 def _write_private(path: Path, data: dict) -> None:
     from service.config import private_dir
 
@@ -94,7 +98,12 @@ class Session:
             return None
 
     def set_remote(self, url: str, token: str) -> None:
-        _write_private(self.home / "remote.json", {"url": url, "token": token})
+        """Keep the URL and token; a token of another device than before (paired again) numbers its seqs anew."""
+        old = self.remote_config() or {}
+        shift = old.get("seq_shift", 0)
+        if old.get("token") and _device_of(old["token"]) != _device_of(token):
+            shift = self.device.outbox().acked_seq  # the new device's seq 1 is the outbox's next unanswered one
+        _write_private(self.home / "remote.json", {"url": url, "token": token, **({"seq_shift": shift} if shift else {})})
 
     def mark_revoked(self) -> None:
         """Remember that the server refused this device's token (403), until ``remote set`` gives a new one."""
@@ -107,7 +116,8 @@ class Session:
         config = self.remote_config()
         if not config or not config.get("revoked_at"):
             return None
-        return (f"this device was revoked by the server at {config['revoked_at'][:16]}: changes stay on this device "
+        return (f"this device's token was revoked (the server refused it at {config['revoked_at'][:16]}): changes "
+                f"stay on this device "
                 f"only until it is paired again (on a working device: `backstory device pair NAME`, or ask the "
                 f"server's operator for `backstory account token ACCOUNT`; then here `backstory remote set URL "
                 f"--token NEW_TOKEN` and `backstory sync`)")
@@ -120,7 +130,7 @@ class Session:
             from domain.errors import NotFound
 
             raise NotFound("remote", "no remote is set; use `backstory remote set URL --token TOKEN`")
-        return HttpRemote(config["url"], config["token"])
+        return HttpRemote(config["url"], config["token"], seq_shift=int(config.get("seq_shift") or 0))
 
     def device_id(self) -> str:
         config = self.remote_config()

@@ -8,7 +8,8 @@ the real CLI) lists the devices, issues a new token that works, and revokes the 
 
 Issue 9 item 15, with CLI devices: revoking the device you are using asks for ``--yes``; revoking
 the device that paired yours asks for it too; a device that got 403 says with every change it
-records that the change stays on it until it is paired again, and how.
+records that the change stays on it until it is paired again, and how; paired again (``remote set``
+with a new token), it pushes those changes under its new device.
 """
 
 from __future__ import annotations
@@ -115,3 +116,6 @@ def test_a_cli_device_asks_before_revoking_itself_and_a_revoked_one_says_its_cha
     new = Device(server.url, paired["token"], paired["device_id"], owner.account_id).pair("phone again")
     phone.ok("remote", "set", server.url, "--token", new.token)
     assert phone.ok("checkin", "--pain", "2").err == ""  # paired again: no more warning
+    # its changes made while revoked, numbered after the old device's seqs, reach the server under the new one
+    assert "pushed 3: applied 3" in phone.ok("sync").out
+    assert "pushed 1: applied 1" in (phone.ok("checkin", "--pain", "1"), phone.ok("sync"))[1].out
