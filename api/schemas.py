@@ -218,7 +218,8 @@ class DeviceListSchema(Strict):
 class RevokeQuerySchema(Strict):
     confirm = fields.UUID(metadata={
         "description": "The revoked device's id again: needed when it paired the device asking, or when no "
-                       "working device but the one asking would be left (otherwise 409 confirmation-required)"})
+                       "working device but the one asking would be left (otherwise, or with another value, "
+                       "409 confirmation-required)"})
 
 
 class RevokedSchema(Strict):
