@@ -20,6 +20,7 @@ Config keys (all optional):
 - ``OPERATOR_TOKEN``: a secret that makes ``/readyz`` show the projections' lag (default: none, it never does)
 - ``TRUSTED_PROXIES``: reverse proxies whose ``X-Forwarded-For`` is believed (``api.forwarded``)
 - ``PROJECTIONS_FACTORY``: ``callable(app, url)`` building the projections (default ``projections.Projections``)
+- ``REQUEST_CATCH_UP``: notifications a request applies to the read models, at most, before it reads
 - ``STORE_BUSY_RETRIES``: retries of a request's store work while the database is locked or busy
 """
 
@@ -61,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_TOKEN": None,
     "TRUSTED_PROXIES": (),
     "STORE_BUSY_RETRIES": 4,
+    "REQUEST_CATCH_UP": limits.REQUEST_CATCH_UP,
     "API_TITLE": "backstory sync API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
@@ -163,7 +165,8 @@ def create_app(config: dict | None = None) -> Flask:
                                int(config["ACCOUNT_RATE_BURST"] or factor * int(config["RATE_BURST"])))
     flask_app.extensions["backstory"] = Backend(store, projections, url, limiter,
                                                 busy_retries=int(config["STORE_BUSY_RETRIES"]),
-                                                account_limiter=per_account)
+                                                account_limiter=per_account,
+                                                catch_up_limit=int(config["REQUEST_CATCH_UP"]))
 
     api = BackstoryApi(flask_app, spec_kwargs={
         "info": {"description": "Sync and read API of backstory (SPEC 5, 7.2). Errors are application/problem+json "

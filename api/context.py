@@ -36,13 +36,19 @@ class Backend:
     limiter: TokenBuckets
     busy_retries: int = 4
     account_limiter: TokenBuckets | None = None
+    catch_up_limit: int = 2000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catch_up(self) -> None:
-        """Bring the projections up to the store; a failure is logged, never the caller's failure."""
+        """Apply at most ``catch_up_limit`` new notifications to the projections; never the caller's failure.
+
+        Bounded, so a request never pays for a long backlog (a pull once did a 65,401-event catch-up
+        and took 66 s): the follower (PostgreSQL) or the next requests (SQLite) do the rest, and a pull
+        says how far behind the feed is.
+        """
         try:
             with self._lock:
-                self.projections.catch_up()
+                self.projections.catch_up(self.catch_up_limit)
         except Exception as e:
             log.warning("projections catch-up failed: %s", type(e).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
 

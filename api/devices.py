@@ -1,5 +1,11 @@
 """``/v1/devices``: pair a new device (its token is shown once), list and revoke the account's devices.
 
+Revoking the device that paired the caller, or the account's last working
+device other than the caller, is answered 409 ``confirmation-required`` (the
+problem names the reasons and the ``confirm`` value) and changes nothing, until
+the request is sent again with ``?confirm=<the revoked device's id>``. Every
+revocation, who made it and whom it hit, is in the account's feed.
+
 Only the caller's own account is ever reached: a device id of another account
 (or no device at all) is 404, whatever is put in the URL.
 """
@@ -12,6 +18,7 @@ from flask import current_app
 
 from api.blueprint import ApiBlueprint
 from api.context import backend, page_after, paged, principal
+from api.errors import ApiProblem
 from api.schemas import (
     DeviceListSchema,
     NoQuerySchema,
@@ -19,7 +26,9 @@ from api.schemas import (
     PairedSchema,
     PairRequestSchema,
     RevokedSchema,
+    RevokeQuerySchema,
 )
+from domain.accounts import ConfirmationRequired
 from domain.errors import NotFound, Refused
 
 blp = ApiBlueprint("devices", __name__, url_prefix="/v1/devices", description="The account's devices")
@@ -69,20 +78,32 @@ def devices(query):
 
 @blp.route("/<string:device_id>", methods=["DELETE"])
 @blp.protected()
-@blp.arguments(NoQuerySchema, location="query")
+@blp.arguments(RevokeQuerySchema, location="query")
 @blp.response(200, RevokedSchema)
 @blp.alt_response(404, response="NOT_FOUND")
-def revoke(_query, device_id):
-    """Revoke a device of this account: its token stops working at once (403). Revoking again is harmless."""
+@blp.alt_response(409, response="CONFLICT")
+def revoke(query, device_id):
+    """Revoke a device of this account: its token stops working at once (403). Revoking again is harmless.
+
+    Revoking the device that paired the one asking, or the account's last working device other than the
+    one asking, is answered 409 with the problem type `confirmation-required`, its `reasons` and `confirm`
+    (the device's id), and changes nothing; sent again with `?confirm=<device id>` it is done. Every
+    pairing and revocation is in the account's feed (`kind: device`, who did it in `data.by`).
+    """
     from service.accounts import revoke_device
 
     try:
         wanted = str(UUID(device_id))
     except ValueError:
         raise NotFound("device", f"device: no device {device_id[:64]!r} in this account") from None
+    confirmed = str(query.get("confirm")) == wanted  # another id confirms nothing: answered as if absent
     ctx = backend()
     try:
-        return ctx.retrying(lambda: revoke_device(ctx.app, principal(), wanted))
+        return ctx.retrying(lambda: revoke_device(ctx.app, principal(), wanted, confirmed=confirmed))
+    except ConfirmationRequired as e:
+        raise ApiProblem(409, "confirmation-required", f"{e}; nothing was changed: to revoke it anyway, send "
+                         f"DELETE /v1/devices/{wanted}?confirm={wanted}", title="Confirmation required",
+                         confirm=wanted, reasons=e.reasons) from None
     except Refused as e:
         if e.rule == "device_revoked":
             return {"device_id": wanted, "revoked": True}

@@ -44,5 +44,8 @@ MAX_RECAP_DAYS = 366
 MAX_ACTIVE_DEVICES = 20
 #: Pairings per account in any hour; one more is 429. Counted in the store.
 PAIRINGS_PER_HOUR = 5
+#: Notifications one request applies to the read models before it reads; the rest is left to the
+#: follower (PostgreSQL) or the next requests (SQLite), and a pull says how far behind it is.
+REQUEST_CATCH_UP = 2000
 #: Longest device name and exercise name accepted in a request.
 MAX_NAME_CHARS = 200

@@ -103,6 +103,9 @@ class ProblemSchema(Strict):
     lag = fields.Integer()
     what = fields.String()
     rule = fields.String()
+    confirm = fields.String(metadata={"description": "409 confirmation-required: send the request again with "
+                                                     "?confirm= this value"})
+    reasons = fields.List(fields.String(), metadata={"description": "409 confirmation-required: why it is asked"})
 
 
 # ----- sync --------------------------------------------------------------------------------------
@@ -185,7 +188,10 @@ class PullQuerySchema(Strict):
 
 class FeedEntrySchema(Strict):
     position = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(("event", "outcome", "conflict")))
+    kind = fields.String(required=True, validate=validate.OneOf(("event", "outcome", "conflict", "device")),
+                         metadata={"description": "device: a device of the account was paired or revoked; data "
+                                                  "names it (device, name), the action, and who did it (by, "
+                                                  "by_name: a device or 'operator'); device_id is who did it"})
     type = fields.String(required=True)
     mutation_id = fields.String(required=True, allow_none=True)
     device_id = fields.String(required=True, allow_none=True)
@@ -198,6 +204,10 @@ class PullResponseSchema(Strict):
     entries = fields.List(fields.Nested(FeedEntrySchema), required=True)
     next_cursor = fields.String(required=True)
     has_more = fields.Boolean(required=True)
+    behind = fields.Integer(metadata={
+        "description": "Events the store holds that the feed has not taken in yet (of every account; a request "
+                       "applies a bounded number). With has_more false and behind above 0, pull again shortly "
+                       "for the newest entries"})
 
 
 # ----- pages of a list ---------------------------------------------------------------------------
@@ -243,6 +253,10 @@ class DeviceSchema(Strict):
     name = fields.String(required=True)
     paired_at = Iso(required=True)
     revoked_at = Iso(required=True)
+    paired_by = fields.String(allow_none=True, metadata={
+        "description": "The device that paired it, 'operator', or null (paired before this was recorded)"})
+    revoked_by = fields.String(allow_none=True, metadata={
+        "description": "The device that revoked it, 'operator', or null (not revoked, or before this was recorded)"})
     current = fields.Boolean(required=True, metadata={"description": "The device making this request"})
 
 
@@ -250,6 +264,13 @@ class DeviceListSchema(Strict):
     devices = fields.List(fields.Nested(DeviceSchema), required=True)
     next_cursor = _next_cursor("devices")
     has_more = _has_more("devices")
+
+
+class RevokeQuerySchema(Strict):
+    confirm = fields.UUID(metadata={
+        "description": "The revoked device's id again: needed when it paired the device asking, or when no "
+                       "working device but the one asking would be left (otherwise, or with another value, "
+                       "409 confirmation-required)"})
 
 
 class RevokedSchema(Strict):

@@ -7,7 +7,9 @@ its outcome and saves the batch before this replies. Problems of one mutation
 error; only protocol problems are (400, 409 seq gap, 413).
 
 Pull: the account's feed after a cursor, from the projections, in feed
-position order; see ``api.cursor``.
+position order; see ``api.cursor``. It serves what the feed projection holds
+after a bounded catch-up, and ``behind`` says how many stored events it has
+not applied yet (0: the feed is complete up to now).
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def pull(query):
     ctx.catch_up()
     entries, has_more = ctx.projections.feed(who.program_id, after, query["limit"])
     position = entries[-1]["position"] if entries else after
-    body = {"entries": entries, "next_cursor": cursor.encode(database_id, account, position), "has_more": has_more}
+    body = {"entries": entries, "next_cursor": cursor.encode(database_id, account, position), "has_more": has_more,
+            "behind": ctx.projections.lag("feed")}
     # The entries are plain values already shaped by the feed projection (and documented by
     # PullResponseSchema); serialising them again through the schema doubled the cost of a pull.
     return _json(body)

@@ -4,9 +4,9 @@ The app is made by calling the factory (in each worker), configured from the
 environment: ``BACKSTORY_DB`` (else the default SQLite file), and optionally
 ``BACKSTORY_RATE_LIMIT``, ``BACKSTORY_RATE_BURST``, ``BACKSTORY_ACCOUNT_RATE_LIMIT``,
 ``BACKSTORY_ACCOUNT_RATE_BURST``, ``BACKSTORY_MAX_ACTIVE_DEVICES``, ``BACKSTORY_PAIRINGS_PER_HOUR``,
-``BACKSTORY_READY_MAX_LAG``, ``BACKSTORY_OPERATOR_TOKEN`` (``/readyz`` shows the lag to it) and
-``BACKSTORY_TRUSTED_PROXIES`` (the reverse proxies whose ``X-Forwarded-For``
-is believed; give gunicorn the same ones as ``--forwarded-allow-ips``).
+``BACKSTORY_READY_MAX_LAG``, ``BACKSTORY_REQUEST_CATCH_UP``, ``BACKSTORY_OPERATOR_TOKEN``
+(``/readyz`` shows the lag to it) and ``BACKSTORY_TRUSTED_PROXIES`` (the reverse proxies whose
+``X-Forwarded-For`` is believed; give gunicorn the same ones as ``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def config_from_env(environ: dict[str, str] | None = None) -> dict:
     config: dict = {"DATABASE_URL": resolve_url(None, environ)}
     for key, cast in (("RATE_LIMIT", float), ("RATE_BURST", int), ("ACCOUNT_RATE_LIMIT", float),
                       ("ACCOUNT_RATE_BURST", int), ("MAX_ACTIVE_DEVICES", int), ("PAIRINGS_PER_HOUR", int),
-                      ("READY_MAX_LAG", int), ("OPERATOR_TOKEN", str), ("TRUSTED_PROXIES", str)):
+                      ("READY_MAX_LAG", int), ("REQUEST_CATCH_UP", int), ("OPERATOR_TOKEN", str),
+                      ("TRUSTED_PROXIES", str)):
         value = environ.get(f"BACKSTORY_{key}")
         if value:
             config[key] = cast(value)

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from cli import assess, decide, read, record, remote, transfer
+from cli import accounts, assess, decide, read, record, remote, transfer
 
 
 class BackstoryGroup(click.Group):
@@ -61,7 +61,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.obj = Session(db=db)
 
 
-for module in (decide, record, assess, read, transfer, remote):
+for module in (decide, record, assess, read, transfer, remote, accounts):
     for command in module.COMMANDS:
         cli.add_command(command)
 

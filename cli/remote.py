@@ -1,9 +1,12 @@
-"""Commands of the CLI as a syncing device, and of the server side (accounts, serve, projections)."""
+"""Commands of the CLI as a syncing device (remote, sync, device), and of the server (serve, projections)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 
+from cli.accounts import device_line, who
 from cli.decide import _run
 from cli.options import at_option, emit, json_option
 
@@ -61,7 +64,26 @@ def _sync_text(r: dict) -> str:
                      "the same token); nothing was lost")
     if r["rejections"]:
         lines.append("  rejected changes are not applied; `backstory conflicts` lists them")
+    lines += [f"  device {d['name']} ({d['device'][:8]}) {d['action']} by {who(d['by'], d.get('by_name'))}"
+              for d in r.get("devices", [])]
+    if r.get("behind"):
+        lines.append(f"  the server has not fed {r['behind']} stored events to its feed yet: what you pushed is "
+                     f"stored; run `backstory sync` again in a moment to pull the newest")
     return "\n".join(lines)
+
+
+@contextmanager
+def _noting_revocation(session):
+    """A 403 from the server means this device's token was revoked: remember it, and say what that means."""
+    from service.remote import RemoteError
+
+    try:
+        yield
+    except RemoteError as e:
+        if e.status != 403:
+            raise
+        session.mark_revoked()
+        raise RemoteError(f"{e}; {session.revoked_notice()}", 403, e.body) from None
 
 
 @click.command()
@@ -69,7 +91,9 @@ def _sync_text(r: dict) -> str:
 @click.pass_obj
 def sync(session, as_json):
     """Push this device's pending changes and pull everyone else's."""
-    emit(session.device.sync(session.remote()), as_json, _sync_text)
+    with _noting_revocation(session):
+        report = session.device.sync(session.remote())
+    emit(report, as_json, _sync_text)
 
 
 @click.group()
@@ -83,45 +107,60 @@ def device():
 @click.pass_obj
 def device_pair(session, name, as_json):
     """Pair a new device; its token is shown once."""
-    emit(session.remote().pair(name), as_json,
-         lambda d: f"device {d['device_id']} paired\ntoken (shown once): {d['token']}")
+    with _noting_revocation(session):
+        paired = session.remote().pair(name)
+    emit(paired, as_json, lambda d: f"device {d['device_id']} paired\ntoken (shown once): {d['token']}")
 
 
 @device.command(name="list")
 @json_option
 @click.pass_obj
 def device_list(session, as_json):
-    """List this account's devices."""
-    data = session.remote().devices()
+    """List this account's devices: who paired each, and who revoked it."""
+    with _noting_revocation(session):
+        data = session.remote().devices()
     rows = data.get("devices", data) if isinstance(data, dict) else data
-    emit({"devices": rows}, as_json, lambda _: "\n".join(
-        f"{d['device_id']}  {d['name']}" + ("  (revoked)" if d.get("revoked_at") else "") for d in rows))
+    emit({"devices": rows}, as_json, lambda _: "\n".join(map(device_line, rows)))
 
 
 @device.command(name="revoke")
 @click.argument("device_id")
+@click.option("--yes", is_flag=True, help="Revoke even this device, the device that paired it, or the last other one.")
 @click.pass_obj
-def device_revoke(session, device_id):
-    """Revoke a device: its token stops working at once."""
-    session.remote().revoke(device_id)
-    click.echo(f"device {device_id} revoked")
+def device_revoke(session, device_id, yes):
+    """Revoke a device: its token stops working at once.
 
+    Revoking the device you are using, the device that paired it, or the
+    account's last other working device needs --yes.
+    """
+    import uuid
 
-@click.group()
-def account():
-    """Server side: accounts in this store (--db / BACKSTORY_DB)."""
+    from domain.errors import Refused
+    from service.remote import RemoteError
 
-
-@account.command(name="create")
-@click.argument("name")
-@json_option
-@click.pass_obj
-def account_create(session, name, as_json):
-    """Create an account and its first device; the token is printed once."""
-    from service.accounts import create_account
-
-    emit(create_account(session.app, name), as_json,
-         lambda d: f"account {d['account_id']}\ndevice {d['device_id']}\ntoken (shown once): {d['token']}")
+    try:
+        device_id = str(uuid.UUID(device_id))
+    except ValueError:
+        raise click.BadParameter("a device id (from `backstory device list`)", param_hint="DEVICE_ID") from None
+    own = device_id == session.device_id()
+    if own and not yes:
+        raise click.UsageError(f"{device_id} is the device you are using: once revoked it cannot sync, and what "
+                               f"you record here stays on it until it is paired again; add --yes to revoke it")
+    remote = session.remote()
+    with _noting_revocation(session):
+        try:
+            remote.revoke(device_id)
+        except RemoteError as e:
+            if e.status != 409 or "confirm" not in e.body:
+                raise
+            if not yes:
+                reasons = "; ".join(e.body.get("reasons") or [])
+                raise Refused("confirmation_required", f"revoking {device_id} needs a confirmation ({reasons}); "
+                                                       f"nothing was changed: add --yes to revoke it") from None
+            remote.revoke(device_id, confirm=e.body["confirm"])
+    if own:
+        session.mark_revoked()
+    click.echo(f"device {device_id} revoked" + ("; this device can no longer sync" if own else ""))
 
 
 def _proxies(_ctx, _param, value: str | None) -> str | None:
@@ -156,7 +195,10 @@ def serve(session, host, port, workers, threads, proxies):
     """
     from api.serve import ServerConfigError
     from api.serve import serve as run_server
+    from service.store_check import check_store
 
+    check_store(session.url)  # a foreign or newer store is refused before anything else is said
+    session.warn_permissions()
     try:
         run_server(host=host, port=port, workers=workers, db_url=session.url, proxies=proxies, threads=threads)
     except ServerConfigError as e:
@@ -251,12 +293,11 @@ def projections_follow(session):
     if parse_store(session.url).is_sqlite:
         raise StoreConfigError("projections follow needs PostgreSQL (LISTEN/NOTIFY); on SQLite the read models "
                                "catch up when they are read")
-    import os
-
     from service.logs import configure
 
     configure()  # the server's line format: time, level, component, pid
-    os.nice(10)  # projection work yields the CPU to request workers; readers catch up before they read anyway
+    # Not niced: at nice 10 on a busy machine the follower got a few percent of a CPU and fell tens of
+    # thousands of events behind the pushes, and requests (which now catch up only a bounded number) rely on it.
     p = Projections(session.app, session.url)
     follower = Follower(session.app.recorder, p.catch_up)
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -267,4 +308,4 @@ def projections_follow(session):
         p.close()
 
 
-COMMANDS = [remote, sync, device, account, serve, conflicts, resolve, projections]
+COMMANDS = [remote, sync, device, serve, conflicts, resolve, projections]

@@ -2,7 +2,7 @@
 
 Everything heavy is imported here, lazily, when a command first needs the
 store. The device id lives in ``BACKSTORY_HOME/device.json`` (made on first
-use); the remote's URL and token in ``BACKSTORY_HOME/remote.json`` (mode 600).
+use); the remote's URL and token in ``BACKSTORY_HOME/remote.json`` (mode 600). The home is made 0700.
 """
 
 from __future__ import annotations
@@ -83,7 +83,9 @@ def _read_json(path: Path, fix: str) -> Any:
 
 
 def _write_private(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from service.config import private_dir
+
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -116,7 +118,17 @@ class Session:
             from service.application import open_app
 
             self._app = open_app(self.url)
+            self.warn_permissions()
         return self._app
+
+    def warn_permissions(self) -> None:
+        """Name on stderr each store file or data directory other users can read, and the fix."""
+        import click
+
+        from service.config import permission_warnings
+
+        for line in permission_warnings(self.url):
+            click.echo(f"backstory: warning: {line}", err=True)
 
     # ----- this device ---------------------------------------------------------------------
 
@@ -134,7 +146,34 @@ class Session:
         return config
 
     def set_remote(self, url: str, token: str) -> None:
-        _write_private(self.home / "remote.json", {"url": url, "token": token})
+        """Keep the URL and token; a token of another device than before (paired again) numbers its seqs anew."""
+        from domain.accounts import device_of_token
+
+        try:
+            old = self.remote_config() or {}
+        except SettingsError:
+            old = {}  # a damaged remote.json is what `remote set` mends
+        shift = old.get("seq_shift", 0)
+        if old.get("token") and device_of_token(old["token"]) != device_of_token(token):
+            shift = self.device.outbox().acked_seq  # the new device's seq 1 is the outbox's next unanswered one
+        _write_private(self.home / "remote.json", {"url": url, "token": token, **({"seq_shift": shift} if shift else {})})
+
+    def mark_revoked(self) -> None:
+        """Remember that the server refused this device's token (403), until ``remote set`` gives a new one."""
+        config = self.remote_config()
+        if config and not config.get("revoked_at"):
+            _write_private(self.home / "remote.json", {**config, "revoked_at": self.now().isoformat()})
+
+    def revoked_notice(self) -> str | None:
+        """What a revoked device says with every change it records: where the change stays, and the way back."""
+        config = self.remote_config()
+        if not config or not config.get("revoked_at"):
+            return None
+        return (f"this device's token was revoked (the server refused it at {config['revoked_at'][:16]}): changes "
+                f"stay on this device "
+                f"only until it is paired again (on a working device: `backstory device pair NAME`, or ask the "
+                f"server's operator for `backstory account token ACCOUNT`; then here `backstory remote set URL "
+                f"--token NEW_TOKEN` and `backstory sync`)")
 
     def remote(self):
         from service.remote import HttpRemote
@@ -144,7 +183,7 @@ class Session:
             from domain.errors import NotFound
 
             raise NotFound("remote", "no remote is set; use `backstory remote set URL --token TOKEN`")
-        return HttpRemote(config["url"], config["token"])
+        return HttpRemote(config["url"], config["token"], seq_shift=int(config.get("seq_shift") or 0))
 
     def device_id(self) -> str:
         """The device named by the remote's token; before a remote is set, the one in device.json (made once)."""
@@ -197,4 +236,10 @@ class Session:
 
         args = {k: v for k, v in args.items() if v not in (None, (), [])}
         check_args(args)
-        return self.device.mutate(new_mutation(mutation_type, args, at or self.now(), self.device_id()))
+        result = self.device.mutate(new_mutation(mutation_type, args, at or self.now(), self.device_id()))
+        notice = self.revoked_notice()
+        if notice:
+            import click
+
+            click.echo(f"backstory: warning: {notice}", err=True)
+        return result

@@ -65,6 +65,13 @@ class ConflictsProjection(Projection):
                          .values(data=holders[p].conflicts[c]))
 
 
+_COLUMNS = ("name", "paired_at", "revoked_at")
+
+
+def _row(device: dict) -> dict:
+    return {k: device[k] for k in _COLUMNS}
+
+
 class DevicesProjection(Projection):
     """Every device of every account: name, when it was paired, when it was revoked."""
 
@@ -92,7 +99,7 @@ class DevicesProjection(Projection):
         touched = {(i.stream, i.event.device_id) for i in mine} & set(positions)
         for a, d in sorted(touched - known, key=positions.get):
             conn.execute(insert(devices).values(account_id=a, device_id=d, position=positions[(a, d)],
-                                                **holders[a].devices[d]))
+                                                **_row(holders[a].devices[d])))
         for a, d in touched & known:
             conn.execute(update(devices).where(devices.c.account_id == a, devices.c.device_id == d)
-                         .values(**holders[a].devices[d]))
+                         .values(**_row(holders[a].devices[d])))

@@ -49,6 +49,10 @@ class Projections:
         return [{"name": p.name, "position": positions.get(p.name, 0), "head": head,
                  "lag": max(head - positions.get(p.name, 0), 0)} for p in self.runner.projections]
 
+    def lag(self, name: str) -> int:
+        """How many notifications the named projection has not applied yet."""
+        return max(self.runner.head() - self.runner.positions().get(name, 0), 0)
+
     def rebuild(self, names: list[str] | None = None) -> None:
         """Clear the named projections (all when None) and re-apply every notification."""
         self.runner.rebuild(names)

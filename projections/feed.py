@@ -2,8 +2,12 @@
 
 Every event of a program's own streams (the program, its fact months, its
 processed-mutation records and its conflict log) gets the next position of
-that program's feed, 1, 2, 3... in notification order. Account and device
-streams (they hold token hashes) are never in a feed. Each entry carries the
+that program's feed, 1, 2, 3... in notification order. So does each device
+paired or revoked in the program's account (kind ``device``: who paired or
+revoked which device), from ``Account.DeviceAdded`` and ``DeviceRevoked`` v2 on,
+which name who did it (older ones stay out, so a rebuild gives the same
+positions). Device streams (they hold token hashes) and the account's other
+events are never in a feed. Each entry carries the
 stored event verbatim (``data.stored``) so a device can replicate it and
 decode it with ``app.mapper.to_domain_event`` (see ``stored_event``).
 """
@@ -17,6 +21,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection, insert, select, update
 
+from domain.accounts import OPERATOR
 from projections.base import Context, Item, Projection
 from projections.tables import feed, feed_heads
 
@@ -25,11 +30,27 @@ KINDS = (
     ("domain.conflicts:ConflictLog.", "conflict"),
     ("domain.program:Program.", "event"),
     ("domain.facts:FactLog.", "event"),
+    ("domain.accounts:Account.DeviceAdded", "device"),
+    ("domain.accounts:Account.DeviceRevoked", "device"),
 )
 
 
 def _kind(item: Item) -> str | None:
-    return next((kind for prefix, kind in KINDS if item.is_a(prefix)), None)
+    kind = next((kind for prefix, kind in KINDS if item.is_a(prefix)), None)
+    if kind == "device" and _by(item.event) is None:
+        return None  # recorded before who did it was kept
+    return kind
+
+
+def _by(e: Any) -> str | None:
+    return getattr(e, "paired_by", None) or getattr(e, "revoked_by", None)
+
+
+def _device(e: Any) -> dict[str, Any]:
+    """What a device entry tells every device of the account: which device, what happened, and who did it."""
+    revoked = hasattr(e, "revoked_by")
+    return {"device": e.device_id, "name": e.name, "action": "revoked" if revoked else "paired", "by": _by(e),
+            "by_name": getattr(e, "by_name", None)}
 
 
 def _iso(value: Any) -> str | None:
@@ -47,8 +68,12 @@ def entry(item: Item, kind: str) -> dict[str, Any]:
         data.update(status=e.status, mutation_type=e.mutation_type, seq=e.seq, result=e.result)
     elif kind == "conflict" and getattr(e, "conflict_id", None):
         data["conflict_id"] = e.conflict_id
+    elif kind == "device":
+        data.update(_device(e))
     mutation_id = getattr(e, "mutation_id", None)
     device_id = getattr(e, "device_id", None)
+    if kind == "device":  # the device that paired or revoked (the operator is no device)
+        device_id = None if _by(e) == OPERATOR else _by(e)
     return {
         "notification_id": item.id, "kind": kind, "type": item.type,
         "mutation_id": str(mutation_id) if mutation_id is not None else None,

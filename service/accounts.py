@@ -3,6 +3,10 @@
 A token is ``bs1_<device id>_<secret>`` with 256 random bits of secret. Only
 its SHA-256 is stored (a random secret of that size needs no slow hash); it is
 compared in constant time. A token reaches only its own account's program.
+
+The server's operator works on the store directly (``backstory account ...``):
+it finds an account by name or id, lists its devices, issues a new device token
+(the way back into an account whose devices were all revoked) and revokes.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.accounts import TOKEN_PREFIX, Account, Device, device_of_token
+from domain.accounts import OPERATOR, TOKEN_PREFIX, Account, Device, device_of_token
 from domain.errors import NotFound, Refused
 from service.application import BackstoryApp, Ledger, program_id_for
 
 DEVICE_PAIRED = "domain.accounts:Device.Paired"
+ACCOUNT_OPENED = "domain.accounts:Account.Opened"
 
 
 class AuthError(Exception):
@@ -63,7 +68,7 @@ def create_account(app: BackstoryApp, name: str, device_name: str = "first devic
     account_id, device_id = uuid.uuid4(), uuid.uuid4()
     account = Account.open(account_id, name, program_id_for(str(account_id)))
     token = _new_token(device_id)
-    account.add_device(str(device_id), device_name)
+    account.add_device(str(device_id), device_name, OPERATOR)
     device = Device.pair(device_id, account_id, device_name, token_hash(token))
     app.save(account, device)
     return {"account_id": str(account_id), "device_id": str(device_id), "token": token}
@@ -87,8 +92,8 @@ def authenticate(app: BackstoryApp, authorization: str | None) -> Principal:
     return Principal(account_id, device_id, program_id_for(str(account_id)))
 
 
-def _account(app: BackstoryApp, who: Principal) -> Account:
-    account = app.find(who.account_id)
+def _account(app: BackstoryApp, account_id: UUID) -> Account:
+    account = app.find(account_id)
     if not isinstance(account, Account):
         raise NotFound("account", "account not found")
     return account
@@ -119,16 +124,15 @@ def _check_pairing(account: Account, max_active: int | None, per_hour: int | Non
                                                f"the most it may; try again in {max(1, round(wait))} s", wait)
 
 
-def pair_device(app: BackstoryApp, who: Principal, name: str, max_active: int | None = None,
-                per_hour: int | None = None) -> dict:
-    """A new device of the caller's account (its token returned once), within the account's caps if given."""
+def _pair(app: BackstoryApp, account_id: UUID, name: str, by: str, max_active: int | None = None,
+          per_hour: int | None = None) -> dict:
     for _ in range(8):
-        account = _account(app, who)
+        account = _account(app, account_id)
         _check_pairing(account, max_active, per_hour)
         device_id = uuid.uuid4()
         token = _new_token(device_id)
-        account.add_device(str(device_id), name)
-        device = Device.pair(device_id, who.account_id, name, token_hash(token))
+        account.add_device(str(device_id), name, by)
+        device = Device.pair(device_id, account_id, name, token_hash(token))
         try:
             app.save(account, device)
         except IntegrityError:
@@ -137,19 +141,19 @@ def pair_device(app: BackstoryApp, who: Principal, name: str, max_active: int | 
     raise RuntimeError("could not pair the device: the account kept changing")
 
 
-def list_devices(app: BackstoryApp, who: Principal) -> list[dict]:
-    account = _account(app, who)
+def _devices(account: Account, current: str | None) -> list[dict]:
     return [{"device_id": did, "name": d["name"], "paired_at": d["paired_at"], "revoked_at": d["revoked_at"],
-             "current": did == str(who.device_id)} for did, d in account.devices.items()]
+             "paired_by": d.get("paired_by"), "revoked_by": d.get("revoked_by"), "current": did == current}
+            for did, d in account.devices.items()]
 
 
-def revoke_device(app: BackstoryApp, who: Principal, device_id: str) -> dict:
+def _revoke(app: BackstoryApp, account_id: UUID, device_id: str, by: str, confirmed: bool) -> dict:
     for _ in range(8):
-        account = _account(app, who)
+        account = _account(app, account_id)
         if device_id not in account.devices:
             raise NotFound("device", f"device: no device {device_id} in this account")
         device = app.find(UUID(device_id))
-        account.revoke_device(device_id)
+        account.revoke_device(device_id, by, confirmed)
         device.revoke()
         try:
             app.save(account, device)
@@ -157,3 +161,67 @@ def revoke_device(app: BackstoryApp, who: Principal, device_id: str) -> dict:
             continue
         return {"device_id": device_id, "revoked": True}
     raise RuntimeError("could not revoke the device: the account kept changing")
+
+
+def pair_device(app: BackstoryApp, who: Principal, name: str, max_active: int | None = None,
+                per_hour: int | None = None) -> dict:
+    """A new device of the caller's account (its token returned once), within the account's caps if given."""
+    return _pair(app, who.account_id, name, str(who.device_id), max_active, per_hour)
+
+
+def list_devices(app: BackstoryApp, who: Principal) -> list[dict]:
+    return _devices(_account(app, who.account_id), str(who.device_id))
+
+
+def revoke_device(app: BackstoryApp, who: Principal, device_id: str, confirmed: bool = False) -> dict:
+    """Revoke a device of the caller's account; ``ConfirmationRequired`` when the domain wants it confirmed."""
+    return _revoke(app, who.account_id, device_id, str(who.device_id), confirmed)
+
+
+# ----- the operator, on the server's store ------------------------------------------------------
+
+
+def find_account(app: BackstoryApp, name_or_id: str) -> Account:
+    """The account with this id, or the one account with this name (several: refused, listing their ids)."""
+    try:
+        account = app.find(UUID(name_or_id))
+    except ValueError:
+        account = None
+    if isinstance(account, Account):
+        return account
+    found, start = [], 1
+    while True:
+        notes = app.recorder.select_notifications(start, 1000, topics=[ACCOUNT_OPENED])
+        for note in notes:
+            opened = app.mapper.to_domain_event(note)
+            if opened.name == name_or_id.strip():
+                found.append(note.originator_id)
+        if len(notes) < 1000:
+            break
+        start = notes[-1].id + 1
+    if not found:
+        raise NotFound("account", f"account: no account named {name_or_id!r} (give its name or its id)")
+    if len(found) > 1:
+        raise Refused("ambiguous_account", f"{len(found)} accounts are named {name_or_id!r}: give one of their "
+                                           f"ids: {', '.join(map(str, found))}")
+    return _account(app, found[0])
+
+
+def operator_devices(app: BackstoryApp, name_or_id: str) -> dict:
+    account = find_account(app, name_or_id)
+    return {"account_id": str(account.id), "name": account.name, "devices": _devices(account, None)}
+
+
+def operator_token(app: BackstoryApp, name_or_id: str, device_name: str) -> dict:
+    """A new device of the account, paired by the operator; its token is returned once."""
+    account = find_account(app, name_or_id)
+    return {"account_id": str(account.id), **_pair(app, account.id, device_name, OPERATOR)}
+
+
+def operator_revoke(app: BackstoryApp, name_or_id: str, device_id: str) -> dict:
+    account = find_account(app, name_or_id)
+    try:
+        wanted = str(UUID(device_id))
+    except ValueError:
+        raise NotFound("device", f"device: no device {device_id!r} in this account") from None
+    return {"account_id": str(account.id), **_revoke(app, account.id, wanted, OPERATOR, True)}

@@ -33,6 +33,7 @@ WIRE_FIELDS = ("mutation_id", "seq", "type", "occurred_at", "base_version", "arg
 #: Bytes of one push body: under the server's 1 MiB cap (``api.limits.MAX_BODY_BYTES``), room kept for the envelope.
 BATCH_BYTES = 1024 * 1024 - 16 * 1024
 STARTED_TOPIC = "domain.program:Program.Started"
+DEVICE_FIELDS = ("device", "name", "action", "by", "by_name")
 
 
 def _wire(item: dict) -> dict:
@@ -158,7 +159,8 @@ class DeviceStore:
 
     def sync(self, remote: HttpRemote) -> dict[str, Any]:
         report: dict[str, Any] = {"pushed": 0, "applied": 0, "duplicate": 0, "conflict": 0, "rejected": 0,
-                                  "conflicts": [], "rejections": [], "pulled": 0, "renumbered": 0, "reused": []}
+                                  "conflicts": [], "rejections": [], "pulled": 0, "renumbered": 0, "reused": [],
+                                  "devices": []}
         outbox = self.outbox()
         if not outbox.linked:
             self._queue_standalone(outbox)
@@ -260,6 +262,9 @@ class DeviceStore:
             stored = []
             program_id = outbox.program_id
             for e in entries:
+                if e["kind"] == "device":  # who paired or revoked which device: told, not replicated
+                    report.setdefault("devices", []).append({k: e["data"].get(k) for k in DEVICE_FIELDS})
+                    continue
                 s = e["data"]["stored"]
                 stored.append(StoredEvent(originator_id=UUID(s["originator_id"]),
                                           originator_version=int(s["originator_version"]),
@@ -267,7 +272,10 @@ class DeviceStore:
                 if s["topic"] == STARTED_TOPIC:
                     program_id = s["originator_id"]
             outbox.pulled(page["next_cursor"], program_id, len(entries))
-            if not page["has_more"]:  # the replica now holds every mutation the push acknowledged
+            report["behind"] = page.get("behind") or 0
+            # the replica now holds every mutation the push acknowledged, unless the server's feed is behind:
+            # then they stay in the outbox (reads still show them) until a later sync pulls them
+            if not page["has_more"] and not report["behind"]:
                 outbox.acknowledge(*acked)
             own = [self.app.mapper.to_stored_event(ev) for ev in outbox.collect_events()]
             self.app.recorder.insert_events(stored + own)

@@ -107,6 +107,6 @@ class Cli:
 def cli(store_url, tmp_path):
     """The CLI in a fresh BACKSTORY_HOME; on PostgreSQL its store is a fresh schema."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # as backstory makes it: a looser one is warned about
     db = None if store_url.startswith("sqlite") else store_url
     return Cli(home, db)

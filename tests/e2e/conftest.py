@@ -73,7 +73,7 @@ def module_cli(request, tmp_path_factory):
 def fresh_cli(cli, tmp_path):
     """Another empty home and store, on the same backend as ``cli``."""
     home = tmp_path / "home2"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     if cli.db is None:
         yield Cli(home, None)
         return

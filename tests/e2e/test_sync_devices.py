@@ -181,6 +181,6 @@ def test_device_offline_for_weeks_lands_backdated_facts(pair):
 def test_revoked_device_cannot_sync(pair):
     phone, tablet = pair
     tablet_id = [d for d in phone.ok("device", "list", "--json").json()["devices"] if not d.get("current")][0]["device_id"]
-    phone.ok("device", "revoke", tablet_id)
+    phone.ok("device", "revoke", tablet_id, "--yes")  # the last other device: confirmed
     r = tablet("sync")
     assert r.code == 1 and "403" in r.err

@@ -308,7 +308,7 @@ def test_a_revoked_device_gets_403_everywhere(api, sam):
     started(sam)
     tablet = sam.pair("tablet")
     assert tablet.get("/v1/devices").status_code == 200
-    r = sam.client.delete(f"/v1/devices/{tablet.device_id}", headers=sam.headers)
+    r = sam.client.delete(f"/v1/devices/{tablet.device_id}?confirm={tablet.device_id}", headers=sam.headers)
     assert r.status_code == 200 and r.json == {"device_id": tablet.device_id, "revoked": True}
     for method, path, body in every_endpoint(tablet):
         assert_problem(tablet.client.open(path, method=method, json=body, headers=tablet.headers), 403)

@@ -75,7 +75,7 @@ def test_pull_pages_through_the_feed_in_a_stable_order(sam):
     paged, _ = pull_all(sam, limit=3)
     assert paged == everything
     kinds = {e["kind"] for e in everything}
-    assert kinds == {"event", "outcome"}
+    assert kinds == {"event", "outcome", "device"}  # device: the first one, paired by the operator
     outcomes = {e["mutation_id"]: e["data"]["status"] for e in everything if e["kind"] == "outcome"}
     assert len(outcomes) == 10 and set(outcomes.values()) == {"applied"}
     first = sam.get("/v1/sync/pull", limit=2).json
@@ -83,7 +83,7 @@ def test_pull_pages_through_the_feed_in_a_stable_order(sam):
     assert first["has_more"] is True and len(first["entries"]) == 2
     # nothing new: the cursor of the end stays put
     r = sam.get("/v1/sync/pull", after=end)
-    assert r.json == {"entries": [], "next_cursor": end, "has_more": False}
+    assert r.json == {"entries": [], "next_cursor": end, "has_more": False, "behind": 0}
 
 
 def test_an_old_cursor_replays(sam):
@@ -262,7 +262,9 @@ def test_reads_before_a_program_exists_are_404(api):
         body = assert_problem(nobody.get(path), 404)
         assert "no program" in body["detail"]
     assert nobody.get("/v1/conflicts").json == {"conflicts": [], "next_cursor": "", "has_more": False}
-    assert nobody.get("/v1/sync/pull").json["entries"] == []
+    # only the first device's pairing, by the operator
+    assert [(e["kind"], e["data"]["by"]) for e in nobody.get("/v1/sync/pull").json["entries"]] == [
+        ("device", "operator")]
 
 
 # ----- accounts never see or touch each other ------------------------------------------------------
@@ -284,7 +286,7 @@ def test_another_accounts_token_never_reads_or_writes_data(api, sam, alex):
         assert sam.device_id not in text and sam.account_id not in text, path
     assert {e["name"] for e in alex.get("/v1/program").json["exercises"]} == {"Dead bug"}
     alex_entries, _ = pull_all(alex)
-    assert not {e["mutation_id"] for e in alex_entries} & {e["mutation_id"] for e in sam_entries}
+    assert not {e["mutation_id"] for e in alex_entries} & {e["mutation_id"] for e in sam_entries} - {None}
     assert_problem(alex.get("/v1/exercises/Bridge/history"), 404)
     bridge_id = next(e["id"] for e in sam_program["exercises"] if e["name"] == "Bridge")
     assert_problem(alex.get(f"/v1/exercises/{bridge_id}/history"), 404)

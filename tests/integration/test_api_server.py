@@ -80,7 +80,8 @@ def test_a_real_server_speaks_the_protocol(served):
 
     status, _, paired = http("POST", server.url + "/v1/devices", {"name": "tablet"}, token)
     assert status == 201
-    status, _, _ = http("DELETE", f"{server.url}/v1/devices/{paired['device_id']}", token=token)
+    status, _, _ = http("DELETE", f"{server.url}/v1/devices/{paired['device_id']}?confirm={paired['device_id']}",
+                        token=token)
     assert status == 200
     status, _, body = http("GET", server.url + "/v1/devices", token=paired["token"])
     assert status == 403 and body["status"] == 403

@@ -71,6 +71,9 @@ BATCHES = int(os.environ.get("BACKSTORY_TEST_PG_BATCHES") or 20)  # per device
 DECISION_SHARE = {0: 0.2}  # account 0 (eight devices) decides most; the others 10%
 
 
+DEVICE_ENTRIES = ("domain.accounts:Account.DeviceAdded", "domain.accounts:Account.DeviceRevoked")
+
+
 def _admin_url() -> str:
     return PG_URL.replace("postgresql+psycopg://", "postgresql://")
 
@@ -259,6 +262,7 @@ def _check_store(load: Load, accounts: list[dict], feeds: dict[int, list[dict]],
     from service.application import program_id_for
 
     programs = [program_id_for(a["account_id"]) for a in accounts]
+    accounts_by_id = {a["account_id"]: i for i, a in enumerate(accounts)}
     account_of = {d.device_id: d.account for d in load.devices}
     first = {mid: load.first(mid) for mid in load.outcomes}
 
@@ -287,6 +291,9 @@ def _check_store(load: Load, accounts: list[dict], feeds: dict[int, list[dict]],
         if i is None:
             assert note.topic.startswith("domain.accounts:"), \
                 f"an event of a stream no acknowledged mutation explains: {note.topic} {note.originator_id}"
+            if note.topic.startswith(DEVICE_ENTRIES):  # who paired or revoked which device: in its account's feed
+                streams[accounts_by_id[str(note.originator_id)]].append(
+                    (str(note.originator_id), note.originator_version))
             continue
         streams[i].append((str(note.originator_id), note.originator_version))
         event = app.mapper.to_domain_event(note)

@@ -272,7 +272,8 @@ def test_read_models_equal_the_in_process_queries(app, projections):
     for world in (a, b):
         assert a.conflicts or b.conflicts, "the scenario should produce conflicts"
         check_program(projections, world.ledger, rng)
-        devices = [{k: v for k, v in d.items() if k != "current"} for d in list_devices(app, world.who)]
+        devices = [{k: v for k, v in d.items() if k not in ("current", "paired_by", "revoked_by")}  # the feed has those
+                   for d in list_devices(app, world.who)]
         assert projections.devices(world.who.account_id) == devices
     check_program(projections, app.ledger(program_id_for("local")), rng)
     assert projections.signature(program_id_for("local"))["exercises"], "the demo promotes an exercise"
@@ -387,10 +388,12 @@ def test_feeds_of_two_accounts_never_mix(app, projections):
         event = app.mapper.to_domain_event(n)
         if n.topic.startswith(("domain.program:Program.Started",)):
             owners[str(n.originator_id)] = str(n.originator_id)
-        elif hasattr(event, "program_id") and not n.topic.startswith("domain.accounts"):
+        elif hasattr(event, "program_id"):  # an account's stream too: its device pairings and revocations
             owners.setdefault(str(n.originator_id), event.program_id)
     programs = {a.program_id: [], b.program_id: [], str(program_id_for("local")): []}
     for n in app.recorder.select_notifications(1, 100000):
+        if n.topic == "domain.accounts:Account.Opened":
+            continue
         if owners.get(str(n.originator_id)) in programs:
             programs[owners[str(n.originator_id)]].append(n.id)
     for program_id, ids in programs.items():
@@ -398,10 +401,12 @@ def test_feeds_of_two_accounts_never_mix(app, projections):
         assert [e["position"] for e in entries] == list(range(1, len(entries) + 1))
         assert len(entries) == len(ids) > 0
         assert all(owners[e["data"]["stored"]["originator_id"]] == program_id for e in entries)
-        assert not any(e["data"]["stored"]["topic"].startswith("domain.accounts") for e in entries)
+        # of the account's streams only who paired and revoked which device; never a Device stream (token hash)
+        assert {e["data"]["stored"]["topic"] for e in entries if e["data"]["stored"]["topic"].startswith(
+            "domain.accounts")} <= {"domain.accounts:Account.DeviceAdded", "domain.accounts:Account.DeviceRevoked"}
         assert entries == _all_entries(projections, program_id, page=1000)
     kinds = {e["kind"] for e in _all_entries(projections, a.program_id, 100)}
-    assert kinds == {"event", "outcome", "conflict"}
+    assert kinds == {"event", "outcome", "conflict", "device"}
 
 
 def test_feed_entries_round_trip_to_domain_events(app, projections):

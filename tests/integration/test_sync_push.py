@@ -205,7 +205,7 @@ def test_tokens_reach_only_their_account(server, two_devices):
         authenticate(server, "Bearer " + a.token[:-2] + "xx")
     assert e.value.status == 401
     tablet = [d for d in list_devices(server, a.who) if not d["current"]][0]
-    revoke_device(server, a.who, tablet["device_id"])
+    revoke_device(server, a.who, tablet["device_id"], confirmed=True)
     with pytest.raises(AuthError) as e:
         authenticate(server, f"Bearer {pair_device(server, a.who, 'x')['token']}x")
     assert e.value.status == 401

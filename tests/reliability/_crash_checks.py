@@ -54,8 +54,8 @@ def _owner(note, event) -> UUID | None:
     """The program whose feed a stream belongs to (None: an account's or a device's stream)."""
     if note.topic == "domain.program:Program.Started":
         return note.originator_id
-    if note.topic.startswith(FEED_STREAMS):
-        return UUID(str(event.program_id))
+    if note.topic.startswith(FEED_STREAMS) or note.topic == "domain.accounts:Account.Opened":
+        return UUID(str(event.program_id))  # an account's stream: its device pairings and revocations
     return None
 
 
@@ -71,7 +71,7 @@ def scan(app) -> Scan:
             if owner is not None:
                 owners[note.originator_id] = owner
         program = owners.get(note.originator_id)
-        if program is not None:
+        if program is not None and note.topic != "domain.accounts:Account.Opened":
             s.streams[program].append((str(note.originator_id), note.originator_version))
         mutation_id = getattr(event, "mutation_id", None)
         if mutation_id is None:

@@ -19,6 +19,8 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
 - ``events_v3.jsonl``: Program.ExerciseRetired and ExerciseDeconstructed v2 (``restored``: what a late
   retire or deconstruct gives back from the edits it won over in sync).
 - ``events_v4.jsonl``: FactLog.OutcomeAssessed v1 (April's log: a PSFS, an ODI and its correction).
+- ``events_v5.jsonl``: Account.DeviceAdded v2 (paired_by) and DeviceRevoked v2 (revoked_by, names), in a
+  second account's stream.
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -41,7 +43,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from domain.accounts import Account, Device  # noqa: E402
+from domain.accounts import OPERATOR, Account, Device  # noqa: E402
 from domain.conflicts import ConflictLog  # noqa: E402
 from domain.evidence import Exposure, SignatureRule  # noqa: E402
 from domain import outcomes  # noqa: E402
@@ -65,6 +67,7 @@ COMPONENTS = ["Hip hinge drill", "Brace"]
 
 # the account, its two devices and the laptop's stale decision that became a conflict (events_v2)
 ACCOUNT_ID = UUID(str(uuid5(SAMPLE_IDS, "account")))
+ACCOUNT_V2_ID = UUID(str(uuid5(SAMPLE_IDS, "account:v2")))
 PHONE_ID = UUID(str(uuid5(SAMPLE_IDS, "device:phone")))
 LAPTOP_ID = UUID(str(uuid5(SAMPLE_IDS, "device:laptop")))
 STALE_SEQ, STALE_BASE = 7, 5
@@ -148,7 +151,7 @@ def fact_events(program_id) -> list:
 
 
 def assessment_events(program_id) -> list:
-    """April's log (events_v3): a PSFS with named activities, an ODI with a section unanswered, corrected."""
+    """April's log (events_v4): a PSFS with named activities, an ODI with a section unanswered, corrected."""
     with mock.patch.object(FactLog.Opened, "create_timestamp", classmethod(lambda cls: day(31))):
         log = FactLog.open(program_id, "2024-04")
     at = lambda n: day(n).astimezone(PARIS)  # noqa: E731
@@ -222,14 +225,18 @@ def conflict_events(program_id, decisions: list) -> list:
 
 
 def account_events(program_id) -> list:
-    """An account with a phone and a laptop; the laptop is revoked later."""
+    """An account with a phone (paired by the operator) and a laptop it paired and later revoked, confirmed.
+
+    Its id is ``ACCOUNT_V2_ID``: the v1 samples (``events_v2.jsonl``) hold ``ACCOUNT_ID``'s stream,
+    made when ``DeviceAdded`` and ``DeviceRevoked`` did not yet say who paired and who revoked.
+    """
     with frozen_clock(day(0), Account.Opened, Account.DeviceAdded):
-        account = Account.open(ACCOUNT_ID, "Sample account", program_id)
-        account.add_device(str(PHONE_ID), "phone")
+        account = Account.open(ACCOUNT_V2_ID, "Sample account v2", program_id)
+        account.add_device(str(PHONE_ID), "phone", OPERATOR)
     with frozen_clock(day(1.5), Account.DeviceAdded):
-        account.add_device(str(LAPTOP_ID), "laptop")
+        account.add_device(str(LAPTOP_ID), "laptop", str(PHONE_ID))
     with frozen_clock(day(14), Account.DeviceRevoked):
-        account.revoke_device(str(LAPTOP_ID))
+        account.revoke_device(str(LAPTOP_ID), str(PHONE_ID), confirmed=True)
     return list(account.pending_events)
 
 

@@ -174,7 +174,7 @@ def test_a_revoked_token_stays_refused_and_a_new_pairing_does_not_revive_it(serv
     phone = Device.new_account(server, "owner")
     laptop = phone.pair("laptop")
     assert laptop.get("/v1/devices").status == 200
-    assert phone.call("DELETE", f"/v1/devices/{laptop.device_id}").status == 200
+    assert phone.call("DELETE", f"/v1/devices/{laptop.device_id}?confirm={laptop.device_id}").status == 200
     assert_problem(laptop.get("/v1/devices"), 403)
     assert phone.call("DELETE", f"/v1/devices/{laptop.device_id}").status == 200  # again: harmless
     phone.pair("laptop")  # the same name again is a new device with a new token

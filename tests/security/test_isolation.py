@@ -158,7 +158,7 @@ def test_the_attackers_own_device_operations_stay_in_its_account(server, victim,
     listed = attacker.get("/v1/devices").json()["devices"]
     assert {d["device_id"] for d in listed} == {attacker.device_id, paired.device_id}
     assert_problem(paired.call("DELETE", f"/v1/devices/{victim.phone.device_id}"), 404)
-    assert attacker.call("DELETE", f"/v1/devices/{paired.device_id}").status == 200
+    assert attacker.call("DELETE", f"/v1/devices/{paired.device_id}?confirm={paired.device_id}").status == 200
     assert victim_view(victim) == before
     assert call(server.url, "GET", "/v1/devices", token=victim.phone.token).status == 200
 

@@ -119,7 +119,7 @@ def traffic(server, spec) -> None:
     call(server.url, "GET", f"/v1/program?x={'Q' * 9000}{SECRET_QUERY}", token=device.token)  # over the line cap
     raw_requests(server)
     revoked = device.pair("to revoke")
-    device.call("DELETE", f"/v1/devices/{revoked.device_id}")
+    device.call("DELETE", f"/v1/devices/{revoked.device_id}?confirm={revoked.device_id}")
     revoked.push(revoked.m("log", exercise=SECRET_EXERCISE, note=SECRET_NOTE))
     return device
 

@@ -83,7 +83,7 @@ def test_the_cli_keeps_its_token_in_a_private_file_and_never_prints_it_again(ser
     (tmp_path / "revoked").mkdir()
     paired = owner.pair("soon revoked")
     revoked.ok("remote", "set", server.url, "--token", paired.token)
-    assert owner.call("DELETE", f"/v1/devices/{paired.device_id}").status == 200
+    assert owner.call("DELETE", f"/v1/devices/{paired.device_id}?confirm={paired.device_id}").status == 200
     refused = revoked("sync")
     assert refused.code == 1 and "403" in refused.err and paired.token not in refused.err
     assert_problem(paired.get("/v1/devices"), 403)

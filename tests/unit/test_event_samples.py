@@ -44,6 +44,7 @@ PINNED = {
     "events_v2.jsonl": (16, "605b840fe9e9c7a588e4cdc1a4ee3ef79beeec072dd95ec8f479e3c61e14810d"),
     "events_v3.jsonl": (16, "c741419ec39c02b1d4888cc41d828d35fb609ec5b7e6e14d2471fb3c938de75c"),
     "events_v4.jsonl": (4, "ab198b38fddd8b23bad6fccab7e006d5a6b25ea7a9a160fe0ef0d2e68dedefe0"),
+    "events_v5.jsonl": (4, "e9ffdb04940614dc2e507e4b81d55c9cd83ddeaf4d3413e6a720f0071eb1380b"),
 }
 
 
@@ -406,12 +407,19 @@ def test_replaying_conflict_samples_rebuilds_the_log(app):
 
 def test_replaying_account_and_device_samples(app):
     events = [e for e in decode_all(app) if topic_of(type(e)).startswith("domain.accounts:")]
-    rebuilt = {type(a): a for a in replay_streams(events)}
-    account, device = rebuilt[Account], rebuilt[Device]
+    rebuilt = replay_streams(events)
+    [device] = [a for a in rebuilt if isinstance(a, Device)]
+    account, account_v2 = [a for a in rebuilt if isinstance(a, Account)]
     assert (account.name, account.program_id) == ("Sample account", str(SAMPLES_PROGRAM))
-    assert [d["name"] for d in account.devices.values()] == ["phone", "laptop"]
-    assert [d["revoked_at"] is not None for d in account.devices.values()] == [False, True]
+    for each in (account, account_v2):
+        assert [d["name"] for d in each.devices.values()] == ["phone", "laptop"]
+        assert [d["revoked_at"] is not None for d in each.devices.values()] == [False, True]
     assert str(device.id) in account.devices and device.account_id == str(account.id)
+    # v1 events (upcast) do not say who paired or revoked; v2 events do
+    assert [(d["paired_by"], d["revoked_by"]) for d in account.devices.values()] == [(None, None), (None, None)]
+    phone, laptop = account_v2.devices
+    assert [(d["paired_by"], d["revoked_by"]) for d in account_v2.devices.values()] == [
+        ("operator", None), (phone, phone)]
     assert (device.name, device.last_seq, device.revoked) == ("laptop", 7, True)
     assert len(device.token_hash) == 64
 
@@ -440,7 +448,7 @@ def test_samples_load_from_a_store(ledger):
     assert (record.mutation_type, record.program_id, record.seq, record.base_version) == (
         "checkin", None, None, None)
     assert sorted(e.mutation_type for e in samples.mutation_records()) == ["checkin", "log", "progress"]
-    [opened] = [line for line in LINES if line["topic"] == "domain.accounts:Account.Opened"]
+    [opened, _v2] = [line for line in LINES if line["topic"] == "domain.accounts:Account.Opened"]
     account = app.find(UUID(opened["originator_id"]))
     [laptop] = [UUID(d) for d, v in account.devices.items() if v["name"] == "laptop"]
     device = app.find(laptop)
