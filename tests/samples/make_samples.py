@@ -18,6 +18,8 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
   ConflictLog, Account, Device and (a device's own store) Outbox aggregates.
 - ``events_v3.jsonl``: Program.ExerciseRetired and ExerciseDeconstructed v2 (``restored``: what a late
   retire or deconstruct gives back from the edits it won over in sync).
+- ``events_v4.jsonl``: Program.StartMovedBack v1 (a backfill: a decision or fact dated before the
+  program's start moved the start back to it).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -111,6 +113,8 @@ def program_events(program_id) -> list:
     p.demote(bridge, ctx(11, "not any more"))
     p.change_status("retire", dead_bug, ctx(12, "replaced", "plateau"))
     p.fitting("close", "done", ctx(13))
+    # a backfill recorded last: a fact dated before the start moved the start back to it (events_v4)
+    p.cover(day(-2).astimezone(PARIS), "checkin", ctx(-2, recorded=14))
     return list(p.pending_events)
 
 

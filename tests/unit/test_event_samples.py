@@ -43,7 +43,11 @@ PINNED = {
     "events_v1.jsonl": (26, "6b538677c51fffb9f842547e5da5ee1510e44c83377f36e4b69b8f7d92f6762c"),
     "events_v2.jsonl": (16, "605b840fe9e9c7a588e4cdc1a4ee3ef79beeec072dd95ec8f479e3c61e14810d"),
     "events_v3.jsonl": (16, "c741419ec39c02b1d4888cc41d828d35fb609ec5b7e6e14d2471fb3c938de75c"),
+    "events_v4.jsonl": (17, "b180c272a41418ac3a95217dd8d385f0ab0c08bd9543d55811499a7e8a7b5d0e"),
 }
+
+
+SECOND = timedelta(seconds=1)
 
 
 def day(n: float) -> datetime:
@@ -290,6 +294,9 @@ def test_decoded_decisions_keep_their_meaning(app):
     assert (promoted.evidence["rule"]["rule_id"], promoted.evidence["rule"]["version"]) == ("signature-evidence", 1)
     deconstructed = events["Program.ExerciseDeconstructed"]
     assert [c["name"] for c in deconstructed.components] == ["Hip hinge drill", "Brace"]
+    moved = events["Program.StartMovedBack"]
+    assert (moved.from_start, moved.occurred_at, moved.cause) == (T0, day(-2), "checkin")
+    assert (moved.name, moved.timezone) == ("Sample program", "Europe/Paris")
 
 
 # ----- replay --------------------------------------------------------------------------------
@@ -346,6 +353,9 @@ def test_replaying_program_samples_rebuilds_the_program(app, sample_file):
     # the backdated regression (happened on day 3.5, recorded on day 4.5)
     assert program.view(day(4), known_at=day(4)).exercises[bridge.id].prescription["load"]["magnitude"] == 5
     assert program.view(day(4)).exercises[bridge.id].prescription["load"]["magnitude"] == 2.5
+    # the backfill (events_v4 on): the program starts two days before its init
+    start = day(-2) if sample_file >= "events_v4.jsonl" else T0
+    assert program.started_at() == start and program.view(start).exists and not program.view(start - SECOND).exists
 
 
 def test_replaying_fact_samples_rebuilds_the_month(app):
@@ -412,8 +422,9 @@ def test_samples_load_from_a_store(ledger):
     app.recorder.insert_events([stored(line) for line in STORABLE])
     samples = app.ledger(SAMPLES_PROGRAM)
     program = samples.program()
-    assert program.view().name == "Sample program" and program.version == 16
-    assert [type(e).__name__ for e in samples.decisions_after(14)] == ["ExerciseRetired", "FittingClosed"]
+    assert program.view().name == "Sample program" and program.version == 17
+    assert [type(e).__name__ for e in samples.decisions_after(14)] == ["ExerciseRetired", "FittingClosed",
+                                                                        "StartMovedBack"]
     assert len(samples.fact_log("2024-03").facts) == 6
     [conflict] = samples.conflict_log().conflicts.values()
     assert conflict["resolution"] == "keep-current"
