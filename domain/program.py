@@ -126,7 +126,7 @@ class Program(Aggregate):
         reason_code = "unspecified"
 
     class Decision(Aggregate.Event):
-        """Base of every decision after the start: who, when, why."""
+        """Base of every decision: who, when, why."""
 
         class_version = 1  # bump with an upcast_vN_vM when the fields change
 
