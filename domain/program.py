@@ -365,20 +365,22 @@ class Program(Aggregate):
             view.name, view.timezone, view.started = now.name, now.timezone, time_key(ctx.occurred_at)
         return view
 
-    def cover(self, moment: datetime, cause: str, ctx: Context) -> None:
-        """Move the start back to ``moment`` when it lies before it (a backfill), recorded as its own event."""
-        check_time(moment, ctx.recorded_at)
+    def cover(self, cause: str, ctx: Context) -> None:
+        """Move the start back to ``ctx.occurred_at`` if it lies before it (a backfill), as an event of its own.
+
+        ``cause`` is the command dated then (a decision's, or a fact's: ``service.handling``).
+        """
+        check_time(ctx.occurred_at, ctx.recorded_at)
         start = self.started_at()
-        if moment >= start:
+        if ctx.occurred_at >= start:
             return
         now = self.view()
         self.trigger_event(self.StartMovedBack, name=now.name, timezone=now.timezone, from_start=start,
-                           cause=cause, **{**ctx.meta(), "occurred_at": moment, "reason": None,
-                                           "reason_code": "unspecified"})
+                           cause=cause, **{**ctx.meta(), "reason": None, "reason_code": "unspecified"})
 
     def _decide(self, event: type, ctx: Context, **fields: Any) -> None:
         """Record a decision, after the start it moves back (if it lies before it)."""
-        self.cover(ctx.occurred_at, event.command, ctx)
+        self.cover(event.command, ctx)
         self.trigger_event(event, **fields, **ctx.meta())
 
     def _exercise(self, view: ProgramView, exercise_id: str, ctx: Context, *, allow=("active", "paused")) -> ExerciseView:

@@ -348,8 +348,8 @@ def _record_fact(uow, m, now, command: str, **attrs) -> Step:
     if program is None:
         return Step([log], {"fact_id": fact_id, "month": log.month})
     # A fact dated before the program's start (a backfill) moves the start back to it, like a decision.
-    program.cover(m.occurred_at, command, Context(occurred_at=m.occurred_at, device_id=m.device_id,
-                                                  mutation_id=m.mutation_id, recorded_at=now))
+    program.cover(command, Context(occurred_at=m.occurred_at, device_id=m.device_id, mutation_id=m.mutation_id,
+                                   recorded_at=now))
     return Step([log, program], {"fact_id": fact_id, "month": log.month})
 
 

@@ -114,7 +114,7 @@ def program_events(program_id) -> list:
     p.change_status("retire", dead_bug, ctx(12, "replaced", "plateau"))
     p.fitting("close", "done", ctx(13))
     # a backfill recorded last: a fact dated before the start moved the start back to it (events_v4)
-    p.cover(day(-2).astimezone(PARIS), "checkin", ctx(-2, recorded=14))
+    p.cover("checkin", ctx(-2, recorded=14))
     return list(p.pending_events)
 
 

@@ -210,11 +210,11 @@ def test_a_refused_decision_before_the_start_moves_nothing(program):
 
 
 def test_cover_moves_the_start_for_a_fact_and_judges_the_decision_by_the_programs_zone(program):
-    program.cover(day(-3), "checkin", ctx(day(-3), day(1)))
+    program.cover("checkin", ctx(day(-3), day(1)))
     moved = last(program)
     assert (moved.cause, moved.occurred_at, moved.name, moved.timezone) == ("checkin", day(-3), "My back",
                                                                             "Europe/Paris")
-    program.cover(day(-2), "log", ctx(day(-2), day(1)))  # after the start now: nothing
+    program.cover("log", ctx(day(-2), day(1)))  # after the start now: nothing
     assert last(program) is moved and program.started_at() == day(-3)
 
 

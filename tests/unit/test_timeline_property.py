@@ -154,7 +154,7 @@ def apply(h: History, c: Command) -> bool:
     op = "add" if not ids and c.op not in ("fitting-open", "fitting-close", "cover") else c.op
     try:
         if op == "cover":  # a fact dated then: the start moves back to it if it lies before
-            p.cover(occurred, "checkin", ctx)
+            p.cover("checkin", ctx)
         elif op == "add":
             eid = f"e{h.counter}"
             p.add_exercise(eid, NAMES[c.variant % len(NAMES)], None, prescription(c.variant), ctx)
