@@ -135,7 +135,9 @@ def program(data: dict, zone: tzinfo | None = None) -> str:
     lines = [head + f" ({name})"]
     if data["program"].get("fitting"):
         lines.append(f"fitting {data['program']['fitting']['number']} open")
-    if not data["exercises"]:
+    if not data["program"].get("started", True):
+        lines.append("  (before the program's start: nothing recorded yet)")
+    elif not data["exercises"]:
         lines.append("  (no exercises)")
     width = max([len(e["name"]) for e in data["exercises"]] + [8])
     for e in data["exercises"]:
@@ -153,13 +155,21 @@ def history(data: dict, zone: tzinfo | None = None) -> str:
     lines = []
     for e in data["entries"]:
         what = f"{e['type']:<13} {e['exercise'] or '':<20}"
-        line = f"{local(e['occurred_at'], zone)}  {what} {changes(e['from'], e['to'])}".rstrip()
+        change = _moved(e, zone) if e["type"] == "start-moved-back" else changes(e["from"], e["to"])
+        line = f"{local(e['occurred_at'], zone)}  {what} {change}".rstrip()
         if e["reason"]:
             line += f"\n{'':18}why: {e['reason']}" + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
         line += f"\n{'':18}recorded {local(e['recorded_at'], zone)}" + (
             " (pending: not synced yet)" if e.get("pending") else "")
         lines.append(line)
     return "\n".join(lines)
+
+
+def _moved(entry: dict, zone: tzinfo | None) -> str:
+    """A backfill's move of the program's start, in the program's zone."""
+    before, after = entry["from"]["started"], entry["to"]["started"]
+    return (f"start: {local(before, zone)} -> {local(after, zone)} "
+            f"(moved back: {entry['to']['cause']} dated before it)")
 
 
 def diff(data: dict, zone: tzinfo | None = None) -> str:

@@ -22,7 +22,7 @@ from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
 from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
-    PROGRAM, from_entries, last_change, last_entry, latest, next_entry, record, record_effects, state_at, time_key, values,
+    PROGRAM, earliest, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at, time_key, values,
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
@@ -126,7 +126,7 @@ class Program(Aggregate):
         reason_code = "unspecified"
 
     class Decision(Aggregate.Event):
-        """Base of every decision after the start: who, when, why."""
+        """Base of every decision: who, when, why."""
 
         class_version = 1  # bump with an upcast_vN_vM when the fields change
 
@@ -293,6 +293,29 @@ class Program(Aggregate):
         def change(self):
             return {"fitting": None}, {"fitting": self.number, "notes": self.notes}
 
+    class StartMovedBack(Decision):
+        """A backfill: a decision or fact dated before the program's start moved the start back to it.
+
+        ``occurred_at`` is the new start (the valid time of the mutation that moved it, whose id is
+        ``mutation_id`` and whose command is ``cause``); ``from_start`` the start it moved from. Its
+        effects give the program its name and zone from the new start on; the earliest "started"
+        is the program's start (``domain.timeline.earliest_wins``).
+        """
+
+        class_version = 1  # bump with an upcast_vN_vM when the fields change
+        name: str
+        timezone: str
+        from_start: datetime
+        cause: str
+        command = "start-moved-back"
+
+        def effects(self):
+            return _started_effects(self.name, self.timezone, self.occurred_at)
+
+        def change(self):
+            return {"started": self.from_start.isoformat()}, {"started": self.occurred_at.isoformat(),
+                                                              "cause": self.cause}
+
     class FittingClosed(Decision):
         number: int
         notes: str | None
@@ -328,14 +351,37 @@ class Program(Aggregate):
         """The program as of valid time ``as_of``, as known at recorded time ``known_at``."""
         return materialize(state_at(self.timeline, as_of, known_at))
 
+    def started_at(self) -> datetime:
+        """The program's start: its ``init``, or the earliest decision or fact dated before it."""
+        return datetime.fromisoformat(earliest(self.timeline, PROGRAM, "started")).replace(tzinfo=timezone.utc)
+
     def _view_for(self, ctx: Context) -> ProgramView:
+        """The program a decision is judged by: as of its valid time, the start moved back if it lies before."""
         check_time(ctx.occurred_at, ctx.recorded_at)
         one_of("reason_code", ctx.reason_code, REASON_CODES)
-        started = latest(self.timeline, PROGRAM, "started")
-        if started and time_key(ctx.occurred_at) < started:
-            raise Refused("before_start", f"the program started on {started[:10]}; "
-                                          "a decision cannot come before it")
-        return self.view(ctx.occurred_at)
+        view = self.view(ctx.occurred_at)
+        if not view.exists:  # before the start: the program as it will be once the start moves back
+            now = self.view()
+            view.name, view.timezone, view.started = now.name, now.timezone, time_key(ctx.occurred_at)
+        return view
+
+    def cover(self, cause: str, ctx: Context) -> None:
+        """Move the start back to ``ctx.occurred_at`` if it lies before it (a backfill), as an event of its own.
+
+        ``cause`` is the command dated then (a decision's, or a fact's: ``service.handling``).
+        """
+        check_time(ctx.occurred_at, ctx.recorded_at)
+        start = self.started_at()
+        if ctx.occurred_at >= start:
+            return
+        now = self.view()
+        self.trigger_event(self.StartMovedBack, name=now.name, timezone=now.timezone, from_start=start,
+                           cause=cause, **{**ctx.meta(), "reason": None, "reason_code": "unspecified"})
+
+    def _decide(self, event: type, ctx: Context, **fields: Any) -> None:
+        """Record a decision, after the start it moves back (if it lies before it)."""
+        self.cover(event.command, ctx)
+        self.trigger_event(event, **fields, **ctx.meta())
 
     def _exercise(self, view: ProgramView, exercise_id: str, ctx: Context, *, allow=("active", "paused")) -> ExerciseView:
         ex = view.exercises.get(exercise_id)
@@ -402,8 +448,8 @@ class Program(Aggregate):
         name = self._check_new_name(view, name)
         if kind is not None:
             one_of("kind", kind, EXERCISE_KINDS)
-        self.trigger_event(self.ExerciseAdded, exercise_id=exercise_id, name=name, kind=kind,
-                           prescription=normalize(prescription), **ctx.meta())
+        self._decide(self.ExerciseAdded, ctx, exercise_id=exercise_id, name=name, kind=kind,
+                     prescription=normalize(prescription))
 
     def change_prescription(self, kind: str, exercise_id: str, changes: dict, ctx: Context,
                             restore: dict | None = None) -> None:
@@ -433,8 +479,8 @@ class Program(Aggregate):
             cmp = check_move(kind, before, after)
         event = {"progress": self.ExerciseProgressed, "regress": self.ExerciseRegressed,
                  "adapt": self.ExerciseAdapted}[kind]
-        self.trigger_event(event, exercise_id=ex.id, changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()},
-                           raised=cmp.raised, lowered=cmp.lowered, **ctx.meta())
+        self._decide(event, ctx, exercise_id=ex.id, raised=cmp.raised, lowered=cmp.lowered,
+                     changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()})
 
     def change_status(self, command: str, exercise_id: str, ctx: Context, restore: dict | None = None) -> None:
         """pause, resume, retire or rebuild; ``restore``: what a late retire gives back (sync)."""
@@ -451,7 +497,7 @@ class Program(Aggregate):
             self._no_later_decisions(ex, ctx, "retire")
         self._fits_later(ex.id, "status", to_status, ctx, f"{command} {ex.name!r}")
         extra = {"restored": _restoring(ex.prescription, restore)} if command == "retire" else {}
-        self.trigger_event(event, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **extra, **ctx.meta())
+        self._decide(event, ctx, exercise_id=ex.id, from_status=ex.status, to_status=to_status, **extra)
 
     def deconstruct(self, exercise_id: str, into: list[str], new_ids: list[str], ctx: Context,
                     restore: dict | None = None) -> None:
@@ -485,8 +531,8 @@ class Program(Aggregate):
             components.append({"id": existing.id, "name": existing.name, "new": False, "kind": existing.kind,
                                "prescription": None})
         self._fits_later(parent.id, "status", "deconstructed", ctx, f"deconstruct {parent.name!r}")
-        self.trigger_event(self.ExerciseDeconstructed, exercise_id=parent.id, from_status=parent.status,
-                           components=components, restored=_restoring(parent.prescription, restore), **ctx.meta())
+        self._decide(self.ExerciseDeconstructed, ctx, exercise_id=parent.id, from_status=parent.status,
+                     components=components, restored=_restoring(parent.prescription, restore))
 
     @staticmethod
     def _ancestors(view: ProgramView, ex: ExerciseView) -> set[str]:
@@ -513,8 +559,8 @@ class Program(Aggregate):
         if force and not evidence["met"]:
             self._require_reason(ctx, "a forced promotion")
         self._fits_later(ex.id, "signature", True, ctx, f"promote {ex.name!r}")
-        self.trigger_event(self.ExercisePromoted, exercise_id=ex.id, evidence=evidence,
-                           forced=bool(force and not evidence["met"]), **ctx.meta())
+        self._decide(self.ExercisePromoted, ctx, exercise_id=ex.id, evidence=evidence,
+                     forced=bool(force and not evidence["met"]))
 
     def demote(self, exercise_id: str, ctx: Context) -> None:
         self._require_reason(ctx, "demote")
@@ -523,7 +569,7 @@ class Program(Aggregate):
         if not ex.signature:
             raise Refused("not_signature", f"{ex.name!r} is not in the signature library")
         self._fits_later(ex.id, "signature", False, ctx, f"demote {ex.name!r}")
-        self.trigger_event(self.ExerciseDemoted, exercise_id=ex.id, **ctx.meta())
+        self._decide(self.ExerciseDemoted, ctx, exercise_id=ex.id)
 
     def fitting(self, action: str, notes: str | None, ctx: Context) -> None:
         """Open or close a fitting, the 1-2 week cycle the program is adjusted in."""
@@ -533,9 +579,9 @@ class Program(Aggregate):
             if current is not None:
                 raise Refused("fitting_open", f"fitting {current['number']} is already open; close it first")
             number = max(values(self.timeline, PROGRAM, "fittings"), default=0) + 1
-            self.trigger_event(self.FittingOpened, number=number, notes=notes, **ctx.meta())
+            self._decide(self.FittingOpened, ctx, number=number, notes=notes)
         else:
             if current is None:
                 raise Refused("fitting_closed", "no fitting is open")
             self._fits_later(PROGRAM, "fitting", None, ctx, f"closing fitting {current['number']}")
-            self.trigger_event(self.FittingClosed, number=current["number"], notes=notes, **ctx.meta())
+            self._decide(self.FittingClosed, ctx, number=current["number"], notes=notes)

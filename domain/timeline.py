@@ -109,15 +109,22 @@ def record_effects(index: Index, occurred_at: datetime, version: int, recorded_a
         column[3].insert(pos, value)
 
 
-def _visible(column: Column, as_of: str, known_at: str | None) -> Any:
+def earliest_wins(entity: str, name: str) -> bool:
+    """The one field whose earliest value stands: the program's start, which a backfill moves back.
+
+    Every other field's value is its latest; the start is the first "started" (``Program.StartMovedBack``).
+    """
+    return entity == PROGRAM and name == "started"
+
+
+def _visible(column: Column, as_of: str, known_at: str | None, earliest: bool = False) -> Any:
     pos = _after(column, as_of, _BEYOND)
     if known_at is None:
-        return column[3][pos - 1] if pos else _ABSENT
+        return (column[3][0 if earliest else pos - 1]) if pos else _ABSENT
     recorded = column[2]
-    while pos > 0:
-        pos -= 1
-        if _key_at(recorded, pos) <= known_at:
-            return column[3][pos]
+    for i in (range(pos) if earliest else range(pos - 1, -1, -1)):
+        if _key_at(recorded, i) <= known_at:
+            return column[3][i]
     return _ABSENT
 
 
@@ -129,7 +136,7 @@ def state_at(index: Index, as_of: datetime, known_at: datetime | None = None) ->
     for entity, fields in index.items():
         seen = {}
         for name, column in fields.items():
-            value = _visible(column, as_key, known_key)
+            value = _visible(column, as_key, known_key, earliest_wins(entity, name))
             if value is not _ABSENT:
                 seen[name] = value
         if seen:
@@ -169,10 +176,10 @@ def values(index: Index, entity: str, name: str) -> list[Any]:
     return list(column[3]) if column else []
 
 
-def latest(index: Index, entity: str, name: str) -> Any:
-    """A field's value latest in valid time (None when it never had one)."""
+def earliest(index: Index, entity: str, name: str) -> Any:
+    """A field's value earliest in valid time (None when it never had one)."""
     column = index.get(entity, {}).get(name)
-    return column[3][-1] if column and column[1] else None
+    return column[3][0] if column and column[1] else None
 
 
 def from_entries(old: dict[str, dict[str, list[list]]]) -> Index:
@@ -198,5 +205,7 @@ def fold(decisions: Iterable[HasEffects], as_of: datetime, known_at: datetime | 
     state: dict[str, dict[str, Any]] = {}
     for d in visible:
         for entity, name, value in d.effects():
-            state.setdefault(entity, {})[name] = value
+            fields = state.setdefault(entity, {})
+            if not (name in fields and earliest_wins(entity, name)):
+                fields[name] = value
     return state

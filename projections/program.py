@@ -5,8 +5,9 @@ absolute values it gives to (entity, field)). The ``timeline`` keeps every
 effect with its valid-time key, version and recorded-time key, so the program
 as of D as known at T is one window query (``projections.queries``). The
 ``program`` projection keeps, per field, only the effect latest in valid time
-(the program as of the end of time, as known now) and the materialized view of
-it: the program row and one row per exercise.
+(the program as of the end of time, as known now; for the program's start, the
+earliest: ``domain.timeline.earliest_wins``) and the materialized view of it: the
+program row and one row per exercise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, tuple_
 
-from domain.timeline import time_key
+from domain.timeline import earliest_wins, time_key
 from domain.view import materialize
 from projections.base import Context, Item, Projection
 from projections.tables import program_exercises, program_fields, programs, timeline
@@ -77,7 +78,8 @@ class ProgramProjection(Projection):
         for item in items:
             for row in effect_rows(item):
                 key = (row["entity"], row["field"])
-                if key not in fields or _order(row) > _order(fields[key]):
+                if key not in fields or (_order(row) < _order(fields[key]) if earliest_wins(*key)
+                                         else _order(row) > _order(fields[key])):
                     row.pop("recorded_key")
                     fields[key] = row
                     changed.add(key)

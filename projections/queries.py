@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from domain.errors import NotFound
-from domain.timeline import time_key
+from domain.timeline import PROGRAM, time_key
 from domain.view import ExerciseView, ProgramView, materialize
 from projections.facts import avg
 from projections.outcomes import assessments
@@ -72,8 +72,12 @@ def current_view(conn: Connection, head: RowMapping) -> ProgramView:
 def view_at(conn: Connection, program_id: str, as_of: datetime, known_at: datetime | None) -> ProgramView:
     """The program as of valid time ``as_of`` as known at recorded time ``known_at``, from the timeline."""
     t = timeline
+    # The latest value of each field, but the earliest of the program's start (``domain.timeline.earliest_wins``):
+    # the first key is null, a tie, for the start's rows, so the second orders them from the earliest.
+    latest_first = case((and_(t.c.entity == PROGRAM, t.c.field == "started"), None), else_=t.c.occurred_key)
     rank = func.row_number().over(partition_by=(t.c.entity, t.c.field),
-                                  order_by=(t.c.occurred_key.desc(), t.c.version.desc(), t.c.idx.desc()))
+                                  order_by=(latest_first.desc(), t.c.occurred_key.asc(), t.c.version.desc(),
+                                            t.c.idx.desc()))
     inner = select(t.c.entity, t.c.field, t.c.value, rank.label("rank")).where(
         t.c.program_id == program_id, t.c.occurred_key <= time_key(as_of))
     if known_at is not None:

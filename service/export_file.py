@@ -63,8 +63,9 @@ def program_origin(ledger: Ledger, pending: Iterable[Mutation] = ()) -> dict | N
     A linked device whose replica has no program yet may hold its ``init`` among its ``pending`` changes.
     """
     first = list(ledger.app.events.get(ledger.program_id, lte=1))
-    if first:
-        return _origin(first[0].mutation_id, first[0].name, first[0].timezone, first[0].occurred_at)
+    if first:  # the start as it stands: a backfill moves it back before the ``init``
+        init, start = first[0], ledger.program().started_at()
+        return _origin(init.mutation_id, init.name, init.timezone, init.occurred_at if start == init.occurred_at else start)
     init = next((m for m in pending if m.type == "init"), None)
     return None if init is None else _init_origin(init)
 

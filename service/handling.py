@@ -344,7 +344,13 @@ def _record_fact(uow, m, now, command: str, **attrs) -> Step:
     log = _fact_log(uow, m.occurred_at)
     fact_id = derived_id(m.mutation_id, "fact")
     log.record(command, fact_id, m.occurred_at, now, m.device_id, m.mutation_id, **attrs)
-    return Step([log], {"fact_id": fact_id, "month": log.month})
+    program = uow.program()
+    if program is None:
+        return Step([log], {"fact_id": fact_id, "month": log.month})
+    # A fact dated before the program's start (a backfill) moves the start back to it, like a decision.
+    program.cover(command, Context(occurred_at=m.occurred_at, device_id=m.device_id, mutation_id=m.mutation_id,
+                                   recorded_at=now))
+    return Step([log, program], {"fact_id": fact_id, "month": log.month})
 
 
 def _with_hold(parsed: dict) -> dict:

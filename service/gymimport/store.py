@@ -5,9 +5,9 @@ already recorded (same id) is left out, any refusal refuses the import, and
 then a standalone store saves everything in one transaction, while a linked
 device queues the new mutations for sync (the server drops those it has).
 ``dry_run`` runs the same checks and stores nothing. A program is started (at
-midnight of the first workout's day) when the store has none; one that starts
-after the file's first workout is refused, naming both dates, since a decision
-cannot come before the program's start.
+midnight of the first workout's day) when the store has none; the start of one
+that starts after the file's first workout moves back to it (a backfill, as for
+any decision dated before the start: ``Program.StartMovedBack``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import DomainError, Refused
 from domain.mutations import mutation_record_id
 from domain.prescription import apply_changes
-from domain.timeline import time_key
 from service import args as argspec
 from service.application import UnitOfWork
 from service.device import DeviceStore, _as_item
@@ -33,25 +32,14 @@ DECISIONS = ("progress", "regress", "adapt")
 
 
 def _start(uow: UnitOfWork, plan: Plan, zone: str, name: str, device_id: str) -> list[tuple[int, Mutation]]:
-    """The init the import needs (none if the program exists), after checking the program's start."""
+    """The init the import needs: none if the program exists (its start moves back to an earlier workout)."""
     earliest = plan.earliest
-    program = uow.program()
-    if earliest is None:
+    if earliest is None or uow.program() is not None:
         return []
-    if program is None:
-        tz = ZoneInfo(zone)
-        midnight = local(datetime.combine(earliest.astimezone(tz).date(), time()), tz)
-        return [(plan.mutations[0].row, Mutation(mutation_id(plan.source, "init"), "init", midnight, device_id,
-                                                 {"name": name, "timezone": zone}))]
-    fresh = [p.occurred_at for p in plan.mutations if uow.mutation_record(p.mutation_id) is None]
-    started = program.view().started
-    if fresh and started and time_key(min(fresh)) < started:
-        started_local = datetime.fromisoformat(started + "+00:00").astimezone(ZoneInfo(program.view().timezone))
-        raise Refused("before_start", f"the program started on {started_local:%Y-%m-%d}, after the file's first new "
-                                      f"workout on {min(fresh):%Y-%m-%d}; a decision cannot come before the program's "
-                                      "start, so nothing was imported (import into a new store, where the import "
-                                      "starts the program before the first workout)")
-    return []
+    tz = ZoneInfo(zone)
+    midnight = local(datetime.combine(earliest.astimezone(tz).date(), time()), tz)
+    return [(plan.mutations[0].row, Mutation(mutation_id(plan.source, "init"), "init", midnight, device_id,
+                                             {"name": name, "timezone": zone}))]
 
 
 def _rx_args(args: dict) -> dict:

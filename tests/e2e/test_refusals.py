@@ -157,12 +157,13 @@ def test_refused_and_nothing_stored(store, args, code, needles):
     assert store_rows(c) == before
 
 
-def test_decision_before_the_program_started_is_refused(cli):
+def test_a_backfill_before_1900_is_refused_and_moves_nothing(cli):
+    """A decision before the start is a backfill (``test_backfill``), but nothing lies before 1900."""
     cli.ok("init", "--name", "Sam", "--timezone", "UTC", "--at", day(10))
     before = store_rows(cli)
-    r = cli("add", "Plank", "--position", "1:prone", "--sets", "3", "--hold", "20", "--at", day(20))
+    r = cli("add", "Plank", "--position", "1:prone", "--sets", "3", "--hold", "20", "--at", "1899-12-31")
     assert (r.code, store_rows(cli)) == (1, before), r
-    assert "before_start" in r.err
+    assert "at: 1899-12-31" in r.err and "allowed from 1900" in r.err and "Traceback" not in r.err
 
 
 def test_json_shapes(store):

@@ -178,6 +178,29 @@ def test_device_offline_for_weeks_lands_backdated_facts(pair):
     assert views(phone) == views(tablet)
 
 
+def test_a_devices_backfill_before_the_servers_start_moves_it_back_on_every_device(pair):
+    phone, tablet = pair
+    phone.ok("init", "--name", "Sam", "--timezone", "UTC", "--at", day(5))
+    phone.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8", "--at", day(4))
+    phone.ok("sync")
+    tablet.ok("sync")
+    # the tablet, offline, enters the weeks before the program's start on the server
+    tablet.ok("add", "Bird dog", "--position", "2:quadruped", "--sets", "3", "--reps", "6", "--at", day(30))
+    tablet.ok("log", "Bird dog", "--pain-before", "4", "--at", day(29))
+    tablet.ok("checkin", "--pain", "5", "--at", day(35))
+    phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy", "--at", day(2))
+    _settle(tablet, phone, tablet)
+    assert views(phone) == views(tablet)
+    moves = [e for e in views(phone)[1]["entries"] if e["type"] == "start-moved-back"]
+    assert [(m["to"]["cause"], m["from"]["started"][:10], m["to"]["started"][:10]) for m in moves] == [
+        ("checkin", day(30), day(35)), ("add", day(5), day(30))]
+    for cli in (phone, tablet):
+        assert cli.ok("show", "--as-of", day(36), "--json").json()["program"]["started"] is False
+        then = cli.ok("show", "--as-of", day(29), "--json").json()
+        assert [e["name"] for e in then["exercises"]] == ["Bird dog"] and then["program"]["started"] is True
+    assert phone.ok("recap", "--since", day(40), "--until", day(20), "--json").json()["sessions"] == 1
+
+
 def test_revoked_device_cannot_sync(pair):
     phone, tablet = pair
     tablet_id = [d for d in phone.ok("device", "list", "--json").json()["devices"] if not d.get("current")][0]["device_id"]

@@ -74,12 +74,20 @@ def test_a_dry_run_stores_nothing(ledger):
     assert ledger.program() is None and stored(ledger) == 0
 
 
-def test_a_program_that_starts_after_the_history_is_refused_naming_both_dates(ledger):
-    handle(ledger, Mutation("init-1", "init", datetime(2026, 10, 2, 9, tzinfo=timezone.utc), "phone",
-                            {"name": "Sam", "timezone": BERLIN}))
-    with pytest.raises(Refused, match="started on 2026-10-02, after the file's first new workout on 2026-10-01"):
-        run(ledger, "strong_comma.csv", source="strong", unit="kg")
-    assert stored(ledger) == 1
+def test_a_program_that_starts_after_the_history_moves_its_start_back_to_the_first_workout(ledger):
+    init = datetime(2026, 10, 2, 9, tzinfo=timezone.utc)
+    handle(ledger, Mutation("init-1", "init", init, "phone", {"name": "Sam", "timezone": BERLIN}))
+    summary, _ = run(ledger, "strong_comma.csv", source="strong", unit="kg")
+    assert summary["stored"] and summary["exercises"] == 3
+    first = min(datetime.fromisoformat(r["occurred_at"]) for r in queries.history(ledger)["entries"]
+                if r["type"] == "add")
+    assert first.date().isoformat() == "2026-10-01"
+    assert ledger.program().started_at() == first
+    moves = [e for e in queries.history(ledger)["entries"] if e["type"] == "start-moved-back"]
+    assert [(m["from"], m["to"]) for m in moves] == [({"started": init.isoformat()},
+                                                      {"started": first.isoformat(), "cause": "add"})]
+    assert queries.show(ledger, first)["program"]["started"] is True
+    assert queries.show(ledger, first - timedelta(seconds=1))["exercises"] == []
 
 
 def test_a_refusal_anywhere_in_the_file_stores_nothing(ledger):

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from domain.program import FAR_FUTURE
 from projections import Projections, stored_event
-from projections.queries import SESSION_FIELDS
-from projections.tables import metadata
+from projections.queries import SESSION_FIELDS, view_at
+from projections.tables import metadata, programs
 from service import queries
 from service.accounts import authenticate, create_account, list_devices, pair_device
 from service.application import BackstoryApp, program_id_for
@@ -105,6 +105,16 @@ class World:
             for r in push(self.app, dev.who, [m], now=self.clock)["results"]:
                 if r["status"] == "conflict":
                     self.conflicts.append(r["conflict"]["id"])
+
+    def backfill(self) -> None:
+        """The tablet enters weeks before the program's start: an add, then a check-in earlier still."""
+        dev = self.devices[1]
+        for kind, days, args in (("add", 45, {"name": "Backfilled bridge", "position": "1:supine", "sets": 2,
+                                               "reps": 8}),
+                                 ("checkin", 50, {"pain": 4})):
+            dev.seq += 1
+            m = Mutation(str(uuid.uuid4()), kind, START - timedelta(days=days), "device", args, seq=dev.seq)
+            assert push(self.app, dev.who, [m], now=self.clock)["results"][0]["status"] == "applied"
 
     def _occurred(self) -> datetime:
         r = self.rng.random()
@@ -192,6 +202,7 @@ def build_store(app: BackstoryApp, steps: int = 120) -> tuple[World, World]:
     b.run(steps // 2)
     a.concurrent_progressions()
     b.concurrent_progressions()
+    b.backfill()
     local = app.ledger(program_id_for("local"))
     for m in demo_mutations(NOW, ZoneInfo("Asia/Tokyo")):
         handle(local, m, recorded_at=NOW)
@@ -277,6 +288,15 @@ def test_read_models_equal_the_in_process_queries(app, projections):
         assert projections.devices(world.who.account_id) == devices
     check_program(projections, app.ledger(program_id_for("local")), rng)
     assert projections.signature(program_id_for("local"))["exercises"], "the demo promotes an exercise"
+    # the backfilled start: the earliest "started", in the read models as in the aggregate
+    program = b.ledger.program()
+    assert program.started_at() == START - timedelta(days=50)
+    with projections.engine.connect() as conn:
+        row = conn.execute(select(programs).where(programs.c.program_id == b.program_id)).mappings().one()
+        assert row["started"] == program.view().started
+        for as_of in _moments(rng, b.ledger, 40):
+            known_at = rng.choice([None, as_of, START])
+            assert view_at(conn, b.program_id, as_of, known_at) == program.view(as_of, known_at), (as_of, known_at)
 
 
 def test_pain_by_day_and_tension(app, projections):

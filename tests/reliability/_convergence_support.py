@@ -466,7 +466,9 @@ def stored_mutation_ids(app: BackstoryApp, program_id: UUID, records: list) -> C
     from domain.conflicts import ConflictLog, conflict_log_id
     from domain.facts import fact_log_id
 
-    counts: Counter = Counter(("decision", e.mutation_id) for e in app.ledger(program_id).decisions())
+    # a backfill's move of the start is kept apart: the mutation that caused it is stored as ever besides
+    counts: Counter = Counter(("start-moved-back" if e.command == "start-moved-back" else "decision", e.mutation_id)
+                              for e in app.ledger(program_id).decisions())
     months = sorted({r.occurred_at.astimezone(timezone.utc).strftime("%Y-%m") for r in records
                      if r.mutation_type in FACTS})
     for month in months:
@@ -518,8 +520,15 @@ def check_outcomes(world: World, records: list) -> None:
         STATS[f"outcome_{r.status}"] += 1
     stored = stored_mutation_ids(world.server_app, world.program_id, records)
     overridden = overridden_edits(records, conflicts)
+    for kind, mid in [k for k in stored if k[0] == "start-moved-back"]:
+        assert outcomes[mid].status == "applied" and stored[(kind, mid)] == 1, outcomes[mid]
+        STATS["start_moved_back"] += 1
+    # the start is the earliest of the program's decisions and the facts applied (issue 11 item 1)
+    ledger = world.server_app.ledger(world.program_id)
+    facts = [r.occurred_at for r in records if r.mutation_type in FACTS and r.status == "applied"]
+    assert ledger.program().started_at() == min([e.occurred_at for e in ledger.decisions()] + facts)
     for mid, r in outcomes.items():
-        found = {k: n for k, n in stored.items() if k[1] == mid}
+        found = {k: n for k, n in stored.items() if k[1] == mid and k[0] != "start-moved-back"}
         want = {k: n for k, n in (_stored_as(r) + Counter({("conflict", mid): int(mid in overridden)})).items() if n}
         assert found == want, f"{r.mutation_type} {r.status} is stored as {found}, not {want}"
     assert {k[1] for k in stored} <= set(outcomes), "events of mutations that have no outcome"

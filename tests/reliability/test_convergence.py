@@ -114,6 +114,12 @@ REGRESS_ARRIVES_FIRST = [Step(0, "offline", value=3), Step(1, "regress", value=1
                          Step(1, "sync:none")]
 RETIRE_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "retire"), Step(0, "regress", value=1),
                          Step(0, "sync:none")]
+# Issue 11 item 1: a device offline enters weeks before the program's start on the server (a fact, an add and
+# its session), while another decides on: the start moves back on the server, every device follows.
+BACKFILL_ON_ANOTHER_DEVICE = [Step(1, "offline", value=5), Step(1, "checkin", back_hours=24 * 12),
+                              Step(1, "add", value=2, back_hours=24 * 9), Step(0, "progress", value=1),
+                              Step(1, "log", pick=0, back_hours=24 * 8), Step(0, "sync:none"),
+                              Step(1, "sync:reorder")]
 DECONSTRUCT_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "deconstruct"), Step(0, "progress", value=1),
                               Step(0, "sync:none")]
 
@@ -133,6 +139,7 @@ DECONSTRUCT_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "deconstruct"
 @example(devices=2, steps=RETIRE_ARRIVES_SECOND)
 @example(devices=2, steps=DECONSTRUCT_ARRIVES_SECOND)
 @example(devices=2, steps=RESTORED_HOME)
+@example(devices=2, steps=BACKFILL_ON_ANOTHER_DEVICE)
 def test_devices_converge_under_faults(served, devices, steps):
     server, store = served
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,6 +21,8 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
 - ``events_v4.jsonl``: FactLog.OutcomeAssessed v1 (April's log: a PSFS, an ODI and its correction).
 - ``events_v5.jsonl``: Account.DeviceAdded v2 (paired_by) and DeviceRevoked v2 (revoked_by, names), in a
   second account's stream.
+- ``events_v6.jsonl``: Program.StartMovedBack v1 (a backfill: a decision or fact dated before the
+  program's start moved the start back to it).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -116,6 +118,8 @@ def program_events(program_id) -> list:
     p.demote(bridge, ctx(11, "not any more"))
     p.change_status("retire", dead_bug, ctx(12, "replaced", "plateau"))
     p.fitting("close", "done", ctx(13))
+    # a backfill recorded last: a fact dated before the start moved the start back to it (events_v6)
+    p.cover("checkin", ctx(-2, recorded=14))
     return list(p.pending_events)
 
 

@@ -45,7 +45,11 @@ PINNED = {
     "events_v3.jsonl": (16, "c741419ec39c02b1d4888cc41d828d35fb609ec5b7e6e14d2471fb3c938de75c"),
     "events_v4.jsonl": (4, "ab198b38fddd8b23bad6fccab7e006d5a6b25ea7a9a160fe0ef0d2e68dedefe0"),
     "events_v5.jsonl": (4, "e9ffdb04940614dc2e507e4b81d55c9cd83ddeaf4d3413e6a720f0071eb1380b"),
+    "events_v6.jsonl": (17, "b180c272a41418ac3a95217dd8d385f0ab0c08bd9543d55811499a7e8a7b5d0e"),
 }
+
+
+SECOND = timedelta(seconds=1)
 
 
 def day(n: float) -> datetime:
@@ -292,6 +296,9 @@ def test_decoded_decisions_keep_their_meaning(app):
     assert (promoted.evidence["rule"]["rule_id"], promoted.evidence["rule"]["version"]) == ("signature-evidence", 1)
     deconstructed = events["Program.ExerciseDeconstructed"]
     assert [c["name"] for c in deconstructed.components] == ["Hip hinge drill", "Brace"]
+    moved = events["Program.StartMovedBack"]
+    assert (moved.from_start, moved.occurred_at, moved.cause) == (T0, day(-2), "checkin")
+    assert (moved.name, moved.timezone) == ("Sample program", "Europe/Paris")
 
 
 # ----- replay --------------------------------------------------------------------------------
@@ -348,6 +355,9 @@ def test_replaying_program_samples_rebuilds_the_program(app, sample_file):
     # the backdated regression (happened on day 3.5, recorded on day 4.5)
     assert program.view(day(4), known_at=day(4)).exercises[bridge.id].prescription["load"]["magnitude"] == 5
     assert program.view(day(4)).exercises[bridge.id].prescription["load"]["magnitude"] == 2.5
+    # the backfill (events_v6 on): the program starts two days before its init
+    start = day(-2) if int(FILE_NAME.match(sample_file).group(1)) >= 6 else T0
+    assert program.started_at() == start and program.view(start).exists and not program.view(start - SECOND).exists
 
 
 def _fact_log(app, month: str) -> FactLog:
@@ -437,8 +447,9 @@ def test_samples_load_from_a_store(ledger):
     app.recorder.insert_events([stored(line) for line in STORABLE])
     samples = app.ledger(SAMPLES_PROGRAM)
     program = samples.program()
-    assert program.view().name == "Sample program" and program.version == 16
-    assert [type(e).__name__ for e in samples.decisions_after(14)] == ["ExerciseRetired", "FittingClosed"]
+    assert program.view().name == "Sample program" and program.version == 17
+    assert [type(e).__name__ for e in samples.decisions_after(14)] == ["ExerciseRetired", "FittingClosed",
+                                                                        "StartMovedBack"]
     assert len(samples.fact_log("2024-03").facts) == 6
     [conflict] = samples.conflict_log().conflicts.values()
     assert conflict["resolution"] == "keep-current"

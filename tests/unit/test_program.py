@@ -164,23 +164,58 @@ def test_occurred_at_without_time_zone_is_refused(program):
     assert info.value.field == "at"
 
 
-def test_decision_before_program_start_is_refused(program):
-    with pytest.raises(Refused) as info:
-        program.add_exercise("x", "X", None, RX, ctx(T0 - timedelta(days=2), day(1)))
-    assert info.value.rule == "before_start"
+def test_a_decision_before_the_start_moves_the_start_back_to_it(program):
+    program.collect_events()
+    before = T0 - timedelta(days=42)
+    add(program, "bug", at=-42, recorded=1, name="Dead bug")
+    moved, added = program.pending_events
+    assert isinstance(moved, Program.StartMovedBack) and isinstance(added, Program.ExerciseAdded)
+    assert (moved.occurred_at, moved.from_start, moved.cause) == (before, T0, "add")
+    assert moved.mutation_id == added.mutation_id and moved.timestamp == added.timestamp == day(1)
+    assert moved.change() == ({"started": T0.isoformat()}, {"started": before.isoformat(), "cause": "add"})
+    assert program.started_at() == before
+    now = program.view()
+    assert (now.name, now.timezone, now.started) == ("My back", "Europe/Paris", "2024-01-19T09:00:00.000000")
+    then = program.view(before)
+    assert (then.exists, then.timezone, names(then)) == (True, "Europe/Paris", ["Dead bug"])
+    assert program.view(before - timedelta(seconds=1)).exists is False
+    # as known before the backfill was recorded, the program started at its init and had no exercise
+    known = program.view(day(2), known_at=T0)
+    assert (known.started, names(known)) == ("2024-03-01T09:00:00.000000", [])
 
 
-def test_fitting_before_program_start_is_refused(program):
-    with pytest.raises(Refused) as info:
-        program.fitting("open", None, ctx(T0 - timedelta(hours=1), day(1)))
-    assert info.value.rule == "before_start"
+def test_only_a_decision_before_the_current_start_moves_it_again(program):
+    add(program, "bug", at=-10, recorded=1, name="Dead bug")
+    program.collect_events()
+    add(program, "bridge", at=-5, recorded=2, name="Bridge")  # after the moved start: no move
+    assert [type(e).__name__ for e in program.collect_events()] == ["ExerciseAdded"]
+    program.fitting("open", None, ctx(day(-30), day(3)))
+    moved, opened = program.collect_events()
+    assert (moved.from_start, moved.occurred_at, moved.cause) == (day(-10), day(-30), "fitting-open")
+    assert isinstance(opened, Program.FittingOpened) and program.started_at() == day(-30)
+    assert program.view(day(-20)).fitting["number"] == 1
 
 
-def test_exercise_decision_before_start_is_refused(program):
-    add(program, "bridge", at=1)
-    with pytest.raises(Refused) as info:
-        program.change_status("pause", "bridge", ctx(T0 - timedelta(days=1), day(2)))
-    assert info.value.rule == "before_start"
+def test_a_refused_decision_before_the_start_moves_nothing(program):
+    add(program, "bug", at=1, name="Dead bug")
+    program.collect_events()
+    with pytest.raises(Refused):  # the name is taken in the program as it stands now
+        add(program, "bug2", at=-10, recorded=2, name="dead bug")
+    with pytest.raises(NotFound):  # an exercise decision needs the exercise then, as before
+        program.change_status("pause", "bug", ctx(T0 - timedelta(days=1), day(2)))
+    with pytest.raises(InvalidValue) as info:  # nothing before 1900
+        program.add_exercise("x", "X", None, RX, ctx(datetime(1899, 12, 31, tzinfo=timezone.utc), day(2)))
+    assert info.value.field == "at"
+    assert program.pending_events == [] and program.started_at() == T0
+
+
+def test_cover_moves_the_start_for_a_fact_and_judges_the_decision_by_the_programs_zone(program):
+    program.cover("checkin", ctx(day(-3), day(1)))
+    moved = last(program)
+    assert (moved.cause, moved.occurred_at, moved.name, moved.timezone) == ("checkin", day(-3), "My back",
+                                                                            "Europe/Paris")
+    program.cover("log", ctx(day(-2), day(1)))  # after the start now: nothing
+    assert last(program) is moved and program.started_at() == day(-3)
 
 
 # ----- names ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """SPEC 4: the bitemporal index and a plain replay agree for every as-of and known-at, also after storage.
 
 Random histories of decisions are driven through the real Program methods, with backdated valid
-times arriving out of recorded order; commands the domain refuses are skipped. For random
+times arriving out of recorded order, some before the program's start (a backfill moves the start
+back: ``Program.StartMovedBack``, also for a fact, ``cover``); commands the domain refuses are skipped. For random
 ``as_of``/``known_at`` the indexed query (``state_at`` on the program's timeline) must equal the
 plain replay (``fold``) of the program's events, in memory and after a round trip through a real
 SQLite event store (with snapshots).
@@ -33,7 +34,8 @@ ZONES = [timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5
          timezone(timedelta(hours=5, minutes=30))]
 PROGRAM_ZONES = ["UTC", "Europe/Paris", "America/New_York"]
 OPS = ["add", "add", "progress", "progress", "regress", "regress", "adapt", "pause", "resume", "retire",
-       "rebuild", "deconstruct", "promote", "demote", "fitting-open", "fitting-close"]
+       "rebuild", "deconstruct", "promote", "demote", "fitting-open", "fitting-close", "cover"]
+BACKFILL = timedelta(days=21)  # how far before the program's init a backdated command may lie
 
 
 def kg(m):
@@ -134,7 +136,7 @@ def apply(h: History, c: Command) -> bool:
     h.recorded += c.step_hours * HOUR
     h.counter += 1
     occurred = h.recorded - c.back_hours * HOUR if c.back_hours else h.recorded + timedelta(minutes=c.ahead_minutes)
-    occurred = max(occurred, T0).astimezone(ZONES[c.zone])
+    occurred = max(occurred, T0 - BACKFILL).astimezone(ZONES[c.zone])
     ctx = Context(occurred_at=occurred, device_id=f"d{c.zone}", mutation_id=f"m{h.counter}",
                   recorded_at=h.recorded, reason=f"reason {h.counter}", reason_code="other")
     p, ids = h.program, h.exercise_ids
@@ -149,9 +151,11 @@ def apply(h: History, c: Command) -> bool:
         ex = fitting[c.pick % len(fitting)].id
     else:
         ex = ids[c.pick % len(ids)] if ids else "missing"
-    op = "add" if not ids and c.op not in ("fitting-open", "fitting-close") else c.op
+    op = "add" if not ids and c.op not in ("fitting-open", "fitting-close", "cover") else c.op
     try:
-        if op == "add":
+        if op == "cover":  # a fact dated then: the start moves back to it if it lies before
+            p.cover("checkin", ctx)
+        elif op == "add":
             eid = f"e{h.counter}"
             p.add_exercise(eid, NAMES[c.variant % len(NAMES)], None, prescription(c.variant), ctx)
             ids.append(eid)
@@ -205,7 +209,7 @@ commands = st.builds(
 def instants(h: History, events) -> st.SearchStrategy[datetime]:
     """Query times: any hour around the history, or exactly an event's valid or recorded time."""
     span = int((h.recorded - T0) / HOUR) + 48
-    around = st.integers(-24, span).map(lambda n: T0 + n * HOUR)
+    around = st.integers(-int(BACKFILL / HOUR) - 24, span).map(lambda n: T0 + n * HOUR)
     exact = st.sampled_from([e.occurred_at for e in events] + [e.timestamp for e in events])
     nudged = st.tuples(exact, st.sampled_from([-1, 1])).map(lambda t: t[0] + t[1] * timedelta(microseconds=1))
     return st.one_of(around, exact, nudged)
@@ -241,7 +245,11 @@ def test_index_equals_replay_in_memory_and_after_storage(tz, cmds, data):
             all_events += program.pending_events
             in_memory = program.timeline
             assert isinstance(all_events[0], Program.Started)
-            assert len(all_events) == 1 + h.applied == program.version
+            assert len(all_events) == program.version
+            moves = [e for e in all_events if isinstance(e, Program.StartMovedBack)]
+            assert [m.from_start for m in moves] == ([T0] + [m.occurred_at for m in moves])[:len(moves)]
+            assert program.started_at() == min([T0] + [e.occurred_at for e in all_events])
+            assert len(all_events) - len(moves) - 1 <= h.applied
             for _ in range(6):
                 as_of = data.draw(instants(h, all_events), label="as_of")
                 known_at = data.draw(st.one_of(st.none(), instants(h, all_events)), label="known_at")
