@@ -14,17 +14,20 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.errors import DomainError, Refused
 from domain.outbox import OUTBOX_ID, Outbox
-from service import args as argspec
 from service.application import BackstoryApp, Ledger, UnitOfWork, program_id_for
-from service.handling import Mutation, handle, run
 from service.remote import HttpRemote, RemoteError
+
+if TYPE_CHECKING:
+    from service.handling import Mutation
+# service.handling (every command's rules, the fact validators) is imported where a mutation is run:
+# a read of a device that has nothing pending never needs it.
 
 BATCH = 500
 #: Bytes of one push body: under the server's 1 MiB cap (``api.limits.MAX_BODY_BYTES``), room kept for the envelope.
@@ -53,6 +56,8 @@ def _as_item(m: Mutation) -> dict:
 
 
 def _as_mutation(item: dict, device_id: str) -> Mutation:
+    from service.handling import Mutation
+
     return Mutation(item["mutation_id"], item["type"], datetime.fromisoformat(item["occurred_at"]), device_id,
                     item["args"], base_version=item.get("base_version"), seq=item["seq"])
 
@@ -78,6 +83,9 @@ class DeviceStore:
 
     def overlay(self, outbox: Outbox) -> UnitOfWork:
         """The replica with the mutations the server has not answered yet applied on top, in memory."""
+        from service import args as argspec
+        from service.handling import run
+
         uow = self.replica(outbox).unit_of_work()
         now = datetime.now(timezone.utc)
         for item in outbox.pending():
@@ -92,6 +100,9 @@ class DeviceStore:
 
     def mutate(self, m: Mutation) -> dict[str, Any]:
         """Apply (standalone) or check and queue (linked) one mutation."""
+        from service import args as argspec
+        from service.handling import Mutation, handle, run
+
         for _ in range(8):
             outbox = self.outbox()
             if not outbox.linked:
@@ -226,4 +237,6 @@ class DeviceStore:
 
 
 def new_mutation(mutation_type: str, args: dict, occurred_at: datetime, device_id: str) -> Mutation:
+    from service.handling import Mutation
+
     return Mutation(str(uuid.uuid4()), mutation_type, occurred_at, device_id, args)
