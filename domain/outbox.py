@@ -18,10 +18,15 @@ OUTBOX_ID = uuid5(NAMESPACE_URL, "https://backstory.invalid/outbox")
 class Outbox(Aggregate):
     """Queued mutations by seq, what the server said of them, and the feed cursor."""
 
-    class Started(Aggregate.Created):
+    class Event(Aggregate.Event):
+        """Base of the outbox's events, declared so that eventsourcing does not define each twice (see Program.Event)."""
+
+    class Started(Aggregate.Created, Event):
+        """The device's outbox was made (its first queued change)."""
+
         class_version = 1
 
-    class Queued(Aggregate.Event):
+    class Queued(Event):
         """Mutations given their seqs; ``standalone`` counts local mutations queued from before linking."""
 
         class_version = 1
@@ -34,7 +39,9 @@ class Outbox(Aggregate):
                 outbox.next_seq = max(outbox.next_seq, item["seq"] + 1)
             outbox.standalone = max(outbox.standalone, self.standalone)
 
-    class Acknowledged(Aggregate.Event):
+    class Acknowledged(Event):
+        """The server answered every mutation up to a seq; those leave the outbox."""
+
         class_version = 1
         up_to_seq: int
         statuses: dict
@@ -44,7 +51,9 @@ class Outbox(Aggregate):
                 del outbox.items[seq]
             outbox.acked_seq = max(outbox.acked_seq, self.up_to_seq)
 
-    class Pulled(Aggregate.Event):
+    class Pulled(Event):
+        """A page of the feed was pulled: the cursor moves, the device is linked to the server's program."""
+
         class_version = 1
         cursor: str
         program_id: str | None
