@@ -11,7 +11,7 @@ from functools import partial
 import click
 
 from cli import render
-from cli.options import emit, json_option, period, when
+from cli.options import emit, exercise_names, json_option, period, when
 
 
 @click.command()
@@ -30,7 +30,7 @@ def show(session, as_of, known_at, as_json):
 
 
 @click.command()
-@click.argument("exercise", required=False)
+@click.argument("exercise", required=False, shell_complete=exercise_names)
 @click.option("--since", metavar="WHEN")
 @click.option("--until", metavar="WHEN")
 @json_option
