@@ -97,8 +97,30 @@ def exercise_names(ctx: click.Context, _param: click.Parameter, incomplete: str)
         return []
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+def on_terminal(stream: Any = None, environ: Any = None) -> bool:
+    """Whether text goes to a terminal that wants styling: not piped, ``NO_COLOR`` unset or empty, not a dumb TERM."""
+    import os
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    environ = os.environ if environ is None else environ
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str], table: str | None = None,
+         zone: tzinfo | None = None) -> None:
+    """Print a result: JSON, an aligned ``rich`` table on a terminal (``cli.tables``), else plain text.
+
+    ``table`` names the function of ``cli.tables`` that shows this result (times
+    in ``zone``); ``rich`` is imported only then, so piped output and ``--help``
+    never load it.
+    """
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    elif table and on_terminal():
+        from cli import tables
+
+        tables.show(getattr(tables, table)(data, zone))
     else:
         click.echo(render(data))

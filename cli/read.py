@@ -26,7 +26,7 @@ def show(session, as_of, known_at, as_json):
     tz = session.timezone() if as_of or known_at else None  # else the program's, from the answer
     as_of = when(session, as_of, "end", session.now(), "--as-of", tz)
     data = query(session.reader(), as_of, when(session, known_at, "end", name="--known-at", zone=tz))
-    emit(data, as_json, render.program)
+    emit(data, as_json, render.program, table="program")
 
 
 @click.command()
@@ -44,7 +44,7 @@ def history(session, exercise, since, until, as_json):
     end = when(session, until, "end", name="--until", zone=tz)
     period(start, end, session.now())
     data = query(session.reader(), exercise, start, end)
-    emit(data, as_json, partial(render.history, zone=tz))
+    emit(data, as_json, partial(render.history, zone=tz), table="history", zone=tz)
 
 
 @click.command()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
+from cli import render
 from cli.decide import _run
 from cli.options import at_option, emit, json_option
 
@@ -30,8 +33,10 @@ def remote_set(session, url, token):
 def _sync_text(r: dict) -> str:
     lines = [f"pushed {r['pushed']}: applied {r['applied']}, duplicate {r['duplicate']}, "
              f"conflict {r['conflict']}, rejected {r['rejected']}; pulled {r['pulled']} entries"]
-    lines += [f"  conflict {c['conflict']['id'][:8]} ({c['conflict']['exercise']}): {c['reason']}" for c in r["conflicts"]]
-    lines += [f"  rejected {x['mutation_id'][:8]}: {x.get('reason')}" for x in r["rejections"]]
+    lines += [f"  conflict ({c['conflict']['exercise'] or 'the program'}): {c['reason']}" for c in r["conflicts"]]
+    lines += [f"  rejected (change {x['seq']} of this device): {x.get('reason')}" for x in r["rejections"]]
+    if r["conflicts"]:
+        lines.append("  `backstory conflicts` lists them by number; `backstory resolve N` decides")
     return "\n".join(lines)
 
 
@@ -140,10 +145,9 @@ def serve(session, host, port, workers, threads, proxies):
 def conflicts(session, as_json):
     """Conflicts kept by the server: decisions that met a program that had moved on."""
     log = session.reader().conflict_log()
-    data = {"conflicts": list(log.conflicts.values()) if log else []}
-    emit(data, as_json, lambda d: "\n".join(
-        f"{c['id'][:8]}  {c['type']} {c['exercise'] or ''}  {c['resolution'] or 'open'}\n    {c['reason']}"
-        for c in d["conflicts"]) or "no conflicts")
+    data = {"conflicts": render.conflict_rows({"conflicts": list(log.conflicts.values()) if log else []})}
+    tz = session.timezone()
+    emit(data, as_json, partial(render.conflicts, zone=tz), table="conflicts", zone=tz)
 
 
 @click.command()
@@ -154,9 +158,16 @@ def conflicts(session, as_json):
 @json_option
 @click.pass_obj
 def resolve(session, conflict, keep_current, apply_mine, at, as_json):
-    """Resolve a conflict by a new decision."""
+    """Resolve a conflict (its number in `backstory conflicts`, or an id prefix) by a new decision."""
     if keep_current == apply_mine:
         raise click.UsageError("give exactly one of --keep-current or --apply-mine")
+    if conflict.strip().isdigit() and len(conflict.strip()) < 4:  # a number from the listing; ids need 4+ characters
+        log = session.reader().conflict_log()
+        listed = list(log.conflicts.values()) if log else []
+        if not 1 <= int(conflict) <= len(listed):
+            raise click.BadParameter(f"there are {len(listed)} conflicts; give a number from 1 to {len(listed)} "
+                                     "(see `backstory conflicts`) or an id prefix", param_hint="CONFLICT")
+        conflict = listed[int(conflict) - 1]["id"]
     _run(session, "resolve", {"conflict": conflict, "keep_current": keep_current or None,
                               "apply_mine": apply_mine or None}, at, as_json)
 

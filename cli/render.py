@@ -212,6 +212,18 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
     return "\n".join(lines)
 
 
+def conflict_rows(data: dict) -> list[dict]:
+    """The conflicts numbered as ``resolve N`` takes them (their recorded order, which every device shares)."""
+    return [{**c, "number": n} for n, c in enumerate(data["conflicts"], 1)]
+
+
+def conflicts(data: dict, zone: tzinfo | None = None) -> str:
+    """Each conflict by its number, decision, exercise and state, then the server's reason (no ids)."""
+    lines = [f"{c['number']:>3}  {c['type']} {c['exercise'] or '(program)'}  {c['resolution'] or 'open'}  "
+             f"recorded {local(c['recorded_at'], zone)}\n     {c['reason']}" for c in conflict_rows(data)]
+    return "\n".join(lines) or "no conflicts"
+
+
 def signature(data: dict, zone: tzinfo | None = None) -> str:
     if not data["exercises"]:
         return "the signature library is empty"
