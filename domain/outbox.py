@@ -8,11 +8,11 @@ the feed cursor in the same transaction as the replicated events it covers.
 
 from __future__ import annotations
 
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-OUTBOX_ID = uuid5(NAMESPACE_URL, "https://backstory.invalid/outbox")
+from domain.ids import OUTBOX_ID  # noqa: F401 - the outbox's id, also importable from here
 
 
 class Outbox(Aggregate):

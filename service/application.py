@@ -17,13 +17,12 @@ from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any, Iterator
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain.outbox import Outbox
 from domain.program import Program
 
 if TYPE_CHECKING:
@@ -31,13 +30,17 @@ if TYPE_CHECKING:
     from domain.facts import FactLog
     from domain.mutations import MutationRecord
 # The other aggregates' modules load when a stream of theirs is first read or named: a read of the
-# program (``show``) needs only Program and Outbox, and each module costs start-up time.
+# program (``show``) of a store that never synced needs only Program, and each module costs start-up time.
 
-PROGRAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/programs")
+# uuid5(NAMESPACE_URL, "https://backstory.invalid/programs") and program_id_for("local"), the CLI's own program,
+# written out: computing a uuid5 imports hashlib (OpenSSL), a few ms of every read command's start-up.
+# tests/unit/test_fixed_ids.py checks them.
+PROGRAM_NAMESPACE = UUID("e4123ac8-a03e-5c72-9be1-ae4b9613e930")
+LOCAL_PROGRAM_ID = UUID("bb043997-0ba9-57db-969f-89889d15c6a0")
 
 
 def program_id_for(account: str) -> UUID:
-    return uuid5(PROGRAM_NAMESPACE, account)
+    return LOCAL_PROGRAM_ID if account == "local" else uuid5(PROGRAM_NAMESPACE, account)
 
 
 _SCHEMA_LOCK = 0x6273_7479  # "bsty": one advisory lock id for creating backstory's tables
@@ -96,6 +99,7 @@ def snapshot_every() -> dict[type, int]:
     """How often each busy stream is snapshotted (in events)."""
     from domain.accounts import Device
     from domain.facts import FactLog
+    from domain.outbox import Outbox
 
     return {Program: 100, FactLog: 200, Device: 100, Outbox: 50}
 

@@ -20,11 +20,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.errors import DomainError, Refused
-from domain.outbox import OUTBOX_ID, Outbox
+from domain.ids import OUTBOX_ID
 from service.application import BackstoryApp, Ledger, UnitOfWork, program_id_for
 from service.remote import HttpRemote, RemoteError
 
 if TYPE_CHECKING:
+    from domain.outbox import Outbox
     from service.handling import Mutation
 # service.handling (every command's rules, the fact validators) is imported where a mutation is run:
 # a read of a device that has nothing pending never needs it.
@@ -71,6 +72,8 @@ class DeviceStore:
         self.local = app.ledger(program_id_for("local"))
 
     def outbox(self) -> Outbox:
+        from domain.outbox import Outbox
+
         return self.app.find(OUTBOX_ID) or Outbox.start()
 
     def replica(self, outbox: Outbox) -> Ledger:
@@ -78,8 +81,8 @@ class DeviceStore:
         return self.app.ledger(pid)
 
     def reader(self) -> Ledger | UnitOfWork:
-        outbox = self.outbox()
-        return self.overlay(outbox) if outbox.linked else self.local
+        outbox = self.app.find(OUTBOX_ID)  # none before the first sync: then the Outbox classes are not even loaded
+        return self.overlay(outbox) if outbox is not None and outbox.linked else self.local
 
     def overlay(self, outbox: Outbox) -> UnitOfWork:
         """The replica with the mutations the server has not answered yet applied on top, in memory."""
