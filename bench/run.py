@@ -143,8 +143,8 @@ def cli_processes(runs: int, tmp: str, year: dict[str, Any]) -> dict[str, Any]:
     return {"cli_help_ratio": round(help_ms / click_ms, 3), "cli_show_ratio": round(show_ms / click_ms, 3),
             "cli_help_ms": round(help_ms, 1), "cli_show_ms": round(show_ms, 1), "import_click_ms": round(click_ms, 1),
             "cli_help_command": f"{command} --help", "cli_show_command": f"{command} --db URL show",
-            "cli_help_runs": runs, "show_store_events": year["events"], "show_store_days": (year["end"] - year["start"]).days,
-            "show_exercises": exercises}
+            "cli_help_runs": runs, "show_store_events": year["events"],
+            "show_store_days": (year["end"] - year["start"]).days, "show_exercises": exercises}
 
 
 # ----- sync push and pull (bench/sync.py's phases), and the projections catching up --------------

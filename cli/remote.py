@@ -164,6 +164,8 @@ def resolve(session, conflict, keep_current, apply_mine, at, as_json):
     if conflict.strip().isdigit() and len(conflict.strip()) < 4:  # a number from the listing; ids need 4+ characters
         log = session.reader().conflict_log()
         listed = list(log.conflicts.values()) if log else []
+        if not listed:
+            raise click.BadParameter("there are no conflicts", param_hint="CONFLICT")
         if not 1 <= int(conflict) <= len(listed):
             raise click.BadParameter(f"there are {len(listed)} conflicts; give a number from 1 to {len(listed)} "
                                      "(see `backstory conflicts`) or an id prefix", param_hint="CONFLICT")
