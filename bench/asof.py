@@ -149,15 +149,15 @@ REASONS = {
 
 
 class Builder:
-    """Simulates 5 years of one person's program and saves it through the real application."""
+    """Simulates ``years`` (5 by default) of one person's program and saves it through the real application."""
 
     def __init__(self, ledger: Ledger, target_events: int, seed: int, end: date,
-                 batch: int = 300, progress: Callable[[str], None] | None = None):
+                 batch: int = 300, progress: Callable[[str], None] | None = None, years: float = YEARS):
         self.ledger = ledger
         self.rng = random.Random(seed)
         self.target = target_events
         self.end = end
-        self.start = end - timedelta(days=round(365.25 * YEARS))
+        self.start = end - timedelta(days=round(365.25 * years))
         self.days = (self.end - self.start).days + 1
         self.batch = batch
         self.say = progress or (lambda s: None)

@@ -23,6 +23,9 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
   ``as_of_ratio`` = large / small; the warm figure (``view`` on a loaded Program) is reported apart.
 - ``cli_help_ratio``: ``backstory --help`` as a whole process against ``python -c "import click"``
   (interleaved runs, medians, bytecode cached in a temporary PYTHONPYCACHEPREFIX).
+- ``cli_show_ratio``: ``backstory --db URL show`` as a whole process, on a SQLite store holding a year
+  of history (10,000 events, ``bench/asof.py``'s builder, built once per run), against the same
+  ``python -c "import click"`` runs (interleaved with them and with ``--help``).
 
 ``--quick`` (under 2 minutes on 2 cores): 2,000 pushed facts, 10,000 pulled entries, 4 concurrent
 devices x 1,000 facts, the same 10,000/100,000-event histories. Full: 10,000 facts, 50,000 entries,
@@ -38,6 +41,7 @@ import random
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -66,10 +70,10 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 SIZES = {
     "quick": {"facts": 2_000, "pull": 10_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 41,
-              "warm_repeats": 15, "help_runs": 11, "devices": 4, "device_facts": 1_000, "pull_repeats": 3,
+              "warm_repeats": 15, "help_runs": 21, "year_events": 10_000, "devices": 4, "device_facts": 1_000, "pull_repeats": 3,
               "pg_rounds": 1},
     "full": {"facts": 10_000, "pull": 50_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 81,
-             "warm_repeats": 30, "help_runs": 21, "devices": 8, "device_facts": 2_000, "pull_repeats": 3,
+             "warm_repeats": 30, "help_runs": 31, "year_events": 10_000, "devices": 8, "device_facts": 2_000, "pull_repeats": 3,
              "pg_rounds": 2},
 }
 
@@ -82,6 +86,7 @@ TARGETS = [
     ("as_of_ratio", "<=", 2.0),
     ("projection_per_s", ">=", "push_per_s"),
     ("cli_help_ratio", "<=", 1.5),
+    ("cli_show_ratio", "<=", 2.5),
     ("server_peak_rss_mb", "<=", 200.0),
 ]
 
@@ -106,28 +111,42 @@ class Phases:
             log(f"   {name}: {self.took[name]:.1f} s")
 
 
-# ----- backstory --help against import click -----------------------------------------------------
+# ----- backstory --help and show against import click ---------------------------------------------
 
 
-def cli_help(runs: int, tmp: str) -> dict[str, Any]:
-    """``backstory --help`` and ``python -c "import click"`` as whole processes, interleaved; medians."""
+def cli_processes(runs: int, tmp: str, year: dict[str, Any]) -> dict[str, Any]:
+    """``backstory --help``, ``backstory show`` (on ``year``'s store) and ``python -c "import click"``
+    as whole processes, interleaved; medians."""
     home = str(Path(tmp) / "cli-home")
     cached, _ = asof.process_envs(home)
     py = sys.executable
     script = shutil.which("backstory", path=str(Path(py).parent)) or shutil.which("backstory")
-    helps = [script, "--help"] if script else [py, "-m", "cli", "--help"]
+    backstory = [script] if script else [py, "-m", "cli"]
+    helps = [*backstory, "--help"]
+    shows = [*backstory, "--db", f"sqlite:///{year['env']['SQLITE_DBNAME']}", "show"]
     click = [py, "-c", "import click"]
-    for args in (click, helps):  # warm-up: the bytecode cache and the OS file cache
+    for args in (click, helps, shows):  # warm-up: the bytecode cache, the OS file cache, this home's device id
         asof.run_process(args, cached)
-    t_click, t_help = [], []
+    shown = subprocess.run([*shows, "--json"], cwd=ROOT, env=cached, capture_output=True, text=True, check=True)
+    exercises = len(json.loads(shown.stdout)["exercises"])
+    if not exercises:
+        raise RuntimeError("backstory show listed no exercises on the year's store")
+    t_click, t_help, t_show = [], [], []
     for _ in range(runs):
         t_click.append(asof.run_process(click, cached))
         t_help.append(asof.run_process(helps, cached))
+        t_show.append(asof.run_process(shows, cached))
     click_ms = statistics.median(t_click) * 1000
     help_ms = statistics.median(t_help) * 1000
-    return {"cli_help_ratio": round(help_ms / click_ms, 3), "cli_help_ms": round(help_ms, 1),
-            "import_click_ms": round(click_ms, 1),
-            "cli_help_command": "backstory --help" if script else "python -m cli --help", "cli_help_runs": runs}
+    show_ms = statistics.median(t_show) * 1000
+    best = min(t_show) / min(t_click)  # context: the fastest runs, least disturbed by other jobs on the machine
+    command = "backstory" if script else "python -m cli"
+    return {"cli_help_ratio": round(help_ms / click_ms, 3), "cli_show_ratio": round(show_ms / click_ms, 3),
+            "cli_help_ms": round(help_ms, 1), "cli_show_ms": round(show_ms, 1), "import_click_ms": round(click_ms, 1),
+            "cli_help_command": f"{command} --help", "cli_show_command": f"{command} --db URL show",
+            "cli_help_runs": runs, "show_store_events": year["events"],
+            "show_store_days": (year["end"] - year["start"]).days, "show_exercises": exercises,
+            "cli_show_ratio_best": round(best, 3)}
 
 
 # ----- sync push and pull (bench/sync.py's phases), and the projections catching up --------------
@@ -338,13 +357,13 @@ def _count_records(stores: sync.Stores, table: str) -> int:
 # ----- the program as of a date -------------------------------------------------------------------
 
 
-def build_history(tmp: str, events: int, seed: int, name: str) -> dict[str, Any]:
-    """A SQLite store holding ``events`` domain events of one program (bench/asof.py's builder)."""
+def build_history(tmp: str, events: int, seed: int, name: str, years: float = asof.YEARS) -> dict[str, Any]:
+    """A SQLite store holding ``events`` domain events of one program over ``years`` (bench/asof.py's builder)."""
     url = f"sqlite:///{tmp}/asof-{name}.sqlite"
     env = parse_store(url).env
     ledger = asof.open_ledger(env)
     end = datetime.now(asof.TZ).date() - timedelta(days=1)
-    builder = asof.Builder(ledger, events, seed, end, progress=lambda text: log(f"  {name}:{text}"))
+    builder = asof.Builder(ledger, events, seed, end, progress=lambda text: log(f"  {name}:{text}"), years=years)
     t0 = time.perf_counter()
     builder.run()
     took = time.perf_counter() - t0
@@ -441,10 +460,13 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
     f: dict[str, Any] = {}
     context: dict[str, Any] = {}
 
-    help_figures = phases.run("cli --help against import click",
-                              lambda: cli_help(size["help_runs"], tmp))
-    f["cli_help_ratio"] = help_figures.pop("cli_help_ratio")
-    context["cli"] = help_figures
+    year = phases.run(f"building a year of history ({size['year_events']:,} events, SQLite)",
+                      lambda: build_history(tmp, size["year_events"], a.seed, "year", years=1))
+    cli_figures = phases.run("cli --help and show against import click",
+                             lambda: cli_processes(size["help_runs"], tmp, year))
+    f["cli_help_ratio"] = cli_figures.pop("cli_help_ratio")
+    f["cli_show_ratio"] = cli_figures.pop("cli_show_ratio")
+    context["cli"] = cli_figures
 
     # SQLite: push (with its raw baseline) and pull (with its select), then the projections from zero.
     stores = sync.Stores(None)
@@ -597,6 +619,10 @@ def table(f: dict[str, Any]) -> str:
     cli = c["cli"]
     row("cli_help_ratio", _n(f["cli_help_ratio"]), f"import click {cli['import_click_ms']:.0f} ms",
         f"{cli['cli_help_command']} {cli['cli_help_ms']:.0f} ms (medians of {cli['cli_help_runs']}, interleaved)")
+    row("cli_show_ratio", _n(f["cli_show_ratio"]), f"import click {cli['import_click_ms']:.0f} ms",
+        f"{cli['cli_show_command']} {cli['cli_show_ms']:.0f} ms on a year of history "
+        f"({cli['show_store_events']:,} events, {cli['show_exercises']} exercises shown); "
+        f"fastest runs {cli['cli_show_ratio_best']:.2f}")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for i, r in enumerate(rows):

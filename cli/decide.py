@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.options import at_option, emit, json_option, reason_options, rx_options, when
+from cli.options import at_option, emit, exercise_names, json_option, reason_options, rx_options, when
 from cli.render import confirmation
 
 EXERCISE_KINDS = ("segmental_control", "mobility", "strength", "endurance", "stretch", "breathing", "other")
@@ -76,7 +76,7 @@ def _change_command(kind: str, doc: str, extra: bool = False) -> click.Command:
         command = click.option("--target", multiple=True, metavar="MUSCLE", help="Replace the target muscles.")(command)
         command = click.option("--per-side/--both-sides", "per_side", default=None, help="Dose per side or not.")(command)
     command = rx_options(command)
-    command = click.argument("exercise")(command)
+    command = click.argument("exercise", shell_complete=exercise_names)(command)
     return click.command(name=kind)(command)
 
 
@@ -87,7 +87,7 @@ adapt = _change_command("adapt", "Change an exercise in a way that is neither a 
 
 def _status_command(name: str, doc: str) -> click.Command:
     @click.command(name=name, help=doc)
-    @click.argument("exercise")
+    @click.argument("exercise", shell_complete=exercise_names)
     @reason_options(required=True)
     @at_option
     @json_option
@@ -105,8 +105,8 @@ resume = _status_command("resume", "Resume a paused exercise.")
 
 
 @click.command()
-@click.argument("exercise")
-@click.option("--into", "into", multiple=True, required=True, metavar="NAME",
+@click.argument("exercise", shell_complete=exercise_names)
+@click.option("--into", "into", multiple=True, required=True, metavar="NAME", shell_complete=exercise_names,
               help="A component exercise (give 2 or more; an existing exercise's name links it).")
 @reason_options(required=True)
 @at_option
@@ -119,7 +119,7 @@ def deconstruct(session, exercise, into, reason, reason_code, at, as_json):
 
 
 @click.command()
-@click.argument("exercise")
+@click.argument("exercise", shell_complete=exercise_names)
 @reason_options(required=False)
 @click.option("--force", is_flag=True, help="Promote without enough evidence (needs --reason; recorded).")
 @at_option

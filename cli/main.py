@@ -6,15 +6,38 @@ or field), 2 usage error (click's own).
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from cli import accounts, assess, decide, read, record, remote, transfer
+#: Each command's module. A module is imported when one of its commands runs (or when help or
+#: completion lists them all), so ``backstory show`` loads cli.read alone. tests/e2e/test_help.py
+#: checks this table against each module's COMMANDS.
+COMMAND_MODULES = {
+    "cli.decide": ("init", "add", "progress", "regress", "adapt", "deconstruct", "rebuild", "promote", "demote",
+                   "retire", "pause", "resume", "fitting"),
+    "cli.record": ("log", "next-day", "break", "checkin", "flare", "correct", "void"),
+    "cli.assess": ("assess", "outcomes"),
+    "cli.read": ("show", "history", "diff", "recap", "signature"),
+    "cli.transfer": ("export", "import", "demo"),
+    "cli.remote": ("remote", "sync", "device", "serve", "conflicts", "resolve", "projections"),
+    "cli.accounts": ("account",),
+}
+MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 
 
 class BackstoryGroup(click.Group):
-    """Maps domain and storage failures to exit code 1 with a one-line message."""
+    """Loads each command's module when it is needed; maps domain and storage failures to exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *MODULE_OF})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in MODULE_OF:
+            for command in importlib.import_module(MODULE_OF[cmd_name]).COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -59,11 +82,6 @@ def cli(ctx: click.Context, db: str | None) -> None:
     from cli.session import Session
 
     ctx.obj = Session(db=db)
-
-
-for module in (decide, record, assess, read, transfer, remote, accounts):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main() -> None:

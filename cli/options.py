@@ -70,8 +70,57 @@ def period(since: datetime | None, until: datetime | None, now: datetime) -> Non
         raise click.UsageError(e.message) from None
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+def exercise_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+    """Shell completion of an exercise: the program's names that start with what was typed (any case).
+
+    Reads the store the command would use (``--db``, ``BACKSTORY_DB`` or the
+    default file) and never creates one; when it cannot be read, it offers
+    nothing and says nothing, so a TAB never prints an error.
+    """
+    try:
+        from click.shell_completion import CompletionItem
+
+        from cli.session import Session
+        from service.config import resolve_url, sqlite_path
+
+        db = ctx.find_root().params.get("db")
+        path = sqlite_path(resolve_url(db))
+        if path is not None and not path.is_file():
+            return []
+        program = Session(db=db).reader().program()
+        if program is None:
+            return []
+        exercises = sorted(program.view().exercises.values(), key=lambda e: (e.status != "active", e.name.casefold()))
+        typed = incomplete.casefold()
+        return [CompletionItem(e.name) for e in exercises if e.name.casefold().startswith(typed)]
+    except Exception:  # noqa: BLE001 - completion must never fail loudly
+        return []
+
+
+def on_terminal(stream: Any = None, environ: Any = None) -> bool:
+    """Whether text goes to a terminal that wants styling: not piped, ``NO_COLOR`` unset or empty, not a dumb TERM."""
+    import os
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    environ = os.environ if environ is None else environ
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def emit(data: Any, as_json: bool, render: Callable[[Any], str], table: str | None = None,
+         zone: tzinfo | None = None) -> None:
+    """Print a result: JSON, an aligned ``rich`` table on a terminal (``cli.tables``), else plain text.
+
+    ``table`` names the function of ``cli.tables`` that shows this result (times
+    in ``zone``); ``rich`` is imported only then, so piped output and ``--help``
+    never load it.
+    """
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    elif table and on_terminal():
+        from cli import tables
+
+        tables.show(getattr(tables, table)(data, zone))
     else:
         click.echo(render(data))

@@ -11,7 +11,7 @@ from functools import partial
 import click
 
 from cli import render
-from cli.options import emit, json_option, period, when
+from cli.options import emit, exercise_names, json_option, period, when
 
 
 @click.command()
@@ -26,11 +26,11 @@ def show(session, as_of, known_at, as_json):
     tz = session.timezone() if as_of or known_at else None  # else the program's, from the answer
     as_of = when(session, as_of, "end", session.now(), "--as-of", tz)
     data = query(session.reader(), as_of, when(session, known_at, "end", name="--known-at", zone=tz))
-    emit(data, as_json, render.program)
+    emit(data, as_json, render.program, table="program")
 
 
 @click.command()
-@click.argument("exercise", required=False)
+@click.argument("exercise", required=False, shell_complete=exercise_names)
 @click.option("--since", metavar="WHEN")
 @click.option("--until", metavar="WHEN")
 @json_option
@@ -47,7 +47,7 @@ def history(session, exercise, since, until, as_json):
     pending = session.device.pending_ids()  # queued here, not yet answered by the server
     for entry in data["entries"]:
         entry["pending"] = entry["mutation_id"] in pending
-    emit(data, as_json, partial(render.history, zone=tz))
+    emit(data, as_json, partial(render.history, zone=tz), table="history", zone=tz)
 
 
 @click.command()

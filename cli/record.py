@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 from cli.decide import _run
-from cli.options import at_option, json_option
+from cli.options import at_option, exercise_names, json_option
 
 MUSCLE_HELP = "MUSCLE[:SIDE[:KIND[:INTENSITY]]], e.g. paraspinals:left:overactive:6 (repeatable)."
 
 
 @click.command()
-@click.argument("exercise")
+@click.argument("exercise", shell_complete=exercise_names)
 @click.option("--sets", type=int)
 @click.option("--reps", type=int)
 @click.option("--hold", type=int, metavar="SECONDS")
@@ -34,7 +34,7 @@ def log(session, exercise, sets, reps, hold, load, pain_before, pain_during, pai
 
 
 @click.command(name="next-day")
-@click.argument("exercise")
+@click.argument("exercise", shell_complete=exercise_names)
 @click.option("--verdict", required=True, type=click.Choice(["better", "same", "worse"]))
 @click.option("--pain", type=int, metavar="0-10", help="Morning pain.")
 @at_option

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import partial
 
 import click
 
+from cli import render
 from cli.accounts import device_line, who
 from cli.decide import _run
 from cli.options import at_option, emit, json_option
@@ -56,15 +58,17 @@ def _check_token(url: str, token: str) -> str | None:
 def _sync_text(r: dict) -> str:
     lines = [f"pushed {r['pushed']}: applied {r['applied']}, duplicate {r['duplicate']}, "
              f"conflict {r['conflict']}, rejected {r['rejected']}; pulled {r['pulled']} entries"]
-    lines += [f"  conflict {c['conflict']['id'][:8]} ({c['conflict']['exercise']}): {c['reason']}" for c in r["conflicts"]]
-    lines += [f"  rejected {x['mutation_id'][:8]}: {x.get('reason')}" for x in r["rejections"]]
+    lines += [f"  conflict ({c['conflict']['exercise'] or 'the program'}): {c['reason']}" for c in r["conflicts"]]
+    lines += [f"  rejected (change {x['seq']} of this device): {x.get('reason')}" for x in r["rejections"]]
+    if r["conflicts"]:
+        lines.append("  `backstory conflicts` lists them by number; `backstory resolve N` decides")
     if r["renumbered"]:
         lines.append(f"  {r['renumbered']} pending changes were sent again under new seqs: the server held their "
                      "seqs from other changes of this device (a restored copy of this home, or another home with "
                      "the same token); nothing was lost")
     if r["rejections"]:
         lines.append("  rejected changes are not applied; `backstory conflicts` lists them")
-    lines += [f"  device {d['name']} ({d['device'][:8]}) {d['action']} by {who(d['by'], d.get('by_name'))}"
+    lines += [f"  device {d['name']} {d['action']} by {d.get('by_name') or who(d['by'])}"
               for d in r.get("devices", [])]
     if r.get("behind"):
         lines.append(f"  the server has not fed {r['behind']} stored events to its feed yet: what you pushed is "
@@ -205,25 +209,16 @@ def serve(session, host, port, workers, threads, proxies):
         raise click.ClickException(str(e)) from None
 
 
-def _conflicts_text(d: dict) -> str:
-    lines = [f"{c['id'][:8]}  {c['type']} {c['exercise'] or ''}  {c['resolution'] or 'open'}\n    {c['reason']}"
-             for c in d["conflicts"]] or ["no conflicts"]
-    if d["rejected"]:
-        lines.append("rejected by the server (not applied; record them again, with the right date if that was "
-                     "the reason):")
-        lines += [f"{x['mutation_id'][:8]}  {x['type']} at {x['occurred_at'][:16]}\n    {x['reason']}"
-                  for x in d["rejected"]]
-    return "\n".join(lines)
-
-
 @click.command()
 @json_option
 @click.pass_obj
 def conflicts(session, as_json):
     """Conflicts kept by the server, and the changes it rejected (with the reason)."""
     log = session.reader().conflict_log()
-    data = {"conflicts": list(log.conflicts.values()) if log else [], "rejected": session.device.rejected()}
-    emit(data, as_json, _conflicts_text)
+    data = {"conflicts": render.conflict_rows({"conflicts": list(log.conflicts.values()) if log else []}),
+            "rejected": session.device.rejected()}
+    tz = session.timezone()
+    emit(data, as_json, partial(render.conflicts, zone=tz), table="conflicts", zone=tz)
 
 
 @click.command()
@@ -234,9 +229,18 @@ def conflicts(session, as_json):
 @json_option
 @click.pass_obj
 def resolve(session, conflict, keep_current, apply_mine, at, as_json):
-    """Resolve a conflict by a new decision."""
+    """Resolve a conflict (its number in `backstory conflicts`, or an id prefix) by a new decision."""
     if keep_current == apply_mine:
         raise click.UsageError("give exactly one of --keep-current or --apply-mine")
+    if conflict.strip().isdigit() and len(conflict.strip()) < 4:  # a number from the listing; ids need 4+ characters
+        log = session.reader().conflict_log()
+        listed = list(log.conflicts.values()) if log else []
+        if not listed:
+            raise click.BadParameter("there are no conflicts", param_hint="CONFLICT")
+        if not 1 <= int(conflict) <= len(listed):
+            raise click.BadParameter(f"there are {len(listed)} conflicts; give a number from 1 to {len(listed)} "
+                                     "(see `backstory conflicts`) or an id prefix", param_hint="CONFLICT")
+        conflict = listed[int(conflict) - 1]["id"]
     _run(session, "resolve", {"conflict": conflict, "keep_current": keep_current or None,
                               "apply_mine": apply_mine or None}, at, as_json)
 

@@ -225,6 +225,32 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
     return "\n".join(lines + recap_lines(data, zone))
 
 
+def conflict_rows(data: dict) -> list[dict]:
+    """The conflicts numbered as ``resolve N`` takes them (their recorded order, which every device shares)."""
+    return [{**c, "number": n} for n, c in enumerate(data["conflicts"], 1)]
+
+
+def conflicts(data: dict, zone: tzinfo | None = None) -> str:
+    """Each conflict by its number, decision, exercise and state, then the server's reason (no ids)."""
+    lines = [f"{c['number']:>3}  {c['type']} {c['exercise'] or '(program)'}  {c['resolution'] or 'open'}  "
+             f"recorded {local(c['recorded_at'], zone)}\n     {c['reason']}" for c in conflict_rows(data)]
+    lines = lines or ["no conflicts"]
+    if data.get("rejected"):
+        lines.append(REJECTED_HEAD)
+        lines += [f"  {x['type']} {rejected_subject(x)}  at {local(x['occurred_at'], zone)}\n     {x['reason']}"
+                  for x in data["rejected"]]
+    return "\n".join(lines)
+
+
+REJECTED_HEAD = "rejected by the server (not applied; record them again, with the right date if that was the reason):"
+
+
+def rejected_subject(x: dict) -> str:
+    """What a rejected change was about, by name (its exercise, else the program)."""
+    args = x.get("args") or {}
+    return str(args.get("exercise") or args.get("name") or "(program)")
+
+
 def signature(data: dict, zone: tzinfo | None = None) -> str:
     if not data["exercises"]:
         return "the signature library is empty"

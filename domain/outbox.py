@@ -16,20 +16,25 @@ change's recorded time.
 
 from __future__ import annotations
 
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-OUTBOX_ID = uuid5(NAMESPACE_URL, "https://backstory.invalid/outbox")
+from domain.ids import OUTBOX_ID  # noqa: F401 - the outbox's id, also importable from here
 
 
 class Outbox(Aggregate):
     """Queued mutations by seq, what the server said of them, and the feed cursor."""
 
-    class Started(Aggregate.Created):
+    class Event(Aggregate.Event):
+        """Base of the outbox's events, declared so that eventsourcing does not define each twice (see Program.Event)."""
+
+    class Started(Aggregate.Created, Event):
+        """The device's outbox was made (its first queued change)."""
+
         class_version = 1
 
-    class Queued(Aggregate.Event):
+    class Queued(Event):
         """Mutations given their seqs; ``standalone`` counts local mutations queued from before linking."""
 
         class_version = 1
@@ -46,7 +51,9 @@ class Outbox(Aggregate):
                 outbox.next_seq = max(outbox.next_seq, item["seq"] + 1)
             outbox.standalone = max(outbox.standalone, self.standalone)
 
-    class Acknowledged(Aggregate.Event):
+    class Acknowledged(Event):
+        """The server answered every mutation up to a seq; those leave the outbox."""
+
         class_version = 1
         up_to_seq: int
         statuses: dict
@@ -58,7 +65,9 @@ class Outbox(Aggregate):
             # The server holds seqs up to here: never hand one of them out again.
             outbox.next_seq = max(outbox.next_seq, self.up_to_seq + 1)
 
-    class Pulled(Aggregate.Event):
+    class Pulled(Event):
+        """A page of the feed was pulled: the cursor moves, the device is linked to the server's program."""
+
         class_version = 1
         cursor: str
         program_id: str | None

@@ -15,25 +15,32 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, Iterator
-from uuid import NAMESPACE_URL, UUID, uuid5
+from functools import cache
+from typing import TYPE_CHECKING, Any, Iterator
+from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain.accounts import Device
-from domain.conflicts import ConflictLog, conflict_log_id
-from domain.facts import FactLog, fact_log_id
-from domain.mutations import MutationRecord, mutation_record_id
-from domain.outbox import Outbox
 from domain.program import Program
 
-PROGRAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/programs")
+if TYPE_CHECKING:
+    from domain.conflicts import ConflictLog
+    from domain.facts import FactLog
+    from domain.mutations import MutationRecord
+# The other aggregates' modules load when a stream of theirs is first read or named: a read of the
+# program (``show``) of a store that never synced needs only Program, and each module costs start-up time.
+
+# uuid5(NAMESPACE_URL, "https://backstory.invalid/programs") and program_id_for("local"), the CLI's own program,
+# written out: computing a uuid5 imports hashlib (OpenSSL), a few ms of every read command's start-up.
+# tests/unit/test_fixed_ids.py checks them.
+PROGRAM_NAMESPACE = UUID("e4123ac8-a03e-5c72-9be1-ae4b9613e930")
+LOCAL_PROGRAM_ID = UUID("bb043997-0ba9-57db-969f-89889d15c6a0")
 
 
 def program_id_for(account: str) -> UUID:
-    return uuid5(PROGRAM_NAMESPACE, account)
+    return LOCAL_PROGRAM_ID if account == "local" else uuid5(PROGRAM_NAMESPACE, account)
 
 
 _SCHEMA_LOCK = 0x6273_7479  # "bsty": one advisory lock id for creating backstory's tables
@@ -87,10 +94,24 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-# How often each busy stream is snapshotted (in events).
-SNAPSHOT_EVERY = {Program: 100, FactLog: 200, Device: 100, Outbox: 50}
-# The aggregates a unit of work may borrow from memory instead of loading them again.
-LENDABLE = (Program, FactLog, Device, ConflictLog)
+@cache
+def snapshot_every() -> dict[type, int]:
+    """How often each busy stream is snapshotted (in events)."""
+    from domain.accounts import Device
+    from domain.facts import FactLog
+    from domain.outbox import Outbox
+
+    return {Program: 100, FactLog: 200, Device: 100, Outbox: 50}
+
+
+@cache
+def lendable() -> tuple[type, ...]:
+    """The aggregates a unit of work may borrow from memory instead of loading them again."""
+    from domain.accounts import Device
+    from domain.conflicts import ConflictLog
+    from domain.facts import FactLog
+
+    return (Program, FactLog, Device, ConflictLog)
 
 
 class Shelf:
@@ -116,7 +137,7 @@ class Shelf:
     def put(self, aggregates: list[Any]) -> None:
         with self._lock:
             for aggregate in aggregates:
-                if isinstance(aggregate, LENDABLE) and not aggregate.pending_events:
+                if isinstance(aggregate, lendable()) and not aggregate.pending_events:
                     self._items[aggregate.id] = aggregate
                     self._items.move_to_end(aggregate.id)
             while len(self._items) > self.size:
@@ -144,7 +165,7 @@ class BackstoryApp(Application):
         before = {a.id: a.version - len(a.pending_events) for a in aggregates if a is not None}
         recordings = super().save(*aggregates, **kwargs)
         for aggregate in aggregates:
-            every = SNAPSHOT_EVERY.get(type(aggregate))
+            every = snapshot_every().get(type(aggregate))
             if every and aggregate is not None and before[aggregate.id] // every != aggregate.version // every:
                 self.snapshots.put([Snapshot.take(aggregate)])
         return recordings
@@ -214,12 +235,18 @@ class Ledger:
         return self.app.find(self.program_id)
 
     def fact_log(self, month: str) -> FactLog | None:
+        from domain.facts import fact_log_id
+
         return self.app.find(fact_log_id(self.program_id, month))
 
     def mutation_record(self, mutation_id: str) -> MutationRecord | None:
+        from domain.mutations import mutation_record_id
+
         return self.app.find_small(mutation_record_id(self.program_id, mutation_id))
 
     def conflict_log(self) -> ConflictLog | None:
+        from domain.conflicts import conflict_log_id
+
         return self.app.find(conflict_log_id(self.program_id))
 
     def decisions(self) -> list[Program.Event]:
@@ -237,6 +264,8 @@ class Ledger:
 
     def mutation_records(self, batch: int = 1000) -> Iterator[MutationRecord.Processed]:
         """Every processed mutation of this program in recorded order (from the notification log)."""
+        from domain.mutations import mutation_record_id
+
         topics = ["domain.mutations:MutationRecord.Processed"]
         start = 1
         while True:
@@ -249,6 +278,16 @@ class Ledger:
             if len(notes) < batch:
                 return
             start = notes[-1].id + 1
+
+
+def require_program(reader: Ledger | UnitOfWork) -> Program:
+    """The reader's program; a ``NotFound`` that says how to start one when there is none yet."""
+    program = reader.program()
+    if program is None:
+        from domain.errors import NotFound
+
+        raise NotFound("program", "there is no program yet; start one with `backstory init --name NAME`")
+    return program
 
 
 class UnitOfWork:
@@ -301,9 +340,13 @@ class UnitOfWork:
         return self._get(self.program_id)
 
     def fact_log(self, month: str) -> FactLog | None:
+        from domain.facts import fact_log_id
+
         return self._get(fact_log_id(self.program_id, month))
 
     def mutation_record(self, mutation_id: str) -> MutationRecord | None:
+        from domain.mutations import mutation_record_id
+
         return self._get(mutation_record_id(self.program_id, mutation_id), small=True)
 
     def current_view(self) -> Any:
@@ -314,6 +357,8 @@ class UnitOfWork:
         return self._view[1]
 
     def conflict_log(self) -> ConflictLog | None:
+        from domain.conflicts import conflict_log_id
+
         return self._get(conflict_log_id(self.program_id))
 
     def get(self, aggregate_id: UUID) -> Any | None:
@@ -338,6 +383,8 @@ class UnitOfWork:
         return any(len(a.pending_events) != n for a, n in self._touched.values())
 
     def pending(self) -> list[Any]:
+        from domain.mutations import MutationRecord
+
         changed = [a for a in self._cache.values() if a is not None and a.pending_events]
         # Outcomes last: a month log changed again by a later mutation would otherwise be saved after an
         # earlier mutation's record, and a feed page cut there would show that outcome without its fact.

@@ -105,17 +105,25 @@ class Store:
         return f"PostgreSQL database {self.env['POSTGRES_DBNAME']} on {self.env['POSTGRES_HOST']}"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (not created), or None for another kind of store."""
+    if urlsplit(url).scheme.split("+")[0] != "sqlite":
+        return None
+    path = unquote(url.split("://", 1)[1])
+    path = path[1:] if path.startswith("/") else path
+    if not path or path == ":memory:":
+        raise StoreConfigError("sqlite URL needs a file path, e.g. sqlite:////home/me/backstory.sqlite")
+    return Path(path).expanduser()
+
+
 def parse_store(url: str) -> Store:
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0]
     if scheme == "sqlite":
-        path = unquote(url.split("://", 1)[1])
-        path = path[1:] if path.startswith("/") else path
-        if not path or path == ":memory:":
-            raise StoreConfigError("sqlite URL needs a file path, e.g. sqlite:////home/me/backstory.sqlite")
-        private_dir(Path(path).expanduser().parent)
-        _private_file(Path(path).expanduser())
-        env = {"SQLITE_DBNAME": str(Path(path).expanduser()), "SQLITE_LOCK_TIMEOUT": "30"}
+        path = sqlite_path(url)
+        private_dir(path.parent)
+        _private_file(path)
+        env = {"SQLITE_DBNAME": str(path), "SQLITE_LOCK_TIMEOUT": "30"}
         return Store(url, {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "CREATE_TABLE": "y", **env})
     if scheme in ("postgresql", "postgres"):
         query = parse_qs(parts.query)

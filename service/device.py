@@ -14,17 +14,21 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain.errors import DomainError, Refused
-from domain.outbox import OUTBOX_ID, Outbox
-from service import args as argspec
+from domain.ids import OUTBOX_ID
 from service.application import BackstoryApp, Ledger, UnitOfWork, program_id_for
-from service.handling import Mutation, handle, run
 from service.remote import HttpRemote, RemoteError
+
+if TYPE_CHECKING:
+    from domain.outbox import Outbox
+    from service.handling import Mutation
+# service.handling (every command's rules, the fact validators) is imported where a mutation is run:
+# a read of a device that has nothing pending never needs it.
 
 BATCH = 500
 #: Times one sync re-numbers its pending mutations before it gives up (another home keeps using the same seqs).
@@ -67,6 +71,8 @@ def queued_at(item: dict) -> datetime:
 
 
 def _as_mutation(item: dict, device_id: str) -> Mutation:
+    from service.handling import Mutation
+
     return Mutation(item["mutation_id"], item["type"], datetime.fromisoformat(item["occurred_at"]), device_id,
                     item["args"], base_version=item.get("base_version"), seq=item["seq"])
 
@@ -80,6 +86,8 @@ class DeviceStore:
         self.local = app.ledger(program_id_for("local"))
 
     def outbox(self) -> Outbox:
+        from domain.outbox import Outbox
+
         return self.app.find(OUTBOX_ID) or Outbox.start()
 
     def replica(self, outbox: Outbox) -> Ledger:
@@ -87,14 +95,16 @@ class DeviceStore:
         return self.app.ledger(pid)
 
     def reader(self) -> Ledger | UnitOfWork:
-        outbox = self.outbox()
-        return self.overlay(outbox) if outbox.linked else self.local
+        outbox = self.app.find(OUTBOX_ID)  # none before the first sync: then the Outbox classes are not even loaded
+        return self.overlay(outbox) if outbox is not None and outbox.linked else self.local
 
     def overlay(self, outbox: Outbox) -> UnitOfWork:
         """The replica with the mutations the server has not answered yet applied on top, in memory.
 
         Each is recorded at the time it was queued, so a pending change reads the same every time.
         """
+        from service import args as argspec
+        from service.handling import run
         uow = self.replica(outbox).unit_of_work()
         for item in outbox.pending():
             m = _as_mutation(item, self.device_id)
@@ -108,6 +118,9 @@ class DeviceStore:
 
     def mutate(self, m: Mutation) -> dict[str, Any]:
         """Apply (standalone) or check and queue (linked) one mutation."""
+        from service import args as argspec
+        from service.handling import Mutation, handle, run
+
         for _ in range(8):
             outbox = self.outbox()
             if not outbox.linked:
@@ -291,4 +304,6 @@ class DeviceStore:
 
 
 def new_mutation(mutation_type: str, args: dict, occurred_at: datetime, device_id: str) -> Mutation:
+    from service.handling import Mutation
+
     return Mutation(str(uuid.uuid4()), mutation_type, occurred_at, device_id, args)

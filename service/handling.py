@@ -28,7 +28,7 @@ from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
 from service import overrides
-from service.application import Ledger, UnitOfWork
+from service.application import Ledger, UnitOfWork, require_program
 
 IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/ids")
 RETRIES = 8
@@ -132,13 +132,6 @@ def _processed(uow: UnitOfWork, m: Mutation) -> dict[str, Any] | None:
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-
-
-def require_program(reader: Ledger | UnitOfWork) -> Program:
-    program = reader.program()
-    if program is None:
-        raise NotFound("program", "there is no program yet; start one with `backstory init --name NAME`")
-    return program
 
 
 def resolve_exercise(view: ProgramView, text: str) -> ExerciseView:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime
-from statistics import mean
 from typing import Any
 
 from domain.program import FAR_FUTURE, Program
 from domain.timeline import time_key
 from domain.view import ProgramView
-from service.application import Ledger, UnitOfWork
+from service.application import Ledger, UnitOfWork, require_program
 
 Reader = Ledger | UnitOfWork
-from service.handling import facts_between, require_program, resolve_exercise
-from service.outcomes import assessment
+# service.handling (the write side) is imported by the queries that resolve names or read facts, not by show.
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
@@ -49,6 +47,8 @@ def _entry(event: Any, names: dict[str, str]) -> dict[str, Any]:
 
 def history(reader: Reader, exercise: str | None = None, since: datetime | None = None,
             until: datetime | None = None) -> dict[str, Any]:
+    from service.handling import resolve_exercise
+
     program = require_program(reader)
     current = program.view()
     names = {e.id: e.name for e in current.exercises.values()}
@@ -99,11 +99,14 @@ def diff(reader: Reader, start: datetime, end: datetime) -> dict[str, Any]:
 
 def _avg(values: list[int | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return round(mean(present), 2) if present else None
+    return round(sum(present) / len(present), 2) if present else None
 
 
 def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any]:
     """Sessions, pain, tension, breaks and decisions with valid time in [since, until]."""
+    from service.handling import facts_between
+    from service.outcomes import assessment
+
     facts = [f for f in facts_between(reader, since, until) if not f["voided"]]
     sessions = [f for f in facts if f["type"] == "log"]
     by_exercise: dict[str, list[dict]] = defaultdict(list)

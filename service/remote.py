@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 
@@ -34,6 +32,9 @@ class HttpRemote:
         self.seq_shift = seq_shift
 
     def request(self, method: str, path: str, body: Any = None, query: dict | None = None) -> tuple[int, Any]:
+        import urllib.error  # here, not at import: urllib.request (http.client, email, ssl) is a third of
+        import urllib.request  # a read command's start-up, and only sync and device commands need it
+
         url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(url, data=data, method=method, headers={

@@ -27,15 +27,27 @@ def command_paths() -> list[str]:
     from cli.main import cli
 
     paths = []
+    ctx = click.Context(cli)
 
     def walk(group: click.Group, prefix: list[str]) -> None:
-        for name, command in sorted(group.commands.items()):
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
             paths.append(" ".join(prefix + [name]))
             if isinstance(command, click.Group):
                 walk(command, prefix + [name])
 
     walk(cli, [])
     return paths
+
+
+def test_the_lazy_command_table_matches_the_modules():
+    """cli.main names each command's module without importing it; the modules' COMMANDS are the truth."""
+    import importlib
+
+    from cli.main import COMMAND_MODULES
+
+    for module, names in COMMAND_MODULES.items():
+        assert tuple(c.name for c in importlib.import_module(module).COMMANDS) == names, module
 
 
 @pytest.fixture
