@@ -62,7 +62,7 @@ def _sync_text(r: dict) -> str:
     lines += [f"  rejected (change {x['seq']} of this device): {x.get('reason')}" for x in r["rejections"]]
     if r["conflicts"]:
         lines.append("  `backstory conflicts` lists them by number; `backstory resolve N` decides")
-    if r["renumbered"]:
+    if r.get("renumbered"):
         lines.append(f"  {r['renumbered']} pending changes were sent again under new seqs: the server held their "
                      "seqs from other changes of this device (a restored copy of this home, or another home with "
                      "the same token); nothing was lost")

@@ -217,7 +217,7 @@ def sqlite_homes(tmp_path) -> tuple[Cli, Cli]:
     (``tests/reliability/test_import_checks.py`` runs the same on both, in-process)."""
     homes = (Cli(tmp_path / "a", None), Cli(tmp_path / "b", None))
     for c in homes:
-        c.home.mkdir()
+        c.home.mkdir(mode=0o700)
     return homes
 
 

@@ -121,7 +121,7 @@ def test_progress_and_regress_of_one_exercise(pair, regress_first):
         assert [(c["type"], c["resolution"]) for c in conflicts] == [("progress", None)]
     assert views(phone) == views(tablet)
     if regress_first:  # the text lists the conflict by number (no id), and resolve takes that number
-        assert phone.ok("conflicts").out.startswith("  1  progress Bridge  open  recorded ")
+        assert phone.ok("conflicts").out.startswith("  1  progress Bird dog  open  recorded ")
         phone.ok("resolve", "1", "--keep-current")
         phone.ok("sync")
         assert [c["resolution"] for c in phone.ok("conflicts", "--json").json()["conflicts"]] == ["keep-current"]
