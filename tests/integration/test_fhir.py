@@ -187,3 +187,45 @@ def test_an_empty_store_has_nothing_to_export(ledger):
     with pytest.raises(NotFound) as e:
         bundle(ledger)
     assert "program" in str(e.value)
+
+
+def test_the_api_gives_the_accounts_own_bundle_by_bounded_period(store_url):
+    from service.application import program_id_for
+    from tests.integration.test_api import assert_problem
+    from tests.integration.test_api_support import Client, fresh_app
+
+    flask_app = fresh_app(store_url)
+    try:
+        sam = Client.new_account(flask_app, "sam")
+        bob = Client.new_account(flask_app, "bob")
+        since, until = (NOW - timedelta(days=40)).isoformat(), NOW.isoformat()
+        assert "no program yet" in assert_problem(sam.get("/v1/export/fhir", since=since, until=until), 404)["detail"]
+        r = sam.push(sam.m("init", 30, name="Sam", timezone="Europe/Berlin"),
+                     sam.m("add", 29, name="Dead bug", position="1:supine", sets=3, reps=8),
+                     sam.m("log", 20, exercise="Dead bug", pain_before=6, pain_after=3),
+                     sam.m("checkin", 2, pain=4),
+                     sam.m("assess", 1, instrument="nprs", pain=3))
+        assert {x["status"] for x in r.json["results"]} == {"applied"}, r.json
+        bob.push(bob.m("init", 30, name="Bob", timezone="UTC"), bob.m("checkin", 1, pain=9))
+
+        body = sam.get("/v1/export/fhir", since=since, until=until)
+        assert body.status_code == 200, body.get_data(as_text=True)
+        validated(body.json)
+        ledger = flask_app.extensions["backstory"].app.ledger(program_id_for(sam.account_id))
+        expected = bundle_json(ledger, datetime.fromisoformat(since), datetime.fromisoformat(until))
+        assert json.dumps(body.json, sort_keys=True, indent=2, ensure_ascii=False) == expected
+        assert sorted(o.get("valueInteger") for o in by_type(body.json)["Observation"]) == [3, 3, 4, 6]
+        assert "Bob" not in body.get_data(as_text=True)
+        theirs = bob.get("/v1/export/fhir", since=since, until=until).json
+        assert [o["valueInteger"] for o in by_type(theirs)["Observation"]] == [9] and "Sam" not in json.dumps(theirs)
+
+        assert_problem(sam.get("/v1/export/fhir", until=until), 400, "since")
+        too_long = sam.get("/v1/export/fhir", since=(NOW - timedelta(days=400)).date().isoformat(), until=until)
+        assert "at most 366 days" in assert_problem(too_long, 400, "since")["detail"]
+        assert_problem(sam.get("/v1/export/fhir", since=since, until=until, colour="red"), 400)
+        assert Client(flask_app, "bs1_not_a_token", "x").get("/v1/export/fhir", since=since,
+                                                             until=until).status_code == 401
+        spec = flask_app.test_client().get("/openapi.json").json
+        assert {"200", "400", "401", "404"} <= set(spec["paths"]["/v1/export/fhir"]["get"]["responses"])
+    finally:
+        flask_app.extensions["backstory"].close()

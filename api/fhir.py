@@ -1,0 +1,63 @@
+"""``GET /v1/export/fhir``: the token's own record as one FHIR R4 ``Bundle`` (service.fhir).
+
+The record can be large, so the events come by period: ``since`` and
+``until`` are required and at most ``MAX_RECAP_DAYS`` (366) days apart; a
+longer record is fetched as several periods (each bundle holds the whole plan,
+so every reference resolves inside it). Read from the store itself, not the
+projections, so it matches ``backstory export --format fhir`` byte for byte
+in content. It costs ``RECAP_COST`` requests of the rate limits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from marshmallow import fields
+
+from api import limits
+from api.blueprint import ApiBlueprint
+from api.context import backend, principal
+from api.errors import ApiProblem
+from api.reads import Zone, _check_period, _moment
+from api.schemas import Strict, When
+
+blp = ApiBlueprint("fhir", __name__, url_prefix="/v1", description="The record as FHIR R4 for a clinic")
+
+
+class FhirQuerySchema(Strict):
+    since = When(required=True, metadata={"description": "Events from (a date: the start of that day); "
+                                                         f"at most {limits.MAX_RECAP_DAYS} days before until"})
+    until = When(required=True, metadata={"description": "Events until (a date: the end of that day)"})
+
+
+class BundleSchema(Strict):
+    resourceType = fields.String(metadata={"enum": ["Bundle"]})
+    id = fields.String(metadata={"description": "uuid5 of the program and the period: stable"})
+    type = fields.String(metadata={"enum": ["collection"]})
+    entry = fields.List(fields.Dict(), metadata={
+        "description": "{fullUrl: urn:uuid:ID, resource}: Patient, CarePlan, ServiceRequest (the whole plan), "
+                       "Procedure, Observation and QuestionnaireResponse (the events in the period)"})
+
+
+@blp.route("/export/fhir", methods=["GET"])
+@blp.protected()
+@blp.arguments(FhirQuerySchema, location="query")
+@blp.response(200, BundleSchema)
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+def export_fhir(query):
+    """The record as a FHIR R4 Bundle (type collection): the plan whole, sessions, pain and assessments by period.
+
+    ``since`` and ``until`` are required, at most 366 days apart; the same store and
+    period give the same bundle. See the README, "FHIR export", for the mapping.
+    """
+    from service.fhir import bundle
+
+    zone = Zone()
+    since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
+    _check_period(since, until)
+    if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
+        message = f"an export covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter periods"
+        raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",
+                         errors={"since": [message]})
+    ctx = backend()
+    return ctx.retrying(lambda: bundle(principal().ledger(ctx.app), since, until))
