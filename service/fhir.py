@@ -12,7 +12,7 @@ The events are built in ``service.fhir_events``.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -172,7 +172,7 @@ def bundle(reader: Ledger | UnitOfWork, since: datetime | None = None, until: da
     _versions(ctx, decisions)
     started = datetime.fromisoformat(ctx.view.started).replace(tzinfo=timezone.utc)
     lo = since or started - LOOK_BACK
-    hi = until or datetime.now(timezone.utc)
+    hi = until or datetime.now(timezone.utc) + timedelta(days=1)  # a fact may lie within the clock tolerance ahead
     facts = [f for f in facts_between(reader, lo, hi) if not f["voided"]]
     patient = {"resourceType": "Patient", "id": ctx.patient, "name": [{"text": ctx.view.name}]}
     resources = [patient, _careplan(ctx), *_service_requests(ctx), *events(ctx, facts)]

@@ -227,5 +227,11 @@ def test_the_api_gives_the_accounts_own_bundle_by_bounded_period(store_url):
                                                              until=until).status_code == 401
         spec = flask_app.test_client().get("/openapi.json").json
         assert {"200", "400", "401", "404"} <= set(spec["paths"]["/v1/export/fhir"]["get"]["responses"])
+        # it reads a whole period, so it takes a recap's share of the rate limits
+        from api import limits
+        from api.ratelimit import cost_of
+
+        endpoint = next(r.endpoint for r in flask_app.url_map.iter_rules() if r.rule == "/v1/export/fhir")
+        assert cost_of(endpoint, {}) == limits.RECAP_COST
     finally:
         flask_app.extensions["backstory"].close()
