@@ -1,8 +1,8 @@
 """``GET /v1/export/fhir``: the token's own record as one FHIR R4 ``Bundle`` (service.fhir).
 
 The record can be large, so the events come by period: ``since`` and
-``until`` are required and at most ``MAX_RECAP_DAYS`` (366) days apart; a
-longer record is fetched as several periods (each bundle holds the whole plan,
+``until`` at most ``MAX_RECAP_DAYS`` (366) days apart (default: the 366 days
+up to the end of today); a longer record is fetched as several periods (each bundle holds the whole plan,
 so every reference resolves inside it). Read from the store itself, not the
 projections, so it matches ``backstory export --format fhir`` byte for byte
 in content. It costs ``RECAP_COST`` requests of the rate limits.
@@ -10,7 +10,7 @@ in content. It costs ``RECAP_COST`` requests of the rate limits.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from marshmallow import fields
 
@@ -25,9 +25,10 @@ blp = ApiBlueprint("fhir", __name__, url_prefix="/v1", description="The record a
 
 
 class FhirQuerySchema(Strict):
-    since = When(required=True, metadata={"description": "Events from (a date: the start of that day); "
-                                                         f"at most {limits.MAX_RECAP_DAYS} days before until"})
-    until = When(required=True, metadata={"description": "Events until (a date: the end of that day)"})
+    since = When(metadata={"description": "Events from (a date: the start of that day; default "
+                                          f"{limits.MAX_RECAP_DAYS} days before until); "
+                                          f"at most {limits.MAX_RECAP_DAYS} days before until"})
+    until = When(metadata={"description": "Events until (a date: the end of that day; default the end of today)"})
 
 
 class BundleSchema(Strict):
@@ -47,14 +48,17 @@ class BundleSchema(Strict):
 def export_fhir(query):
     """The record as a FHIR R4 Bundle (type collection): the plan whole, sessions, pain and assessments by period.
 
-    ``since`` and ``until`` are required, at most 366 days apart; the same store and
+    ``since`` and ``until`` at most 366 days apart (default: the 366 days up to today); the same store and
     period give the same bundle. See the README, "FHIR export", for the mapping.
     """
     from service.fhir import bundle
 
     zone = Zone()
-    since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
+    now = datetime.now(zone.get())
+    until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
+    since = _moment(query, "since", "start", zone)
     _check_period(since, until)
+    since = since or until - timedelta(days=limits.MAX_RECAP_DAYS)
     if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
         message = f"an export covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter periods"
         raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",

@@ -219,7 +219,11 @@ def test_the_api_gives_the_accounts_own_bundle_by_bounded_period(store_url):
         theirs = bob.get("/v1/export/fhir", since=since, until=until).json
         assert [o["valueInteger"] for o in by_type(theirs)["Observation"]] == [9] and "Sam" not in json.dumps(theirs)
 
-        assert_problem(sam.get("/v1/export/fhir", until=until), 400, "since")
+        # by default the 366 days up to the end of today: the same resources, another period's bundle id
+        default = sam.get("/v1/export/fhir").json
+        assert [e["fullUrl"] for e in default["entry"]] == [e["fullUrl"] for e in body.json["entry"]]
+        assert default["id"] != body.json["id"]
+        assert_problem(sam.get("/v1/export/fhir", since=NOW.isoformat(), until=since), 400, "since")
         too_long = sam.get("/v1/export/fhir", since=(NOW - timedelta(days=400)).date().isoformat(), until=until)
         assert "at most 366 days" in assert_problem(too_long, 400, "since")["detail"]
         assert_problem(sam.get("/v1/export/fhir", since=since, until=until, colour="red"), 400)
