@@ -17,8 +17,7 @@ from marshmallow import fields
 from api import limits
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
-from api.errors import ApiProblem
-from api.reads import Zone, _check_period, _moment
+from api.reads import Zone, _check_period, _moment, check_span
 from api.schemas import Strict, When
 
 blp = ApiBlueprint("fhir", __name__, url_prefix="/v1", description="The record as FHIR R4 for a clinic")
@@ -59,9 +58,6 @@ def export_fhir(query):
     since = _moment(query, "since", "start", zone)
     _check_period(since, until)
     since = since or until - timedelta(days=limits.MAX_RECAP_DAYS)
-    if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
-        message = f"an export covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter periods"
-        raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",
-                         errors={"since": [message]})
+    check_span(since, until, "an export")
     ctx = backend()
     return ctx.retrying(lambda: bundle(principal().ledger(ctx.app), since, until))

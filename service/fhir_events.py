@@ -57,7 +57,7 @@ def _pain(ctx: Context, f: dict, moment: str, value: int, **links: Any) -> dict:
     }
 
 
-def _items(f: dict) -> list[dict]:
+def _items(f: dict, names: dict[str, str]) -> list[dict]:
     """The item answers by number or activity id (no questionnaire wording is shipped)."""
     answers, instrument = f["answers"], f["instrument"]
     if instrument == "odi":
@@ -66,18 +66,17 @@ def _items(f: dict) -> list[dict]:
     if instrument == "rmdq":
         return [{"linkId": f"rmdq-{n}", "answer": [{"valueBoolean": n in answers}]} for n in range(1, 25)]
     if instrument == "psfs":
-        names = f.get("activity_names") or {}
         return [{"linkId": f"psfs-{a}", **({"text": names[a]} if names.get(a) else {}),
                  "answer": [{"valueInteger": v}]} for a, v in sorted(answers.items())]
     return [{"linkId": "nprs-pain", "answer": [{"valueInteger": answers["pain"]}]}]
 
 
-def _assessment(ctx: Context, f: dict) -> list[dict]:
+def _assessment(ctx: Context, f: dict, names: dict[str, str]) -> list[dict]:
     qid = resource_id(ctx.program_id, "questionnaireresponse", f["id"])
     instrument, score = f["instrument"], f["score"]
     response = {
         "resourceType": "QuestionnaireResponse", "id": qid, "status": "completed", "subject": ref(ctx.patient),
-        "authored": ctx.time(f["occurred_at"]), "author": ref(ctx.patient), "item": _items(f),
+        "authored": ctx.time(f["occurred_at"]), "author": ref(ctx.patient), "item": _items(f, names),
         "identifier": {"system": f"{LOCAL}/instrument", "value": f"{instrument}-{f['instrument_version']}"},
     }
     if isinstance(score, int) and not isinstance(score, bool):
@@ -99,6 +98,7 @@ def events(ctx: Context, facts: list[dict]) -> list[dict]:
     """The event resources of facts (not voided, in time order)."""
     out: list[dict] = []
     procedures: dict[str, str] = {}
+    names: dict[str, str] = {}
     for f in facts:
         if f["type"] == "log":
             pid = resource_id(ctx.program_id, "procedure", f["id"])
@@ -112,5 +112,6 @@ def events(ctx: Context, facts: list[dict]) -> list[dict]:
         elif f["type"] == "checkin":
             out.append(_pain(ctx, f, "check-in", f["pain"]))
         elif f["type"] == "assess":
-            out += _assessment(ctx, f)
+            names.update(f.get("activity_names") or {})  # a PSFS activity keeps the name it was last given
+            out += _assessment(ctx, f, names)
     return out

@@ -42,6 +42,7 @@ def record(ledger) -> None:
     handle(ledger, mut("assess", 55, instrument="odi", answers="3,2,1,-,0,2,1,1,2,-"))
     handle(ledger, mut("assess", 5, instrument="psfs", activity=["lift-child=4", "sit-1h=6", "walk-30min=3"],
                        activity_name=["lift-child=Lift my child"]))
+    handle(ledger, mut("assess", 4, instrument="psfs", activity=["lift-child=6", "sit-1h=6", "walk-30min=6"]))
     voided = handle(ledger, mut("log", 2, exercise="Dead bug", pain_before=9))["result"]["fact_id"]
     handle(ledger, mut("void", 1, fact=voided, reason="wrong exercise"))
 
@@ -88,9 +89,9 @@ def test_bundle_is_valid_fhir_with_every_reference_inside(ledger):
     assert set(references(data)) <= urls
     kinds = by_type(data)
     counts = Counter({k: len(v) for k, v in kinds.items()})
-    # 3 sessions (the voided one left out), 6 session pains + 1 next-morning + 2 check-ins, 2 assessments
-    assert counts == {"Patient": 1, "CarePlan": 1, "ServiceRequest": 7, "Procedure": 3, "Observation": 11,
-                      "QuestionnaireResponse": 2}, counts
+    # 3 sessions (the voided one left out), 6 session pains + 1 next-morning + 2 check-ins, 3 assessments
+    assert counts == {"Patient": 1, "CarePlan": 1, "ServiceRequest": 7, "Procedure": 3, "Observation": 12,
+                      "QuestionnaireResponse": 3}, counts
 
     assert kinds["Patient"][0]["name"] == [{"text": "Sam's back"}] and set(kinds["Patient"][0]) == {
         "resourceType", "id", "name"}
@@ -130,13 +131,17 @@ def test_bundle_is_valid_fhir_with_every_reference_inside(ledger):
 
     # assessments: a response with item answers, a score observation derived from it
     responses = {r["identifier"]["value"]: r for r in kinds["QuestionnaireResponse"]}
-    assert sorted(responses) == ["odi-2.1a", "psfs-1"]
+    assert sorted(r["identifier"]["value"] for r in kinds["QuestionnaireResponse"]) == ["odi-2.1a", "psfs-1", "psfs-1"]
+    # the later PSFS keeps the name the activity was given first
+    assert [i.get("text") for i in responses["psfs-1"]["item"]] == ["Lift my child", None, None]
     assert [i["linkId"] for i in responses["odi-2.1a"]["item"]] == [f"odi-{n}" for n in (1, 2, 3, 5, 6, 7, 8, 9)]
-    assert {"linkId": "psfs-lift-child", "text": "Lift my child", "answer": [{"valueInteger": 4}]} in \
-        responses["psfs-1"]["item"]
+    psfs = [r["item"][0] for r in kinds["QuestionnaireResponse"] if r["identifier"]["value"] == "psfs-1"]
+    assert psfs == [{"linkId": "psfs-lift-child", "text": "Lift my child", "answer": [{"valueInteger": v}]}
+                    for v in (4, 6)]
     scores = {o["code"]["coding"][0]["code"]: o for o in kinds["Observation"] if "derivedFrom" in o}
     assert scores["odi-score"]["valueQuantity"]["value"] == 30.0
-    assert scores["psfs-score"]["valueQuantity"]["value"] == 4.33
+    assert sorted(o["valueQuantity"]["value"] for o in kinds["Observation"]
+                  if o["code"]["coding"][0]["code"] == "psfs-score") == [4.33, 6]
     assert scores["odi-score"]["derivedFrom"] == [{"reference": f"urn:uuid:{responses['odi-2.1a']['id']}"}]
 
     # nothing of the device, the decisions' reasons or the voided session leaves the store
