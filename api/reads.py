@@ -85,6 +85,14 @@ def _check_period(since: datetime | None, until: datetime | None) -> None:
         raise _problem(e) from None
 
 
+def check_span(since: datetime, until: datetime, what: str) -> None:
+    """A read of a whole period (a recap, a FHIR export) covers at most ``MAX_RECAP_DAYS`` days: else 400."""
+    if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
+        message = f"{what} covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter ranges"
+        raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",
+                         errors={"since": [message]})
+
+
 def _read():
     ctx = backend()
     ctx.catch_up()
@@ -175,10 +183,7 @@ def recap(query):
     since = _moment(query, "since", "start", zone)
     _check_period(since, until)
     since = since or dates.month_before(until, zone.get())
-    if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
-        message = f"a recap covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter ranges"
-        raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",
-                         errors={"since": [message]})
+    check_span(since, until, "a recap")
     projections, program_id = _read()
     return projections.recap(program_id, since, until, zone.get())
 

@@ -11,19 +11,34 @@ from cli import render
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="jsonl: every change, restorable with import; csv: one row per logged session.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "fhir"]), default="jsonl", show_default=True,
+              help="jsonl: every change, restorable with import; csv: one row per logged session; "
+                   "fhir: one FHIR R4 Bundle (JSON) for a clinic.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file (default: stdout).")
+@click.option("--since", metavar="WHEN", help="With --format fhir: sessions, pain and assessments from then on.")
+@click.option("--until", metavar="WHEN", help="With --format fhir: up to then.")
 @click.pass_obj
-def export(session, fmt, output):
-    """Export every change this device holds as JSON lines (restorable with import), or the sessions as CSV.
+def export(session, fmt, output, since=None, until=None):
+    """Export every change this device holds as JSON lines (restorable with import), the sessions as CSV,
+    or the record as a FHIR R4 Bundle.
 
     Changes not yet synced are included, marked pending, so they can be carried to another device.
     """
     from service.exchange import export_lines
 
-    pending = [] if fmt == "csv" else session.device.unsent()
-    if fmt == "csv":
+    if (since or until) and fmt != "fhir":
+        raise click.UsageError("--since and --until go with --format fhir")
+    pending = [] if fmt != "jsonl" else session.device.unsent()
+    if fmt == "fhir":
+        from cli.options import period, when
+        from service.fhir import bundle_json
+
+        tz = session.timezone()
+        start = when(session, since, "start", name="--since", zone=tz)
+        end = when(session, until, "end", name="--until", zone=tz)
+        period(start, end, session.now())
+        lines = [bundle_json(session.reader(), start, end)]
+    elif fmt == "csv":
         from service.csvexport import csv_lines
 
         lines = csv_lines(session.ledger)
