@@ -60,7 +60,8 @@ def _batch(pending: list[dict]) -> list[dict]:
     return out
 
 
-def _as_item(m: Mutation) -> dict:
+def outbox_item(m: Mutation) -> dict:
+    """A mutation as the outbox queues it (its seq is given when it is queued)."""
     return {"mutation_id": m.mutation_id, "type": m.type, "occurred_at": m.occurred_at.isoformat(),
             "base_version": m.base_version, "args": m.args}
 
@@ -129,7 +130,7 @@ class DeviceStore:
             m = Mutation(m.mutation_id, m.type, m.occurred_at, self.device_id, m.args,
                          base_version=replica_program.version if replica_program else None)
             step = run(self.overlay(outbox), m, argspec.parse(m.type, m.args), datetime.now(timezone.utc))
-            outbox.queue([_as_item(m)])
+            outbox.queue([outbox_item(m)])
             try:
                 self.app.save(outbox)
             except IntegrityError:
@@ -161,7 +162,7 @@ class DeviceStore:
         if any(r.rebased for r in export.rows):
             check_fits(replica, export)  # another program's changes: all must fit, or none is queued
         queued = {i["mutation_id"] for i in outbox.pending()}
-        fresh = [_as_item(r.mutation) for r in unknown_rows(replica, export.rows)
+        fresh = [outbox_item(r.mutation) for r in unknown_rows(replica, export.rows)
                  if r.mutation.mutation_id not in queued]
         if fresh:
             outbox.queue(fresh)

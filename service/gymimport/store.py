@@ -24,7 +24,7 @@ from domain.mutations import mutation_record_id
 from domain.prescription import apply_changes
 from service import args as argspec
 from service.application import UnitOfWork
-from service.device import DeviceStore, _as_item
+from service.device import DeviceStore, outbox_item
 from service.gymimport.mapping import Plan, kind_of, local, mutation_id
 from service.handling import RETRIES, Mutation, remember, run
 
@@ -113,7 +113,7 @@ def record(device: DeviceStore, plan: Plan, *, zone: str, name: str, dry_run: bo
         stored = bool(done) and not dry_run
         try:
             if stored and outbox.linked:
-                outbox.queue([_as_item(m) for m in done])
+                outbox.queue([outbox_item(m) for m in done])
                 device.app.save(outbox)
             elif stored:
                 uow.save()
