@@ -86,14 +86,15 @@ def _scan(app):
         start = notes[-1].id + 1
 
 
-def _effects_ok(mutation_type: str, status: str, facts: int, conflicts: int) -> bool:
+def _effects_ok(mutation_type: str, status: str, facts: int, conflicts: int, overridden: bool = False) -> bool:
+    """A mutation's events match its outcome; an edit a later winner overrode also has its conflict record."""
     if status == "rejected":
         return (facts, conflicts) == (0, 0)
     if status == "conflict":
         return (facts, conflicts) == (0, 1)
     if status != "applied":
         return False
-    return (facts, conflicts) == ((1, 0) if mutation_type in FACT_TYPES else (0, 0))
+    return (facts, conflicts) == ((1, 0) if mutation_type in FACT_TYPES else (0, 1 if overridden else 0))
 
 
 def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
@@ -108,6 +109,9 @@ def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
     if unknown:
         problems.append(f"{len(unknown)} stored records of mutations never acknowledged, e.g. {sorted(unknown)[:3]}")
     statuses: Counter = Counter()
+    # edits a later-arriving winner overrode (named in its result): applied, then kept as a conflict
+    overridden = {mid for found in records.values() for r in found if r.status == "applied"
+                  for mid in (r.result or {}).get("overrides") or ()}
     for mutation_id, acks in tally.acks.items():
         found = records.get(mutation_id, [])
         if len(found) != 1:
@@ -123,7 +127,8 @@ def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
             problems.append(f"mutation {mutation_id}: stored as {(r.device_id, r.seq, r.status)}, the replies said "
                             f"{[(a.seq, a.status, a.original_status) for a in acks]}")
         m = sent.get(mutation_id)
-        if m and not _effects_ok(m["type"], r.status, facts[mutation_id], conflicts[mutation_id]):
+        if m and not _effects_ok(m["type"], r.status, facts[mutation_id], conflicts[mutation_id],
+                                 mutation_id in overridden):
             problems.append(f"mutation {mutation_id} ({m['type']}, {r.status}): {facts[mutation_id]} fact events, "
                             f"{conflicts[mutation_id]} conflict records")
     seqs: dict[str, list[int]] = defaultdict(list)

@@ -55,6 +55,8 @@ def server_env(home: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["BACKSTORY_HOME"] = str(home)
     env["TZ"] = "UTC"
+    # these tests pair many devices of one account at once: the account caps would refuse the setup itself
+    env.update({"BACKSTORY_PAIRINGS_PER_HOUR": "1000", "BACKSTORY_MAX_ACTIVE_DEVICES": "1000"})
     return env
 
 

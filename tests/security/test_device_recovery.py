@@ -112,7 +112,7 @@ def test_a_cli_device_asks_before_revoking_itself_and_a_revoked_one_says_its_cha
     listed = tablet.ok("device", "list").out
     assert "revoked" in listed and f"by {paired['device_id'][:8]}" in listed, listed
     synced = tablet.ok("sync").out  # the feed tells every device who revoked what
-    assert f"device first device ({owner.device_id[:8]}) revoked by tablet ({paired['device_id'][:8]})" in synced, synced
+    assert "device first device revoked by tablet" in synced, synced  # names, not ids
     new = Device(server.url, paired["token"], paired["device_id"], owner.account_id).pair("phone again")
     phone.ok("remote", "set", server.url, "--token", new.token)
     assert phone.ok("checkin", "--pain", "2").err == ""  # paired again: no more warning
