@@ -183,6 +183,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, fhir.blp, health.blp):
         api.register_blueprint(blueprint)
+    from api.web import register as register_dashboard
+
+    register_dashboard(flask_app)
     return flask_app
 
 
@@ -254,6 +257,15 @@ def _authenticate() -> None:
         # Failed attempts count per client address (valid tokens are never slowed by them).
         charge_failed_authentication()
         raise
+    admit(who)
+
+
+def admit(who) -> None:
+    """Make ``who`` the request's principal and charge the request to its device and account (429 when over).
+
+    The API's bearer token and the dashboard's session cookie both end here.
+    """
+    ctx = backend()
     g.principal = who
     g.device_id = str(who.device_id)
     cost = cost_of(request.endpoint, request.args)

@@ -65,6 +65,11 @@ def outcomes(_query):
     MCIDs: NPRS 2 points or 30% of the baseline, ODI 10, RMDQ 5, PSFS 2 on the mean
     and 3 per activity. Heuristics, not a diagnosis.
     """
+    return outcomes_of()
+
+
+def outcomes_of() -> dict:
+    """The caller's outcome measures (the API's and the dashboard's read)."""
     ctx = backend()
     ctx.catch_up()
     return ctx.projections.outcomes(principal().program_id)

@@ -106,6 +106,11 @@ def _read():
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def program(query):
     """The program now, as of a date (valid time) and/or as known at a time (recorded time)."""
+    return program_of(query)
+
+
+def program_of(query: dict) -> dict:
+    """The caller's program for a parsed ``ProgramQuerySchema`` query (the API's and the dashboard's read)."""
     zone = Zone()
     as_of = _moment(query, "as_of", "end", zone) or datetime.now(UTC)
     known_at = _moment(query, "known_at", "end", zone)
@@ -113,10 +118,17 @@ def program(query):
     return projections.program(program_id, as_of, known_at)
 
 
-def _history(exercise: str | None, query: dict) -> dict:
-    zone = Zone()
+def period_of(query: dict, zone: Zone | None = None) -> tuple[datetime | None, datetime | None]:
+    """A parsed ``RangeQuerySchema`` query's ``since`` and ``until`` as moments, checked as the CLI checks them."""
+    zone = zone or Zone()
     since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
     _check_period(since, until)
+    return since, until
+
+
+def history_of(exercise: str | None, query: dict) -> dict:
+    """One page of decisions (all, or one exercise's) for a parsed ``RangePageQuerySchema`` query."""
+    since, until = period_of(query)
     after = page_after(query, "history", (str, int))
     projections, program_id = _read()
     out = projections.history(program_id, exercise, since, until, after, query["limit"])
@@ -131,7 +143,7 @@ def _history(exercise: str | None, query: dict) -> dict:
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def history(query):
     """Every decision with its reason, valid and recorded time, oldest first, in pages."""
-    return _history(None, query)
+    return history_of(None, query)
 
 
 @blp.route("/exercises/<string:exercise>/history", methods=["GET"])
@@ -143,7 +155,7 @@ def exercise_history(query, exercise):
     """One exercise's decisions, in pages; the exercise by name (case-insensitive) or id prefix."""
     if not exercise.strip() or len(exercise) > limits.MAX_NAME_CHARS:
         raise ApiProblem(404, "not-found", "no such exercise in this program", what="exercise")
-    return _history(exercise, query)
+    return history_of(exercise, query)
 
 
 @blp.route("/sessions", methods=["GET"])
@@ -154,8 +166,7 @@ def exercise_history(query, exercise):
 def sessions(query):
     """Logged sessions and pain by day over a period (valid time), oldest first, in pages."""
     zone = Zone()
-    since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
-    _check_period(since, until)
+    since, until = period_of(query, zone)
     after = page_after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day
     projections, program_id = _read()
     out = dict(projections.sessions(program_id, since, until, after, query["limit"]))
@@ -177,6 +188,11 @@ def recap(query):
 
     At most ``MAX_RECAP_DAYS`` (366) days; it costs ``RECAP_COST`` (10) requests of the rate limits.
     """
+    return recap_of(query)
+
+
+def recap_of(query: dict) -> dict:
+    """The recap of a parsed ``RecapQuerySchema`` query's period (at most ``MAX_RECAP_DAYS`` days)."""
     zone = Zone()
     now = datetime.now(zone.get())
     until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
@@ -195,6 +211,10 @@ def recap(query):
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def signature(_query):
     """The signature library, with the evidence behind each promotion."""
+    return signature_of()
+
+
+def signature_of() -> dict:
     projections, program_id = _read()
     return projections.signature(program_id)
 
@@ -205,6 +225,11 @@ def signature(_query):
 @blp.response(200, ConflictListSchema)
 def conflicts(query):
     """Every conflict recorded for this program, open and resolved, oldest first, in pages."""
+    return conflicts_of(query)
+
+
+def conflicts_of(query: dict) -> dict:
+    """One page of conflicts for a parsed ``PageQuerySchema`` query."""
     after = page_after(query, "conflicts", (int, str))
     projections, program_id = _read()
     found, last_key, has_more = projections.conflicts_page(program_id, after, query["limit"])

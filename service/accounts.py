@@ -63,6 +63,11 @@ def _is_device(app: BackstoryApp, stream_id: UUID) -> bool:
     return bool(first) and first[0].topic == DEVICE_PAIRED
 
 
+def find_device(app: BackstoryApp, device_id: UUID | None) -> Device | None:
+    """The device with this id (revoked or not), or None when no device stream has it."""
+    return app.find(device_id) if device_id and _is_device(app, device_id) else None
+
+
 def create_account(app: BackstoryApp, name: str, device_name: str = "first device") -> dict:
     """A new account with its program id and a first device; the token is returned once."""
     account_id, device_id = uuid.uuid4(), uuid.uuid4()
@@ -83,7 +88,7 @@ def authenticate(app: BackstoryApp, authorization: str | None) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise AuthError(401, "the Authorization header must be 'Bearer <token>'")
     device_id = device_of_token(token)
-    device = app.find(device_id) if device_id and _is_device(app, device_id) else None
+    device = find_device(app, device_id)
     if not isinstance(device, Device) or not hmac.compare_digest(device.token_hash, token_hash(token)):
         raise AuthError(401, "the token is not valid")
     if device.revoked:

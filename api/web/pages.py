@@ -1,0 +1,114 @@
+"""The dashboard's read pages: program (as of a date, as known at a time), history, recap, conflicts,
+signature library and outcome measures.
+
+Each page reads its GET form with the JSON endpoint's own query schema and
+answers with the endpoint's own function (``api.reads``, ``api.outcomes``): a
+bad date is refused naming the field, a recap is at most 366 days, lists come
+in the same pages. Times are shown in the program's time zone, values in words
+(``service.wording``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import marshmallow as ma
+from flask import g, render_template, request
+
+from api import reads, schemas
+from api.errors import ApiProblem
+from api.outcomes import outcomes_of
+from api.web import bp
+from service import wording
+
+#: Query fields a page takes besides its schema's (read and removed before the schema sees the rest).
+PAGE_EXTRAS = ("exercise", "n")
+
+
+def zone():
+    if "web_zone" not in g:
+        g.web_zone = reads.Zone().get()
+    return g.web_zone
+
+
+def today() -> str:
+    return datetime.now(zone()).date().isoformat()
+
+
+def form(schema: type[ma.Schema], extras: tuple[str, ...] = ()) -> tuple[dict, dict, dict]:
+    """The page's GET form: (the query parsed by ``schema``, the raw values to show again, the extras).
+
+    Empty fields (a date picker left blank) count as absent; an unknown field or a bad value is a 400
+    naming the field, as in the API.
+    """
+    raw = {k: v for k, v in request.args.items() if v.strip()}
+    extra = {k: raw.pop(k) for k in extras if k in raw}
+    try:
+        query = schema().load(raw)
+    except ma.ValidationError as e:
+        messages = {name: texts if isinstance(texts, list) else [str(texts)]
+                    for name, texts in e.normalized_messages().items()}
+        detail = "; ".join(f"{name}: {' '.join(map(str, texts))}" for name, texts in messages.items())
+        raise ApiProblem(400, "validation-error", detail, errors=messages) from None
+    return query, raw, extra
+
+
+@bp.app_template_filter("local")
+def _local(iso: str | None, width: int = 16) -> str:
+    return wording.local(iso, zone(), width).replace("T", " ")
+
+
+@bp.app_template_filter("words")
+def _words(value, key: str = "") -> str:
+    return wording.words(value, key=key)
+
+
+bp.add_app_template_filter(wording.prescription, "prescription")
+bp.add_app_template_filter(wording.changes, "changes")
+
+
+@bp.route("/program", methods=["GET"])
+def program():
+    query, raw, _ = form(schemas.ProgramQuerySchema)
+    data = reads.program_of(query)
+    return render_template("web/program.html", data=data, as_of=raw.get("as_of", ""),
+                           known_at=raw.get("known_at", ""), today=today(), page="program")
+
+
+@bp.route("/history", methods=["GET"])
+def history():
+    query, raw, extra = form(schemas.RangePageQuerySchema, ("exercise",))
+    exercise = extra.get("exercise")
+    data = reads.history_of(exercise, query)
+    names = [e["name"] for e in reads.program_of({})["exercises"]]
+    return render_template("web/history.html", data=data, raw=raw, exercise=exercise or "", names=names,
+                           page="history")
+
+
+@bp.route("/recap", methods=["GET"])
+def recap():
+    query, raw, _ = form(schemas.RecapQuerySchema)
+    data = reads.recap_of(query)
+    return render_template("web/recap.html", data=data, raw=raw, page="recap")
+
+
+@bp.route("/conflicts", methods=["GET"])
+def conflicts():
+    query, raw, extra = form(schemas.PageQuerySchema, ("n",))
+    first = int(extra["n"]) if extra.get("n", "").isdigit() else 1
+    data = reads.conflicts_of(query)
+    rows = [{**c, "number": n} for n, c in enumerate(data["conflicts"], first)]
+    return render_template("web/conflicts.html", data=data, rows=rows, next_n=first + len(rows), raw=raw,
+                           page="conflicts")
+
+
+@bp.route("/signature", methods=["GET"])
+def signature():
+    form(schemas.NoQuerySchema)
+    return render_template("web/signature.html", data=reads.signature_of(), page="signature")
+
+
+@bp.route("/outcomes", methods=["GET"])
+def outcomes():
+    form(schemas.NoQuerySchema)
+    return render_template("web/outcomes.html", data=outcomes_of(), page="outcomes")
