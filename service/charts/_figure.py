@@ -54,7 +54,7 @@ def pyplot() -> Any:
 
 def figure(width: float = 9.0, height: float = 4.0, rows: int = 1) -> tuple[Any, Any]:
     plt = pyplot()
-    fig, axes = plt.subplots(rows, 1, figsize=(width, height), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(rows, 1, figsize=(width, height), squeeze=False, layout="constrained", sharex=True)
     return fig, [row[0] for row in axes] if rows > 1 else axes[0][0]
 
 

@@ -57,4 +57,5 @@ def annotate(svg: str, titles: dict[str, str], points: dict[str, list[tuple[str,
         out.append(text)
         last = end
     out.append(svg[last:])
-    return "".join(out)
+    # matplotlib opens every link in a new window; a link within the picture (#lane-...) stays in it.
+    return re.sub(r'(<a xlink:href="#[^"]*") target="_blank"', r"\1", "".join(out))
