@@ -28,7 +28,7 @@ RC = {
     "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold", "axes.grid": True,
     "grid.color": "#d9d9d9", "grid.linewidth": 0.6, "axes.spines.top": False, "axes.spines.right": False,
     "legend.fontsize": 8, "legend.frameon": False, "figure.dpi": 100, "savefig.dpi": 150,
-    "hatch.linewidth": 0.8,
+    "hatch.linewidth": 0.8, "axes.axisbelow": True,
 }
 
 
