@@ -8,29 +8,15 @@ times with their offsets.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 # Values in words are shared with the HTML report (service.wording).
-from service.wording import changes, dose, prescription, words  # noqa: F401 (cli.tables reads them here)
+from service.wording import changes, dose, local, prescription, words  # noqa: F401 (cli.tables reads them here)
 
 
 def _short(x: str | None) -> str:
     return (x or "")[:8]
-
-
-def local(iso: str | None, zone: tzinfo | None, width: int = 16) -> str:
-    """An ISO time from a result, in ``zone`` (the program's), cut to ``width`` (16: to the minute, 10: the day)."""
-    if not iso:
-        return ""
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso[:width]
-    if zone is not None and moment.tzinfo is not None:
-        moment = moment.astimezone(zone)
-    return moment.isoformat()[:width]
 
 
 def confirmation(result: dict) -> str:

@@ -1,11 +1,12 @@
 """Stored values in words, as a person reads them: prescriptions, changes, yes/no, names for ids.
 
-Shared by the CLI's text output (``cli.render``) and the HTML report
+Shared by the CLI's text output (``cli.render``), the web dashboard (``api.web``) and the HTML report
 (``service.report``), so a decision reads the same in a terminal and on paper.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
 STAGES = {1: "lying", 2: "kneeling", 3: "supported", 4: "upright"}
@@ -86,3 +87,16 @@ def changes(before: dict | None, after: dict | None, names: dict[str, str] | Non
         else:
             parts.append(f"{LABELS.get(k, k)}: {words(v, names, k)}")
     return "; ".join(parts)
+
+
+def local(iso: str | None, zone: tzinfo | None, width: int = 16) -> str:
+    """An ISO time from a result, in ``zone`` (the program's), cut to ``width`` (16: to the minute, 10: the day)."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso[:width]
+    if zone is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment.isoformat()[:width]

@@ -89,7 +89,11 @@ def call(base: str, method: str, target: str, *, token: str | None = None, autho
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server may answer (413) and close before the whole body was sent
         resp = conn.getresponse()
-        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+        headers: dict[str, str] = {}
+        for key, value in resp.getheaders():  # a repeated header (Set-Cookie) keeps every value, a line each
+            key = key.lower()
+            headers[key] = f"{headers[key]}\n{value}" if key in headers else value
+        return Reply(resp.status, headers, resp.read())
     except (OSError, http.client.HTTPException) as e:
         return Reply(0, {}, b"", f"{type(e).__name__}: {e}")
     finally:

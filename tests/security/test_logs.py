@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.security._support import Device, call, operations
+from tests.security._web import DASHBOARD_ROUTES
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -59,7 +60,7 @@ def allowed_lines(routes: list[str]) -> list[re.Pattern]:
 def routes_of(spec: dict) -> list[str]:
     """The route templates the request line may show, as ``api.app`` writes them (``<name>``)."""
     templates = [re.sub(r"\{(\w+)\}", r"<\1>", op.path) for op in operations(spec)]
-    return [*templates, "/openapi.json", "/v1/...", "/?", "/?/...", "/healthz", "/readyz"]
+    return [*templates, *DASHBOARD_ROUTES, "/openapi.json", "/v1/...", "/?", "/?/...", "/healthz", "/readyz"]
 
 
 def raw_requests(server) -> None:
