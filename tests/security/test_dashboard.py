@@ -100,7 +100,7 @@ def test_a_post_without_the_forms_token_or_from_another_site_is_refused(server, 
     headers = {"cross-origin": {"Origin": "https://evil.example"},
                "cross-site-fetch": {"Sec-Fetch-Site": "cross-site"}, "null-origin": {"Origin": "null"}}.get(attack)
     reply = client.post("/signout", form, headers=headers)
-    assert reply.status == 403 and "another site" in reply.text or "security token" in reply.text, reply
+    assert reply.status == 403 and ("another site" in reply.text or "security token" in reply.text), reply
     assert client.get("/program").status == 200  # still signed in: the forged sign-out changed nothing
     # The sign-in form too: a login CSRF (an attacker's account planted in the victim's browser) is refused.
     fresh = WebClient(server.url)
@@ -115,13 +115,16 @@ def test_another_accounts_session_sees_nothing_of_the_first(server, victim, atta
     client = _signed_in(server, attacker.token)
     secrets = victim.secrets
     seen = []
-    targets = [*PAGES, f"/history?exercise={quote('Qzx Secret Squat')}", *[f"/charts/{c}.svg" for c in CHARTS],
-               *[f"/charts?name={c}" for c in CHARTS]]
+    targets = [*PAGES, *[f"/charts/{c}.svg" for c in CHARTS], *[f"/charts?name={c}" for c in CHARTS]]
     for target in targets:
         reply = client.get(target)
         assert reply.status in (200, 404), (target, reply)
         seen += [(target, s) for s in secrets if s.lower() in (reply.text + str(reply.headers)).lower()]
     assert seen == []
+    # The victim's exercise is as unknown as a made-up one (the answer quotes only what was asked).
+    theirs, made_up = (client.get(f"/history?exercise={quote(name)}") for name in ("Qzx Secret Squat", "Qzx Made Up"))
+    assert theirs.status == made_up.status == 404
+    assert theirs.text.replace("Qzx Secret Squat", "Qzx Made Up") == made_up.text
     assert "Plain plank" in client.get("/program").text  # the attacker's own program
 
 
