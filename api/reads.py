@@ -165,6 +165,11 @@ def exercise_history(query, exercise):
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def sessions(query):
     """Logged sessions and pain by day over a period (valid time), oldest first, in pages."""
+    return sessions_of(query)
+
+
+def sessions_of(query: dict) -> dict:
+    """One page of sessions, with pain by day, for a parsed ``RangePageQuerySchema`` query."""
     zone = Zone()
     since, until = period_of(query, zone)
     after = page_after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day

@@ -34,7 +34,7 @@ from api.web.sessions import Session, Sessions
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 #: Endpoints reached without a session.
-OPEN = frozenset(("web.signin", "web.signin_post", "web.static"))
+OPEN = frozenset(("web.signin", "web.signin_post", "web.static", "web.favicon"))
 
 
 class SessionsHolder:
@@ -121,9 +121,9 @@ def _signed_in():
 def _headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)  # a chart sets its own, stricter
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make a form's Origin "null"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if request.endpoint != "web.static":
+    if request.endpoint not in ("web.static", "web.favicon"):
         response.headers["Cache-Control"] = "no-store"
     return response
 

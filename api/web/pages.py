@@ -1,5 +1,5 @@
-"""The dashboard's read pages: program (as of a date, as known at a time), history, recap, conflicts,
-signature library and outcome measures.
+"""The dashboard's read pages: program (as of a date, as known at a time), history, sessions, recap,
+conflicts, signature library and outcome measures.
 
 Each page reads its GET form with the JSON endpoint's own query schema and
 answers with the endpoint's own function (``api.reads``, ``api.outcomes``): a
@@ -83,6 +83,13 @@ def history():
     names = [e["name"] for e in reads.program_of({})["exercises"]]
     return render_template("web/history.html", data=data, raw=raw, exercise=exercise or "", names=names,
                            page="history")
+
+
+@bp.route("/sessions", methods=["GET"])
+def sessions():
+    query, raw, _ = form(schemas.RangePageQuerySchema)
+    data = reads.sessions_of(query)
+    return render_template("web/sessions.html", data=data, raw=raw, page="sessions")
 
 
 @bp.route("/recap", methods=["GET"])

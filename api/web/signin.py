@@ -80,6 +80,12 @@ def signout():
     return response
 
 
+@bp.route("/favicon.ico", methods=["GET"])
+def favicon():
+    """The icon a browser asks for by itself (an SVG document, a chart opened alone, has no link to one)."""
+    return bp.send_static_file("favicon.svg")
+
+
 # ----- errors, as pages ---------------------------------------------------------------------------
 
 

@@ -15,8 +15,9 @@ from urllib.parse import urlencode, urlsplit
 from tests.security._support import Reply, call
 
 #: The dashboard's route templates, as the request log line writes them.
-DASHBOARD_ROUTES = ["/", "/signout", "/program", "/history", "/recap", "/conflicts", "/signature", "/outcomes",
-                    "/charts", "/charts/<name>.svg", "/web/static/<filename>"]
+DASHBOARD_ROUTES = ["/", "/signout", "/program", "/history", "/sessions", "/recap", "/conflicts", "/signature",
+                    "/outcomes", "/charts", "/charts/<name>.svg", "/web/static/<filename>",
+                    "/favicon.ico"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -75,3 +76,22 @@ class WebClient:
 
     def session(self) -> str | None:
         return self.cookies.get("backstory_session") or None
+
+
+def push_demo(device, now=None, zone: str = "Europe/Paris") -> int:
+    """The Quick start's five weeks of history (``service.demo``), pushed by ``device``; how many mutations."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from api.limits import MAX_BATCH
+    from service.demo import mutations
+
+    made = []
+    for m in mutations(now or datetime.now(UTC), ZoneInfo(zone)):
+        device.seq += 1
+        made.append({"mutation_id": m.mutation_id, "seq": device.seq, "type": m.type,
+                     "occurred_at": m.occurred_at.isoformat(), "base_version": None, "args": m.args})
+    for start in range(0, len(made), MAX_BATCH):
+        results = device.push_ok(*made[start:start + MAX_BATCH])
+        assert {r["status"] for r in results} == {"applied"}, [r for r in results if r["status"] != "applied"]
+    return len(made)

@@ -20,8 +20,8 @@ from tests.security._web import WebClient, set_cookie_headers
 
 pytestmark = pytest.mark.timeout(300)
 
-PAGES = ["/program", "/program?as_of=2020-01-01", "/history", "/recap", "/conflicts", "/signature", "/outcomes",
-         "/charts"]
+PAGES = ["/program", "/program?as_of=2020-01-01", "/history", "/sessions", "/recap", "/conflicts", "/signature",
+         "/outcomes", "/charts"]
 CHARTS = ["pain", "timeline", "breaks", "tension", "outcomes"]
 
 
@@ -139,10 +139,11 @@ def test_hostile_names_are_text_in_the_html(server):
     device = Device.new_account(server, "hostile html")
     name, note = "<img src=x onerror=alert(1)>", "</script><script>alert(2)</script>"
     results = device.push_ok(device.m("init", 3, name="Hostile </script> program"),
-                             device.m("add", 2, name=name, position="1:supine", sets=2, reps=5, reason=note))
+                             device.m("add", 2, name=name, position="1:supine", sets=2, reps=5, reason=note),
+                             device.m("log", 1, exercise=name, pain_before=3, pain_after=2, note=note))
     assert {r["status"] for r in results} == {"applied"}, results
     client = _signed_in(server, device.token)
-    for target in ("/program", "/history", "/recap"):
+    for target in ("/program", "/history", "/sessions", "/recap"):
         page = client.get(target).text
         assert "&lt;img src=x onerror=alert(1)&gt;" in page, target
         assert "<img src=x" not in page and "<script>" not in page and "</script><" not in page, target
