@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import g
+
 from api import limits
 from api.blueprint import ApiBlueprint
 from api.context import backend, page_after, paged, principal
@@ -42,23 +44,34 @@ blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program
 
 
 class Zone:
-    """The program's time zone, looked up once per request and only when a query needs it."""
+    """The program's time zone, looked up once per request and only when a query needs it.
+
+    From the read models once caught up (the same state the read answers from), else, for a
+    program they do not hold yet, from the program's events.
+    """
 
     def __init__(self):
         self._zone = None
 
     def get(self):
         if self._zone is None:
-            name = "UTC"
-            ctx = backend()
-            program = ctx.retrying(lambda: principal().ledger(ctx.app).program())
-            if program is not None:
-                name = program.view().timezone or "UTC"
-            try:
-                self._zone = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                self._zone = UTC
+            self._zone = g.get("program_zone") or self._lookup()
+            g.program_zone = self._zone
         return self._zone
+
+    @staticmethod
+    def _lookup():
+        ctx = backend()
+        ctx.catch_up()
+        program_id = principal().program_id
+        name = ctx.retrying(lambda: ctx.projections.timezone(program_id))
+        if name is None:
+            program = ctx.retrying(lambda: principal().ledger(ctx.app).program())
+            name = (program.view().timezone if program is not None else None) or "UTC"
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC
 
 
 def _problem(e: DateError) -> ApiProblem:

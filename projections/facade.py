@@ -73,6 +73,10 @@ class Projections:
         """The program's feed entries after position ``after`` (at most ``limit``), and whether more follow."""
         return self._read(lambda c: feed_model.read(c, str(program_id), after, limit))
 
+    def timezone(self, program_id: UUID | str) -> str | None:
+        """The program's time zone as the read models hold it; None when they hold no such program."""
+        return self._read(lambda c: queries.timezone(c, str(program_id)))
+
     def program(self, program_id: UUID | str, as_of: datetime, known_at: datetime | None = None) -> dict:
         return self._read(lambda c: queries.program(c, str(program_id), as_of, known_at))
 

@@ -56,6 +56,10 @@ def require_program(conn: Connection, program_id: str) -> RowMapping:
     return head
 
 
+def timezone(conn: Connection, program_id: str) -> str | None:
+    return conn.execute(select(programs.c.timezone).where(programs.c.program_id == program_id)).scalar()
+
+
 def current_view(conn: Connection, head: RowMapping) -> ProgramView:
     """The program as of the end of time, as known now, from the current-program tables."""
     rows = conn.execute(select(program_exercises).where(program_exercises.c.program_id == head["program_id"])

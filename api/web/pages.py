@@ -26,9 +26,7 @@ PAGE_EXTRAS = ("exercise", "n")
 
 
 def zone():
-    if "web_zone" not in g:
-        g.web_zone = reads.Zone().get()
-    return g.web_zone
+    return reads.Zone().get()  # once per request
 
 
 def today() -> str:

@@ -95,6 +95,9 @@ def _by(css: str):
 
 
 def _sign_in(driver, base: str, token: str) -> None:
+    """Sign in from the form (a fresh browser state: each test stands alone)."""
+    driver.get(base + "/")
+    driver.delete_all_cookies()
     driver.get(base + "/")
     field = driver.find_element(*_by("#token"))
     field.send_keys(token)
@@ -178,6 +181,7 @@ def test_the_history_of_an_exercise_gives_each_decisions_reason(site, browser):
     from selenium.webdriver.support.ui import Select
 
     server, sam, _ = site
+    _sign_in(browser, server.url, sam.token)
     browser.get(server.url + "/history")
     Select(browser.find_element(*_by("#exercise"))).select_by_visible_text("Bird dog")
     _submit(browser)
@@ -190,7 +194,8 @@ def test_the_history_of_an_exercise_gives_each_decisions_reason(site, browser):
 def test_a_chart_opens_with_its_lanes_and_markers(site, browser):
     from selenium.webdriver.support.ui import Select
 
-    server, _, _ = site
+    server, sam, _ = site
+    _sign_in(browser, server.url, sam.token)
     browser.get(server.url + "/charts")
     Select(browser.find_element(*_by("#name"))).select_by_value("timeline")
     _pick_date(browser, "#since", (datetime.now(ZONE) - timedelta(days=40)).date().isoformat())
@@ -207,7 +212,8 @@ def test_a_chart_opens_with_its_lanes_and_markers(site, browser):
 
 
 def test_screenshots_at_1280_and_375_pixels(site, browser, tmp_path):
-    server, _, _ = site
+    server, sam, _ = site
+    _sign_in(browser, server.url, sam.token)
     folder = Path(os.environ.get("BACKSTORY_SCREENSHOTS") or tmp_path)
     folder = folder if folder.is_absolute() else ROOT / folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -234,7 +240,6 @@ def test_screenshots_at_1280_and_375_pixels(site, browser, tmp_path):
 
 def test_hostile_names_and_notes_are_text_and_another_account_sees_nothing(site, browser):
     server, _, other = site
-    _sign_out(browser)
     _sign_in(browser, server.url, other.token)
     assert HOSTILE_NAME in _rows(browser)
     for target in ("/program", "/history", "/sessions"):
@@ -254,7 +259,6 @@ def test_hostile_names_and_notes_are_text_and_another_account_sees_nothing(site,
 
 def test_signing_out_ends_the_session(site, browser):
     server, sam, _ = site
-    _sign_out(browser)
     _sign_in(browser, server.url, sam.token)
     _sign_out(browser)
     assert browser.current_url == server.url + "/"
