@@ -133,6 +133,31 @@ def _sign_out(driver) -> None:
     _submit(driver, "form.signout")
 
 
+#: Every visible text's contrast against its background (WCAG 2 AA: 4.5:1, 3:1 for large text) and every
+#: form control's label, computed by the browser on the page as drawn.
+AUDIT = """
+const lin = c => { const m = c.match(/[\\d.]+/g).map(Number);
+  return [m.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }),
+          m.length > 3 ? m[3] : 1]; };
+const lum = rgb => 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+const back = el => { for (; el; el = el.parentElement) { const [rgb, a] = lin(getComputedStyle(el).backgroundColor);
+  if (a > 0.5) return rgb; } return [1, 1, 1]; };
+const low = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+  const st = getComputedStyle(el), box = el.getBoundingClientRect();
+  if (st.visibility === 'hidden' || box.width === 0 || box.right < 0) continue;
+  const a = lum(lin(st.color)[0]), b = lum(back(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const large = parseFloat(st.fontSize) >= 24 || (parseFloat(st.fontSize) >= 18.66 && parseInt(st.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) low.push(el.tagName + ' ' + el.textContent.trim().slice(0, 40) + ' ' + ratio.toFixed(2));
+}
+const unlabelled = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(c => !c.labels || !c.labels.length).map(c => c.id || c.name);
+return {low, unlabelled};
+"""
+
+
 def _console_problems(driver) -> list[dict]:
     return [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
 
@@ -211,7 +236,7 @@ def test_a_chart_opens_with_its_lanes_and_markers(site, browser):
     assert _console_problems(browser) == []
 
 
-def test_screenshots_at_1280_and_375_pixels(site, browser, tmp_path):
+def test_screenshots_at_1280_and_375_pixels_readable_and_labelled(site, browser, tmp_path):
     server, sam, _ = site
     _sign_in(browser, server.url, sam.token)
     folder = Path(os.environ.get("BACKSTORY_SCREENSHOTS") or tmp_path)
@@ -231,6 +256,7 @@ def test_screenshots_at_1280_and_375_pixels(site, browser, tmp_path):
                                      "mobile": width < 500})
             scroll = browser.execute_script("return document.documentElement.scrollWidth")
             assert scroll <= width, (target, width, scroll)  # nothing wider than the screen
+            assert browser.execute_script(AUDIT) == {"low": [], "unlabelled": []}, (target, width)
             assert browser.save_screenshot(str(folder / name))
             png = (folder / name).read_bytes()
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">I", png[16:20])[0] == width
