@@ -21,6 +21,9 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
   and a 100,000-event history. Cold = a fresh ``BackstoryApp`` (as a new CLI or server process opens
   it) + ``ledger.program().view(as_of)``; ``as_of_ms_small``/``as_of_ms_large`` are the cold medians,
   ``as_of_ratio`` = large / small; the warm figure (``view`` on a loaded Program) is reported apart.
+- ``dashboard_ms`` (``bench/dashboard.py``): the web dashboard's program page at random days of a 5-year
+  history held by an account (``dashboard_events`` events), server time in process, median; against the JSON
+  endpoint ``/v1/program`` at the same days (``dashboard_ratio``).
 - ``cli_help_ratio``: ``backstory --help`` as a whole process against ``python -c "import click"``
   (interleaved runs, medians, bytecode cached in a temporary PYTHONPYCACHEPREFIX).
 - ``cli_show_ratio``: ``backstory --db URL show`` as a whole process, on a SQLite store holding a year
@@ -60,6 +63,7 @@ for path in (str(HERE), str(ROOT)):
 
 # bench/asof.py: the history builder, process timing; bench/sync.py: workload, server, client, stores
 import asof
+import dashboard
 import sync
 
 from service.accounts import create_account
@@ -71,10 +75,10 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SIZES = {
     "quick": {"facts": 2_000, "pull": 10_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 41,
               "warm_repeats": 15, "help_runs": 21, "year_events": 10_000, "devices": 4, "device_facts": 1_000, "pull_repeats": 3,
-              "pg_rounds": 1},
+              "pg_rounds": 1, "dashboard_events": 10_000, "dashboard_dates": 41},
     "full": {"facts": 10_000, "pull": 50_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 81,
              "warm_repeats": 30, "help_runs": 31, "year_events": 10_000, "devices": 8, "device_facts": 2_000, "pull_repeats": 3,
-             "pg_rounds": 2},
+             "pg_rounds": 2, "dashboard_events": 100_000, "dashboard_dates": 81},
 }
 
 TARGETS = [
@@ -88,6 +92,7 @@ TARGETS = [
     ("cli_help_ratio", "<=", 1.5),
     ("cli_show_ratio", "<=", 2.5),
     ("server_peak_rss_mb", "<=", 200.0),
+    ("dashboard_ms", "<", dashboard.TARGET_MS),
 ]
 
 
@@ -537,6 +542,12 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
               "as_of_warm_ms_small": q["small"]["warm_ms"], "as_of_warm_ms_large": q["large"]["warm_ms"],
               "as_of_events_small": q["small"]["events"], "as_of_events_large": q["large"]["events"]})
     context["as_of"] = q
+
+    d = phases.run(f"dashboard program page on a 5-year history of {size['dashboard_events']:,} events",
+                   lambda: dashboard.dashboard_bench(tmp, size["dashboard_events"], size["dashboard_dates"], a.seed,
+                                                     progress=lambda text: log(f"  dashboard:{text}")))
+    f.update({k: d[k] for k in ("dashboard_ms", "dashboard_api_ms", "dashboard_ratio")})
+    context["dashboard"] = d
     f["context"] = context
     return f
 
@@ -548,7 +559,7 @@ def evaluate(f: dict[str, Any]) -> dict[str, Any]:
             continue
         bound = f[limit] if isinstance(limit, str) else limit
         value = f[name]
-        ok = value >= bound if op == ">=" else value <= bound
+        ok = {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
         targets[name] = {"value": value, "target": f"{op} {limit}", "limit": bound, "pass": ok}
     return targets
 
@@ -623,6 +634,11 @@ def table(f: dict[str, Any]) -> str:
         f"{cli['cli_show_command']} {cli['cli_show_ms']:.0f} ms on a year of history "
         f"({cli['show_store_events']:,} events, {cli['show_exercises']} exercises shown); "
         f"fastest runs {cli['cli_show_ratio_best']:.2f}")
+    d = c["dashboard"]
+    row("dashboard_ms", _n(f["dashboard_ms"], "ms"), f"/v1/program {_n(f['dashboard_api_ms'], 'ms')}",
+        f"server time, median of {d['dates']} random days; {d['events']:,} events over {d['years']} years, "
+        f"{d['exercises_median']:.0f} exercises shown; page / endpoint {f['dashboard_ratio']:.2f}, "
+        f"p90 {d['dashboard_p90_ms']:.0f} ms")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for i, r in enumerate(rows):
