@@ -20,9 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from tests.conftest import BACKENDS, PG_URL, _pg_drop, _pg_schema
-from tests.reliability._fuzz_support import FuzzServer
-from tests.reliability._fuzz_support import seed as seed_store
+from tests.reliability.test_fuzz import live  # noqa: F401 (the fixture: one seeded server per backend)
 from tests.security._support import call
 from tests.security._web import WebClient
 
@@ -45,27 +43,15 @@ texts = st.one_of(
 queries = st.dictionaries(st.sampled_from(FIELDS), texts, max_size=4)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def site(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"fuzz-dashboard-{request.param}")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'store.sqlite'}"
-    else:
-        schema = _pg_schema()
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}"
-    server = FuzzServer(url, tmp / "server.log")
-    try:
-        seeded = seed_store(server, url)
-        signed_in = WebClient(server.url)
-        signed_in.sign_in(seeded.token)
-        yield server, signed_in
-        log = server.log_text()
-        assert " 500 " not in log and "Traceback" not in log, log[-3000:]
-    finally:
-        server.stop()
-        if schema:
-            _pg_drop(schema)
+@pytest.fixture(scope="module")
+def site(live):
+    """The fuzzing server (``test_fuzz.live``: a seeded store per backend) and a client signed in to it."""
+    server, seeded = live
+    signed_in = WebClient(server.url)
+    signed_in.sign_in(seeded.token)
+    yield server, signed_in
+    log = server.log_text()
+    assert " 500 " not in log and "Traceback" not in log, log[-3000:]
 
 
 def _check(reply, sent: str) -> None:
