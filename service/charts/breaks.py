@@ -93,7 +93,7 @@ def draw(data: dict, zone: tzinfo) -> Any:
     at = [datetime.combine(d["date"], time(12), zone) for d in days]
     width = 5.0 if data["weekly"] else 0.7
     top.bar(at, [d["breaks"] for d in days], width=width, color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"],
-            linewidth=0.5, hatch="...", gid="breaks-per-day", label=f"micro-breaks ({unit})")
+            linewidth=0.5, gid="breaks-per-day", label=f"micro-breaks ({unit})")
     picture.titles["breaks-per-day"] = f"Micro-breaks {unit}"
     top.set_ylabel(f"Breaks ({'mean per day' if data['weekly'] else 'count'})")
     limit = data["policy"]["max_minutes_without_break"]

@@ -1,6 +1,6 @@
 """The program timeline: one lane per exercise from its add to its retirement, a marker per decision.
 
-A lane is solid while the exercise is active, hatched while paused and dotted
+A lane is solid while the exercise is active, hatched while paused and cross-hatched
 while deconstructed; it ends at retirement. Markers differ by shape and
 colour: progress, regress, adapt, deconstruct (with a link down to each
 component's lane), promote and demote. Each marker's SVG ``<title>`` carries
@@ -25,7 +25,7 @@ MARKS = {  # decision: (label, marker, colour name)
     "promote": ("promote to signature", "*", "orange"),
     "demote": ("demote", "P", "black"),
 }
-STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("....", 0.25)}
+STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("xx", 0.25)}
 
 
 def _changed(event: Any) -> str:
