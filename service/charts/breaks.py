@@ -95,6 +95,7 @@ def draw(data: dict, zone: tzinfo) -> Any:
     top.bar(at, [d["breaks"] for d in days], width=width, color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"],
             linewidth=0.5, gid="breaks-per-day", label=f"micro-breaks ({unit})")
     picture.titles["breaks-per-day"] = f"Micro-breaks {unit}"
+    top.yaxis.get_major_locator().set_params(integer=True)
     top.set_ylabel(f"Breaks ({'mean per day' if data['weekly'] else 'count'})")
     limit = data["policy"]["max_minutes_without_break"]
     bottom.set_title(f"Longest stretch without a break, {data['policy']['waking_from']:%H:%M}-"

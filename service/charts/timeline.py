@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from service.charts._common import stamp
+from service.wording import changes
 
 TITLE = "Program timeline"
 ORDER = 2
@@ -26,22 +27,6 @@ MARKS = {  # decision: (label, marker, colour name)
     "demote": ("demote", "P", "black"),
 }
 STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("xx", 0.25)}
-
-
-def _changed(event: Any) -> str:
-    before, after = event.change()
-    if event.command == "deconstruct":
-        return "into " + ", ".join(after.get("components") or [])
-    if event.command in ("promote", "demote"):
-        return ""
-    keys = [k for k in (after or {}) if (before or {}).get(k) != after.get(k)]
-    return "; ".join(f"{k}: {_short((before or {}).get(k))} -> {_short(after[k])}" for k in keys)
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return " ".join(str(v) for v in value.values() if v is not None)
-    return "-" if value is None else str(value)
 
 
 def collect(source: Any) -> dict:
@@ -79,7 +64,7 @@ def collect(source: Any) -> dict:
         if e.command in MARKS:
             marks.append({"id": f"v{e.originator_version}", "kind": e.command, "at": at,
                           "exercise_id": e.exercise_id, "exercise": names.get(e.exercise_id, e.exercise_id),
-                          "reason": e.reason, "reason_code": e.reason_code, "change": _changed(e),
+                          "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names),
                           "components": [c["id"] for c in e.components] if e.command == "deconstruct" else []})
     lo, hi = source.start.astimezone(source.zone), source.end.astimezone(source.zone)
     shown = []
