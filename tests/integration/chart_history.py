@@ -9,7 +9,10 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from service.handling import Mutation, handle
+from tests.conftest import open_ledger
 
 ZONE = ZoneInfo("Europe/Paris")
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -67,3 +70,12 @@ def build(ledger) -> dict:
     ids["decisions"] = {e.command: e.originator_version for e in ledger.decisions()}
     ids["exercises"] = {e.name: e.id for e in ledger.program().view().exercises.values()}
     return ids
+
+
+@pytest.fixture(scope="module")
+def chart_store(tmp_path_factory):
+    """A SQLite store holding ``build``'s history, once per test module: (ledger, ids)."""
+    ledger = open_ledger(f"sqlite:///{tmp_path_factory.mktemp('charts') / 'store.sqlite'}")
+    ids = build(ledger)
+    yield ledger, ids
+    ledger.app.close()

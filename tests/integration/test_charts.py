@@ -14,19 +14,16 @@ import pytest
 
 from domain.errors import InvalidValue
 from service import charts
-from tests.conftest import open_ledger
 from tests.integration import chart_history as h
+from tests.integration.chart_history import chart_store  # noqa: F401 (a fixture)
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}href"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    ledger = open_ledger(f"sqlite:///{tmp_path_factory.mktemp('charts') / 'store.sqlite'}")
-    ids = h.build(ledger)
-    yield ledger, ids
-    ledger.app.close()
+def store(chart_store):  # noqa: F811
+    return chart_store
 
 
 def svg(ledger, name: str, **period) -> ET.Element:
