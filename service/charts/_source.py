@@ -62,5 +62,13 @@ class Source:
 
         return sorted(self.reader.decisions(), key=lambda e: (time_key(e.occurred_at), e.originator_version))
 
+    @cached_property
+    def _local(self) -> dict[str, datetime]:
+        return {}
+
     def local(self, iso: str) -> datetime:
-        return datetime.fromisoformat(iso).astimezone(self.zone)
+        """An ISO time in the program's zone (remembered: several charts read the same facts)."""
+        found = self._local.get(iso)
+        if found is None:
+            found = self._local[iso] = datetime.fromisoformat(iso).astimezone(self.zone)
+        return found

@@ -77,10 +77,12 @@ def signature(ctx: Context) -> dict:
     return library(ctx.reader)
 
 
-def outcomes(ctx: Context) -> dict | None:
-    from service.outcomes import outcomes as measures
+def outcomes(ctx: Context) -> dict:
+    """Each instrument's change from its first to its latest measurement within the period (as the chart)."""
+    from domain.mcid import summarize
+    from service.outcomes import measures
 
-    return measures(ctx.reader, ctx.now)
+    return summarize(measures(ctx.facts))
 
 
 def notes(ctx: Context) -> dict:
