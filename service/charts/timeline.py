@@ -50,6 +50,7 @@ def collect(source: Any) -> dict:
         else:
             lane["segments"].append([state, at, None])
 
+    lo, hi = source.start.astimezone(source.zone), source.end.astimezone(source.zone)
     for e in source.decisions:
         at = e.occurred_at.astimezone(source.zone)
         if e.command == "add":
@@ -61,12 +62,11 @@ def collect(source: Any) -> dict:
                     open_lane(c["id"], at, parent=e.exercise_id)
         elif e.command in ("pause", "resume", "retire", "rebuild"):
             set_state(e.exercise_id, e.to_status, at)
-        if e.command in MARKS:
+        if e.command in MARKS and lo <= at <= hi:
             marks.append({"id": f"v{e.originator_version}", "kind": e.command, "at": at,
                           "exercise_id": e.exercise_id, "exercise": names.get(e.exercise_id, e.exercise_id),
                           "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names),
                           "components": [c["id"] for c in e.components] if e.command == "deconstruct" else []})
-    lo, hi = source.start.astimezone(source.zone), source.end.astimezone(source.zone)
     shown = []
     for lane in lanes.values():
         segments = [[s, max(a, lo), min(b or hi, hi)] for s, a, b in lane["segments"]
@@ -74,7 +74,7 @@ def collect(source: Any) -> dict:
         if segments:
             shown.append({**lane, "segments": segments})
     ids = {lane["id"] for lane in shown}
-    return {"lanes": shown, "marks": [m for m in marks if lo <= m["at"] <= hi and m["exercise_id"] in ids],
+    return {"lanes": shown, "marks": [m for m in marks if m["exercise_id"] in ids],
             "until": hi}
 
 
