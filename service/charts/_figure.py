@@ -23,6 +23,7 @@ OKABE_ITO = {
     "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
 }
 GREY = "#6b6b6b"
+LAYOUT = "constrained"
 RC = {
     "svg.hashsalt": "backstory", "svg.fonttype": "none", "text.parse_math": False,
     "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold", "axes.grid": True,
@@ -54,7 +55,7 @@ def pyplot() -> Any:
 
 def figure(width: float = 9.0, height: float = 4.0, rows: int = 1) -> tuple[Any, Any]:
     plt = pyplot()
-    fig, axes = plt.subplots(rows, 1, figsize=(width, height), squeeze=False, layout="constrained", sharex=True)
+    fig, axes = plt.subplots(rows, 1, figsize=(width, height), squeeze=False, layout=LAYOUT, sharex=True)
     return fig, [row[0] for row in axes] if rows > 1 else axes[0][0]
 
 

@@ -18,12 +18,44 @@ from service.application import Ledger, UnitOfWork, require_program
 Reader = Ledger | UnitOfWork
 
 
+class Remembering:
+    """A reader that loads the program, its decisions and each fact month once (a report asks several times)."""
+
+    def __init__(self, reader: Reader):
+        self._reader = reader
+        self._decisions: list | None = None
+        self._months: dict[str, Any] = {}
+        self._program: Any = None
+
+    def program(self) -> Any:
+        if self._program is None:
+            self._program = self._reader.program()
+        return self._program
+
+    def decisions(self) -> list:
+        if self._decisions is None:
+            self._decisions = list(self._reader.decisions())
+        return list(self._decisions)
+
+    def fact_log(self, month: str) -> Any:
+        if month not in self._months:
+            self._months[month] = self._reader.fact_log(month)
+        return self._months[month]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 @dataclass
 class Source:
     reader: Reader
     since: datetime | None
     until: datetime | None
     now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reader, Remembering):
+            self.reader = Remembering(self.reader)
 
     @cached_property
     def program(self) -> Any:
@@ -62,5 +94,13 @@ class Source:
 
         return sorted(self.reader.decisions(), key=lambda e: (time_key(e.occurred_at), e.originator_version))
 
+    @cached_property
+    def _local(self) -> dict[str, datetime]:
+        return {}
+
     def local(self, iso: str) -> datetime:
-        return datetime.fromisoformat(iso).astimezone(self.zone)
+        """An ISO time in the program's zone (remembered: several charts read the same facts)."""
+        found = self._local.get(iso)
+        if found is None:
+            found = self._local[iso] = datetime.fromisoformat(iso).astimezone(self.zone)
+        return found

@@ -79,6 +79,9 @@ def _label(d: dict) -> str:
 
 
 def draw(data: dict, zone: tzinfo) -> Any:
+    import matplotlib.dates as mdates
+    from matplotlib.collections import PolyCollection
+
     from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure
 
     fig, (top, bottom) = figure(9.0, 5.6, rows=2)
@@ -91,10 +94,17 @@ def draw(data: dict, zone: tzinfo) -> Any:
         empty(bottom, "")
         return picture
     at = [datetime.combine(d["date"], time(12), zone) for d in days]
-    width = 5.0 if data["weekly"] else 0.7
-    top.bar(at, [d["breaks"] for d in days], width=width, color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"],
-            linewidth=0.5, hatch="...", gid="breaks-per-day", label=f"micro-breaks ({unit})")
+    width = 5.0 if data["weekly"] else 0.7  # days
+    # one artist for every bar (a patch per bar would cost a second on five years of days)
+    bars = PolyCollection([[(x - width / 2, 0), (x - width / 2, d["breaks"]), (x + width / 2, d["breaks"]),
+                            (x + width / 2, 0)] for x, d in zip(mdates.date2num(at), days)],
+                          facecolors=OKABE_ITO["sky"], edgecolors=OKABE_ITO["blue"], linewidths=0.5,
+                          gid="breaks-per-day", label=f"micro-breaks ({unit})")
+    top.add_collection(bars)
+    top.autoscale_view()
+    top.set_ylim(bottom=0)
     picture.titles["breaks-per-day"] = f"Micro-breaks {unit}"
+    top.yaxis.get_major_locator().set_params(integer=True)
     top.set_ylabel(f"Breaks ({'mean per day' if data['weekly'] else 'count'})")
     limit = data["policy"]["max_minutes_without_break"]
     bottom.set_title(f"Longest stretch without a break, {data['policy']['waking_from']:%H:%M}-"

@@ -15,7 +15,7 @@ from domain.values import SIDES
 TITLE = "Tension by muscle and side"
 ORDER = 4
 
-STYLE = {"left": ("blue", "////"), "right": ("orange", "\\\\\\\\"), "both": ("green", "....")}
+STYLE = {"left": ("blue", "////"), "right": ("orange", "\\\\\\\\"), "both": ("green", "xx")}
 
 
 def collect(source: Any) -> dict:

@@ -1,6 +1,6 @@
 """The program timeline: one lane per exercise from its add to its retirement, a marker per decision.
 
-A lane is solid while the exercise is active, hatched while paused and dotted
+A lane is solid while the exercise is active, hatched while paused and cross-hatched
 while deconstructed; it ends at retirement. Markers differ by shape and
 colour: progress, regress, adapt, deconstruct (with a link down to each
 component's lane), promote and demote. Each marker's SVG ``<title>`` carries
@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from service.charts._common import stamp
+from service.wording import changes
 
 TITLE = "Program timeline"
 ORDER = 2
@@ -25,23 +26,7 @@ MARKS = {  # decision: (label, marker, colour name)
     "promote": ("promote to signature", "*", "orange"),
     "demote": ("demote", "P", "black"),
 }
-STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("....", 0.25)}
-
-
-def _changed(event: Any) -> str:
-    before, after = event.change()
-    if event.command == "deconstruct":
-        return "into " + ", ".join(after.get("components") or [])
-    if event.command in ("promote", "demote"):
-        return ""
-    keys = [k for k in (after or {}) if (before or {}).get(k) != after.get(k)]
-    return "; ".join(f"{k}: {_short((before or {}).get(k))} -> {_short(after[k])}" for k in keys)
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return " ".join(str(v) for v in value.values() if v is not None)
-    return "-" if value is None else str(value)
+STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("xx", 0.25)}
 
 
 def collect(source: Any) -> dict:
@@ -65,6 +50,7 @@ def collect(source: Any) -> dict:
         else:
             lane["segments"].append([state, at, None])
 
+    lo, hi = source.start.astimezone(source.zone), source.end.astimezone(source.zone)
     for e in source.decisions:
         at = e.occurred_at.astimezone(source.zone)
         if e.command == "add":
@@ -76,12 +62,11 @@ def collect(source: Any) -> dict:
                     open_lane(c["id"], at, parent=e.exercise_id)
         elif e.command in ("pause", "resume", "retire", "rebuild"):
             set_state(e.exercise_id, e.to_status, at)
-        if e.command in MARKS:
+        if e.command in MARKS and lo <= at <= hi:
             marks.append({"id": f"v{e.originator_version}", "kind": e.command, "at": at,
                           "exercise_id": e.exercise_id, "exercise": names.get(e.exercise_id, e.exercise_id),
-                          "reason": e.reason, "reason_code": e.reason_code, "change": _changed(e),
+                          "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names),
                           "components": [c["id"] for c in e.components] if e.command == "deconstruct" else []})
-    lo, hi = source.start.astimezone(source.zone), source.end.astimezone(source.zone)
     shown = []
     for lane in lanes.values():
         segments = [[s, max(a, lo), min(b or hi, hi)] for s, a, b in lane["segments"]
@@ -89,7 +74,7 @@ def collect(source: Any) -> dict:
         if segments:
             shown.append({**lane, "segments": segments})
     ids = {lane["id"] for lane in shown}
-    return {"lanes": shown, "marks": [m for m in marks if lo <= m["at"] <= hi and m["exercise_id"] in ids],
+    return {"lanes": shown, "marks": [m for m in marks if m["exercise_id"] in ids],
             "until": hi}
 
 
