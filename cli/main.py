@@ -23,6 +23,7 @@ COMMAND_MODULES = {
     "cli.transfer": ("export", "import", "demo"),
     "cli.remote": ("remote", "sync", "device", "serve", "conflicts", "resolve", "projections"),
     "cli.accounts": ("account",),
+    "cli.policy": ("policy",),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

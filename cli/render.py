@@ -112,7 +112,7 @@ def changes(before: dict | None, after: dict | None, names: dict[str, str] | Non
 def confirmation(result: dict) -> str:
     r = result["result"]
     label = {"duplicate": "already recorded", "queued": "done (queued for sync)"}.get(result["status"], "done")
-    what = r.get("exercise") or r.get("program") or (f"fact {_short(r['fact_id'])}" if "fact_id" in r else "")
+    what = r.get("exercise") or r.get("program") or r.get("policy") or (f"fact {_short(r['fact_id'])}" if "fact_id" in r else "")
     text = f"{result['type']}: {label}" + (f" ({what})" if what else "")
     if "fact_id" in r:
         text += f"  id {r['fact_id']}"
@@ -155,7 +155,8 @@ def history(data: dict, zone: tzinfo | None = None) -> str:
     lines = []
     for e in data["entries"]:
         what = f"{e['type']:<13} {e['exercise'] or '':<20}"
-        change = _moved(e, zone) if e["type"] == "start-moved-back" else changes(e["from"], e["to"])
+        change = (_moved(e, zone) if e["type"] == "start-moved-back" else _policy(e) if e["type"] == "policy-set"
+                  else changes(e["from"], e["to"]))
         line = f"{local(e['occurred_at'], zone)}  {what} {change}".rstrip()
         if e["reason"]:
             line += f"\n{'':18}why: {e['reason']}" + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
@@ -163,6 +164,13 @@ def history(data: dict, zone: tzinfo | None = None) -> str:
             " (pending: not synced yet)" if e.get("pending") else "")
         lines.append(line)
     return "\n".join(lines)
+
+
+def _policy(entry: dict) -> str:
+    """A policy change: the rule and only the parameters that changed."""
+    before, after = entry["from"]["params"], entry["to"]["params"]
+    moved = ", ".join(f"{k} {before.get(k)} -> {v}" for k, v in after.items() if before.get(k) != v)
+    return f"{entry['to']['policy']} v{entry['to']['version']}: {moved}"
 
 
 def _moved(entry: dict, zone: tzinfo | None) -> str:

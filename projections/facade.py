@@ -21,6 +21,7 @@ from projections import queries
 from projections.engine import make_engine
 from projections.registry import all_projections
 from projections.runner import Runner
+from service.record import Record
 
 T = TypeVar("T")
 
@@ -93,6 +94,12 @@ class Projections:
         from projections.outcomes import outcomes
 
         return self._read(lambda c: outcomes(c, str(program_id)))
+
+    def with_record(self, program_id: UUID | str, question: Callable[[Record], T]) -> T:
+        """Answer an insight question (``service.insights``) from the read models of one program."""
+        from projections.record import projected_record
+
+        return self._read(lambda c: question(projected_record(c, str(program_id))))
 
     def signature(self, program_id: UUID | str) -> dict:
         return self._read(lambda c: queries.signature(c, str(program_id)))
