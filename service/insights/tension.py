@@ -107,11 +107,17 @@ def _hits(window: list[dict], wanted) -> dict[str, list[str]]:
 
 
 def _suggestion(policy: Policy, exercise: str, message: str, fired: dict[str, list[str]], window: list[dict],
-                why: str) -> dict[str, Any]:
+                found: str) -> dict[str, Any]:
     ids = {sid for found in fired.values() for sid in found}
     return {"rule_id": policy.rule_id, "rule_version": policy.version, "exercise": exercise, "message": message,
             "facts": [s["id"] for s in window if s["id"] in ids], "muscles": sorted(fired),
-            "why": f"{', '.join(sorted(fired))} {why} in {len(ids)} of the last {len(window)} sessions"}
+            "why": f"{found} in {len(ids)} of the last {len(window)} sessions"}
+
+
+def _sides_differ(a: dict) -> str:
+    if a["kind"] == "one-sided":
+        return f"{a['muscle']} on the {a['side']} only"
+    return f"{a['muscle']} left {a['left_mean']:g}, right {a['right_mean']:g}"
 
 
 def suggest(record: Record, history: list[dict]) -> list[dict[str, Any]]:
@@ -135,15 +141,17 @@ def suggest(record: Record, history: list[dict]) -> list[dict[str, Any]]:
     fired = {m: ids for m, ids in _hits(window, lambda s, t: t["kind"] in GRABBING
                                         and t["muscle"] in protected[s["id"]]).items() if len(ids) >= enough}
     if fired:
-        out.append(_suggestion(policy, name, REGRESS.format(exercise=name), fired, window, "overactive or guarding"))
+        out.append(_suggestion(policy, name, REGRESS.format(exercise=name), fired, window,
+                               f"{', '.join(sorted(fired))} overactive or guarding"))
     fired = {m: ids for m, ids in _hits(window, lambda s, t: t["muscle"] == "upper_trapezius"
                                         and t["kind"] == "overactive").items() if len(ids) >= enough}
     if fired:
-        out.append(_suggestion(policy, name, SHOULDERS, fired, window, "overactive"))
+        out.append(_suggestion(policy, name, SHOULDERS, fired, window, "upper_trapezius overactive"))
     targets = set(rx(window[-1]).get("target") or [])
-    fired = {a["muscle"]: a["facts"] for a in asymmetries(window, policy) if a["muscle"] in targets}
-    if fired:
-        out.append(_suggestion(policy, name, UNILATERAL, fired, window, "differing between sides"))
+    found = [a for a in asymmetries(window, policy) if a["muscle"] in targets]
+    if found:
+        out.append(_suggestion(policy, name, UNILATERAL, {a["muscle"]: a["facts"] for a in found}, window,
+                               "; ".join(_sides_differ(a) for a in found)))
     return out
 
 

@@ -9,8 +9,6 @@ server the device synced to.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import Cli
 from tests.e2e.conftest import day
 from tests.server_process import ServerProcess, free_port, http, serve_command, server_env
@@ -52,7 +50,7 @@ def expected_suggestions(ids: dict[str, str]) -> list[dict]:
          "muscles": ["paraspinals"], "why": "paraspinals overactive or guarding in 2 of the last 3 sessions"},
         {"rule_id": "tension-suggestions", "rule_version": 1, "exercise": "Clamshell",
          "message": "consider a unilateral exercise for the weaker side", "facts": [ids["clam1"], ids["clam2"]],
-         "muscles": ["gluteus_medius"], "why": "gluteus_medius differing between sides in 2 of the last 2 sessions"},
+         "muscles": ["gluteus_medius"], "why": "gluteus_medius left 6.5, right 3.5 in 2 of the last 2 sessions"},
         {"rule_id": "tension-suggestions", "rule_version": 1, "exercise": "Row",
          "message": "consider a position that takes the shoulders out of it", "facts": [ids["row1"], ids["row2"]],
          "muscles": ["upper_trapezius"], "why": "upper_trapezius overactive in 2 of the last 3 sessions"},
@@ -106,9 +104,8 @@ def test_tension_answers_by_hand_filters_refuses_bad_values_and_survives_export_
     assert fresh_cli.ok("tension", "--until", day(0)).out == text
 
 
-def test_the_api_answers_the_same_json_as_the_cli_of_a_synced_device(store_url, tmp_path):
-    if not store_url.startswith("sqlite"):
-        pytest.skip("the server's backend is covered by the API suite; one SQLite server suffices here")
+def test_the_api_answers_the_same_json_as_the_cli_of_a_synced_device(tmp_path):
+    """One SQLite server: the endpoint's backends are covered by tests/integration/test_api_tension.py."""
     admin = Cli(tmp_path / "server", f"sqlite:///{tmp_path / 'server.sqlite'}")
     admin.home.mkdir(mode=0o700)
     port = free_port()

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from domain.program import FAR_FUTURE
 from projections import Projections, stored_event
 from projections.queries import SESSION_FIELDS, view_at
+from projections.queries import tension as projected_tension
 from projections.tables import metadata, programs
 from service import queries
 from service.accounts import authenticate, create_account, list_devices, pair_device
@@ -30,6 +31,7 @@ from service.application import BackstoryApp, program_id_for
 from service.config import parse_store
 from service.demo import mutations as demo_mutations
 from service.handling import Mutation, facts_between, handle
+from service.insights.tension import tension as tension_insight
 from service.sync import push
 
 NOW = datetime.now(UTC)
@@ -313,9 +315,14 @@ def test_pain_by_day_and_tension(app, projections):
         mine = [f for f in facts if datetime.fromisoformat(f["occurred_at"]).astimezone(zone).date().isoformat() == row["day"]]
         assert row["sessions"] == sum(1 for f in mine if f["type"] == "log")
         assert row["breaks"] == sum(1 for f in mine if f["type"] == "break")
-    counted = projections.tension(pid)
+    with projections.engine.connect() as conn:  # the tension table behind recap's counts
+        counted = projected_tension(conn, pid, None, None)
     expected = sum(len(f.get("tension") or []) for f in facts if f["type"] == "log")
     assert sum(t["count"] for t in counted) == expected > 0
+    # the tension insight (GET /v1/tension) reads the same observations from the facts
+    answer = projections.with_record(pid, tension_insight)
+    assert {(m["muscle"], m["side"]): m["count"] for m in answer["muscles"]} == {
+        (t["muscle"], t["side"]): t["count"] for t in counted}
 
 
 def test_missing_program_is_not_found(projections):

@@ -167,6 +167,7 @@ def test_an_asymmetry_on_a_target_muscle_suggests_a_unilateral_exercise():
     [s] = tension(targets)["suggestions"]
     assert (s["message"], s["facts"], s["muscles"]) == (UNILATERAL, ["a", "b"], ["gluteus_medius"])
     assert s["message"] == "consider a unilateral exercise for the weaker side"
+    assert s["why"] == "gluteus_medius left 6.5, right 3.5 in 2 of the last 3 sessions"
     assert tension(record(facts, {"Clamshell": [(0, {"target": ["glutes"]})]}))["suggestions"] == []
     assert tension(targets, muscle="glutes")["suggestions"] == []  # --muscle narrows suggestions too
 
