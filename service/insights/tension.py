@@ -87,13 +87,13 @@ def asymmetries(sessions: list[dict], policy: Policy) -> list[dict[str, Any]]:
             if abs(lm - rm) < policy["asymmetry_points"]:
                 continue
             out.append({"muscle": muscle, "kind": "means-differ", "side": "left" if lm > rm else "right",
-                        "left_mean": round(lm, 2),
-                        "right_mean": round(rm, 2), "exposures": len(both), "facts": both})
+                        "left_mean": round(lm, 2), "right_mean": round(rm, 2), "exposures": len(both), "facts": both})
         elif len(left or right) >= policy["one_sided_sessions"]:
             only = left or right
             mean = _mean([max(v) for v in only.values() if v])
-            out.append({"muscle": muscle, "kind": "one-sided", "side": "left" if left else "right", "left_mean": mean if left else None,
-                        "right_mean": mean if right else None, "exposures": len(only), "facts": list(only)})
+            out.append({"muscle": muscle, "kind": "one-sided", "side": "left" if left else "right",
+                        "left_mean": mean if left else None, "right_mean": mean if right else None,
+                        "exposures": len(only), "facts": list(only)})
     return out
 
 
@@ -107,11 +107,11 @@ def _hits(window: list[dict], wanted) -> dict[str, list[str]]:
 
 
 def _suggestion(policy: Policy, exercise: str, message: str, fired: dict[str, list[str]], window: list[dict],
-                found: str) -> dict[str, Any]:
-    ids = {sid for found in fired.values() for sid in found}
+                what: str) -> dict[str, Any]:
+    ids = {sid for hits in fired.values() for sid in hits}
     return {"rule_id": policy.rule_id, "rule_version": policy.version, "exercise": exercise, "message": message,
             "facts": [s["id"] for s in window if s["id"] in ids], "muscles": sorted(fired),
-            "why": f"{found} in {len(ids)} of the last {len(window)} sessions"}
+            "why": f"{what} in {len(ids)} of the last {len(window)} sessions"}
 
 
 def _sides_differ(a: dict) -> str:
@@ -126,29 +126,29 @@ def suggest(record: Record, history: list[dict]) -> list[dict[str, Any]]:
     window = history[-policy["last_sessions"]:]
     name = window[-1].get("exercise") or ""
     exercise_id = window[-1].get("exercise_id")
-
     prescriptions: dict[str, dict] = {}
 
-    def rx(session: dict) -> dict:  # as of the session: a protect or target list may have changed since
+    def rx(session: dict) -> dict:
+        """The prescription as of the session (a protect or target list may have changed since), read once."""
         if session["id"] not in prescriptions:
             found = record.view(_at(session)).exercises.get(exercise_id)
             prescriptions[session["id"]] = found.prescription if found is not None else {}
         return prescriptions[session["id"]]
 
-    protected = {s["id"]: set(rx(s).get("protect") or []) | set(BACK_MUSCLES) for s in window}
-    enough = policy["min_hits"]
+    def guarded(s: dict, t: dict) -> bool:
+        return t["kind"] in GRABBING and (t["muscle"] in BACK_MUSCLES or t["muscle"] in (rx(s).get("protect") or []))
+
+    def shoulders(_s: dict, t: dict) -> bool:
+        return t["muscle"] == "upper_trapezius" and t["kind"] == "overactive"
+
     out = []
-    fired = {m: ids for m, ids in _hits(window, lambda s, t: t["kind"] in GRABBING
-                                        and t["muscle"] in protected[s["id"]]).items() if len(ids) >= enough}
-    if fired:
-        out.append(_suggestion(policy, name, REGRESS.format(exercise=name), fired, window,
-                               f"{', '.join(sorted(fired))} overactive or guarding"))
-    fired = {m: ids for m, ids in _hits(window, lambda s, t: t["muscle"] == "upper_trapezius"
-                                        and t["kind"] == "overactive").items() if len(ids) >= enough}
-    if fired:
-        out.append(_suggestion(policy, name, SHOULDERS, fired, window, "upper_trapezius overactive"))
-    targets = set(rx(window[-1]).get("target") or [])
-    found = [a for a in asymmetries(window, policy) if a["muscle"] in targets]
+    for wanted, message, what in ((guarded, REGRESS.format(exercise=name), "{} overactive or guarding"),
+                                  (shoulders, SHOULDERS, "{} overactive")):
+        fired = {m: ids for m, ids in _hits(window, wanted).items() if len(ids) >= policy["min_hits"]}
+        if fired:
+            out.append(_suggestion(policy, name, message, fired, window, what.format(", ".join(sorted(fired)))))
+    found = asymmetries(window, policy)
+    found = [a for a in found if a["muscle"] in (rx(window[-1]).get("target") or [])] if found else []
     if found:
         out.append(_suggestion(policy, name, UNILATERAL, {a["muscle"]: a["facts"] for a in found}, window,
                                "; ".join(_sides_differ(a) for a in found)))

@@ -81,8 +81,9 @@ def test_tension_answers_by_hand_filters_refuses_bad_values_and_survives_export_
     assert "  hamstrings (left): 3x, mean intensity 3; cramping 3; in Row" in text
     assert "  gluteus_medius: left 6.5, right 3.5 over 2 sessions with both sides" in text
     assert "  hamstrings: left only, in 3 sessions (mean 3)" in text
-    assert f"Bridge: consider regressing the position or range of Bridge (paraspinals overactive or guarding in 2 " \
-           f"of the last 3 sessions; sessions {ids['bridge1'][:8]}, {ids['bridge3'][:8]}; tension-suggestions v1)" in text
+    assert (f"Bridge: consider regressing the position or range of Bridge (paraspinals overactive or guarding in 2 "
+            f"of the last 3 sessions; sessions {ids['bridge1'][:8]}, {ids['bridge3'][:8]}; tension-suggestions v1)"
+            in text)
     assert "not a diagnosis" in text
 
     narrow = cli.ok("tension", "--muscle", "upper_trapezius", "--side", "right", "--since", day(18), "--json").json()

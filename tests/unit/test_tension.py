@@ -111,7 +111,8 @@ def test_one_side_in_three_sessions_and_the_other_never_is_an_asymmetry():
 
 
 def test_one_side_in_two_sessions_or_the_other_seen_once_is_not():
-    two = [log("a", 1, "Bridge", "hip_flexors:left:overactive:4"), log("b", 2, "Bridge", "hip_flexors:left:overactive:4")]
+    two = [log("a", 1, "Bridge", "hip_flexors:left:overactive:4"),
+           log("b", 2, "Bridge", "hip_flexors:left:overactive:4")]
     assert tension(record(two))["asymmetries"] == []
     seen = [*two, log("c", 3, "Bridge", "hip_flexors:left:overactive:4"),
             log("d", 4, "Bridge", "hip_flexors:right:overactive:4")]
@@ -141,7 +142,8 @@ def test_one_hit_in_the_last_three_or_a_muscle_not_watched_fires_nothing():
 
 
 def test_a_protected_muscle_counts_as_protected_at_each_session():
-    facts = [log("b1", 1, "Bridge", "hip_flexors:left:guarding:5"), log("b2", 3, "Bridge", "hip_flexors:left:overactive")]
+    facts = [log("b1", 1, "Bridge", "hip_flexors:left:guarding:5"),
+             log("b2", 3, "Bridge", "hip_flexors:left:overactive")]
     protected = record(facts, {"Bridge": [(0, {"protect": ["hip_flexors"]})]})
     [s] = tension(protected)["suggestions"]
     assert (s["message"], s["facts"], s["muscles"]) == (REGRESS.format(exercise="Bridge"), ["b1", "b2"],
@@ -155,7 +157,8 @@ def test_upper_trapezius_overactive_in_two_of_three_suggests_taking_the_shoulder
              log("c", 3, "Row", "upper_trapezius:both:overactive")]
     [s] = tension(record(facts))["suggestions"]
     assert (s["message"], s["facts"], s["exercise"]) == (SHOULDERS, ["a", "c"], "Row")
-    guarding = [log("a", 1, "Row", "upper_trapezius:left:guarding:3"), log("c", 3, "Row", "upper_trapezius:both:overactive")]
+    guarding = [log("a", 1, "Row", "upper_trapezius:left:guarding:3"),
+                log("c", 3, "Row", "upper_trapezius:both:overactive")]
     assert tension(record(guarding))["suggestions"] == []  # guarding is not overactive
 
 
@@ -173,7 +176,8 @@ def test_an_asymmetry_on_a_target_muscle_suggests_a_unilateral_exercise():
 
 
 def test_the_policy_in_force_at_the_last_session_decides():
-    facts = [log("b1", 1, "Bridge", "paraspinals:left:overactive:5"), log("b2", 2, "Bridge", "paraspinals:left:overactive:5"),
+    facts = [log("b1", 1, "Bridge", "paraspinals:left:overactive:5"),
+             log("b2", 2, "Bridge", "paraspinals:left:overactive:5"),
              log("b3", 5, "Bridge", "glutes:both:underactive")]
     stricter = record(facts, policy=[(3, {"min_hits": 3})])
     out = tension(stricter)
