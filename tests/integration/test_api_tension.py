@@ -9,16 +9,9 @@ from __future__ import annotations
 import pytest
 
 from api.tension import TensionSchema
-from tests.integration.test_api import assert_problem
+from tests.integration.test_api import api, assert_problem  # noqa: F401 - api: the app fixture, on each backend
 from tests.integration.test_api_reads import conforms, day
-from tests.integration.test_api_support import Client, fresh_app
-
-
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
+from tests.integration.test_api_support import Client
 
 
 @pytest.fixture
