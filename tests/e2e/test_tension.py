@@ -3,8 +3,8 @@
 The history: paraspinals overactive in 2 of the last 3 bridges (a voided bridge would
 change which), the upper trapezius overactive in 2 rows, gluteus medius 6.5 vs 3.5 over
 two clamshells that target it, hamstrings on the left only in 3 rows. The same answer
-comes back after export/import into a fresh store, and from ``GET /v1/tension`` of a real
-server the device synced to.
+comes back after export/import into a fresh store, from ``GET /v1/tension`` of a real
+server the device synced to, and on a second device synced from it.
 """
 
 from __future__ import annotations
@@ -127,5 +127,10 @@ def test_the_api_answers_the_same_json_as_the_cli_of_a_synced_device(tmp_path):
         assert body == phone.ok("tension", "--muscle", "hamstrings", "--since", day(19), "--json").json()
         status, _, problem = http("GET", f"{server.url}/v1/tension?side=up", token=token)
         assert status == 400 and "side" in problem["errors"]
+        tablet = Cli(tmp_path / "tablet", None)  # a second device answers the same once it has synced
+        tablet.home.mkdir(mode=0o700)
+        tablet.ok("remote", "set", server.url, "--token", phone.ok("device", "pair", "tablet", "--json").json()["token"])
+        tablet.ok("sync")
+        assert tablet.ok("tension", "--until", day(0), "--json").json() == mine
     finally:
         server.stop()
