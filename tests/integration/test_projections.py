@@ -152,8 +152,8 @@ class World:
         kind = rng.choices(
             ("log", "next-day", "break", "checkin", "flare-start", "flare-end", "progress", "regress", "adapt",
              "pause", "resume", "retire", "rebuild", "deconstruct", "promote", "demote", "fitting-open",
-             "fitting-close", "correct", "void", "resolve"),
-            (30, 5, 8, 5, 2, 2, 8, 8, 2, 2, 2, 1, 1, 1, 2, 1, 2, 2, 5, 2, 3))[0]
+             "fitting-close", "correct", "void", "resolve", "policy-set"),
+            (30, 5, 8, 5, 2, 2, 8, 8, 2, 2, 2, 1, 1, 1, 2, 1, 2, 2, 5, 2, 3, 1))[0]
         base = {"exercise": ex.name, "reason": "because"}
         if kind == "log":
             tension = [f"{rng.choice(MUSCLES)}:{rng.choice(('left', 'right', 'both'))}:overactive:{rng.randint(0, 9)}"
@@ -180,6 +180,8 @@ class World:
             return kind, {**base, "force": True}
         if kind in ("fitting-open", "fitting-close"):
             return kind, {"notes": "fit"}
+        if kind == "policy-set":
+            return kind, {"policy": "pain-monitoring", "params": {"green_max": rng.randint(0, 5)}, "reason": "tuned"}
         if kind == "correct" and self.facts:
             change = rng.choice(({"pain_after": rng.randint(0, 9)}, {"tension": [f"glutes:left:guarding:{rng.randint(0, 9)}"]},
                                  {"pain": rng.randint(0, 9)}, {"note": "fixed"}))
