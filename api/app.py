@@ -179,10 +179,13 @@ def create_app(config: dict | None = None) -> Flask:
     errors.install_http_server_problems()
     _hooks(flask_app)
 
-    from api import devices, fhir, health, outcomes, reads, sync
+    from api import devices, fhir, health, outcomes, policies, reads, sync
 
-    for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, fhir.blp, health.blp):
+    for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, fhir.blp, health.blp):
         api.register_blueprint(blueprint)
+    from api import tension  # issue 12 item 4
+
+    api.register_blueprint(tension.blp)
     from api.web import register as register_dashboard
 
     register_dashboard(flask_app)

@@ -17,7 +17,7 @@ from marshmallow import fields
 from api import limits
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
-from api.reads import Zone, _check_period, _moment, check_span
+from api.query_dates import Zone, check_period, check_span, moment
 from api.schemas import Strict, When
 
 blp = ApiBlueprint("fhir", __name__, url_prefix="/v1", description="The record as FHIR R4 for a clinic")
@@ -54,9 +54,9 @@ def export_fhir(query):
 
     zone = Zone()
     now = datetime.now(zone.get())
-    until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
-    since = _moment(query, "since", "start", zone)
-    _check_period(since, until)
+    until = moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
+    since = moment(query, "since", "start", zone)
+    check_period(since, until)
     since = since or until - timedelta(days=limits.MAX_RECAP_DAYS)
     check_span(since, until, "an export")
     ctx = backend()

@@ -15,15 +15,13 @@ Lists (sessions, history, conflicts) come in pages of at most
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from flask import g
+from datetime import UTC, datetime, time
 
 from api import limits
 from api.blueprint import ApiBlueprint
-from api.context import backend, page_after, paged, principal
+from api.context import page_after, paged
 from api.errors import ApiProblem
+from api.query_dates import Zone, check_period, check_span, moment, period_of, read_models
 from api.schemas import (
     ConflictListSchema,
     HistorySchema,
@@ -38,78 +36,8 @@ from api.schemas import (
     SignatureSchema,
 )
 from service import dates
-from service.dates import DateError
 
 blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program, its history and what was done")
-
-
-class Zone:
-    """The program's time zone, looked up once per request and only when a query needs it.
-
-    From the read models once caught up (the same state the read answers from), else, for a
-    program they do not hold yet, from the program's events.
-    """
-
-    def __init__(self):
-        self._zone = None
-
-    def get(self):
-        if self._zone is None:
-            self._zone = g.get("program_zone") or self._lookup()
-            g.program_zone = self._zone
-        return self._zone
-
-    @staticmethod
-    def _lookup():
-        ctx = backend()
-        ctx.catch_up()
-        program_id = principal().program_id
-        name = ctx.retrying(lambda: ctx.projections.timezone(program_id))
-        if name is None:
-            program = ctx.retrying(lambda: principal().ledger(ctx.app).program())
-            name = (program.view().timezone if program is not None else None) or "UTC"
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            return UTC
-
-
-def _problem(e: DateError) -> ApiProblem:
-    return ApiProblem(400, "validation-error", f"{e.field}: {e.message}", title="Invalid request",
-                      errors={e.field: [e.message]})
-
-
-def _moment(query: dict, name: str, role: str, zone: Zone) -> datetime | None:
-    """The query's ``name`` as an aware moment: a date is the start or end of that day in the program's zone."""
-    value = query.get(name)
-    if value is None:
-        return None
-    try:
-        return dates.checked(name, value.isoformat(), dates.moment(value, zone.get(), role))
-    except DateError as e:
-        raise _problem(e) from None
-
-
-def _check_period(since: datetime | None, until: datetime | None) -> None:
-    """The CLI's rule: a ``since`` in the future or after ``until`` is refused, naming both dates."""
-    try:
-        dates.check_period(since, until, datetime.now(UTC))
-    except DateError as e:
-        raise _problem(e) from None
-
-
-def check_span(since: datetime, until: datetime, what: str) -> None:
-    """A read of a whole period (a recap, a FHIR export) covers at most ``MAX_RECAP_DAYS`` days: else 400."""
-    if until - since > timedelta(days=limits.MAX_RECAP_DAYS):
-        message = f"{what} covers at most {limits.MAX_RECAP_DAYS} days; ask for several shorter ranges"
-        raise ApiProblem(400, "validation-error", f"since: {message}", title="Invalid request",
-                         errors={"since": [message]})
-
-
-def _read():
-    ctx = backend()
-    ctx.catch_up()
-    return ctx.projections, principal().program_id
 
 
 @blp.route("/program", methods=["GET"])
@@ -125,25 +53,17 @@ def program(query):
 def program_of(query: dict) -> dict:
     """The caller's program for a parsed ``ProgramQuerySchema`` query (the API's and the dashboard's read)."""
     zone = Zone()
-    as_of = _moment(query, "as_of", "end", zone) or datetime.now(UTC)
-    known_at = _moment(query, "known_at", "end", zone)
-    projections, program_id = _read()
+    as_of = moment(query, "as_of", "end", zone) or datetime.now(UTC)
+    known_at = moment(query, "known_at", "end", zone)
+    projections, program_id = read_models()
     return projections.program(program_id, as_of, known_at)
-
-
-def period_of(query: dict, zone: Zone | None = None) -> tuple[datetime | None, datetime | None]:
-    """A parsed ``RangeQuerySchema`` query's ``since`` and ``until`` as moments, checked as the CLI checks them."""
-    zone = zone or Zone()
-    since, until = _moment(query, "since", "start", zone), _moment(query, "until", "end", zone)
-    _check_period(since, until)
-    return since, until
 
 
 def history_of(exercise: str | None, query: dict) -> dict:
     """One page of decisions (all, or one exercise's) for a parsed ``RangePageQuerySchema`` query."""
     since, until = period_of(query)
     after = page_after(query, "history", (str, int))
-    projections, program_id = _read()
+    projections, program_id = read_models()
     out = projections.history(program_id, exercise, since, until, after, query["limit"])
     last_key, has_more = out.pop("last_key"), out.pop("has_more")
     return paged(out, query, "history", last_key, has_more)
@@ -186,7 +106,7 @@ def sessions_of(query: dict) -> dict:
     zone = Zone()
     since, until = period_of(query, zone)
     after = page_after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day
-    projections, program_id = _read()
+    projections, program_id = read_models()
     out = dict(projections.sessions(program_id, since, until, after, query["limit"]))
     last_key, has_more = out.pop("last_key"), out.pop("has_more")
     first, last = [m.astimezone(zone.get()).date().isoformat() if m else None for m in (since, until)]
@@ -213,12 +133,12 @@ def recap_of(query: dict) -> dict:
     """The recap of a parsed ``RecapQuerySchema`` query's period (at most ``MAX_RECAP_DAYS`` days)."""
     zone = Zone()
     now = datetime.now(zone.get())
-    until = _moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
-    since = _moment(query, "since", "start", zone)
-    _check_period(since, until)
+    until = moment(query, "until", "end", zone) or datetime.combine(now.date(), time.max, zone.get())
+    since = moment(query, "since", "start", zone)
+    check_period(since, until)
     since = since or dates.month_before(until, zone.get())
     check_span(since, until, "a recap")
-    projections, program_id = _read()
+    projections, program_id = read_models()
     return projections.recap(program_id, since, until, zone.get())
 
 
@@ -233,7 +153,7 @@ def signature(_query):
 
 
 def signature_of() -> dict:
-    projections, program_id = _read()
+    projections, program_id = read_models()
     return projections.signature(program_id)
 
 
@@ -249,6 +169,6 @@ def conflicts(query):
 def conflicts_of(query: dict) -> dict:
     """One page of conflicts for a parsed ``PageQuerySchema`` query."""
     after = page_after(query, "conflicts", (int, str))
-    projections, program_id = _read()
+    projections, program_id = read_models()
     found, last_key, has_more = projections.conflicts_page(program_id, after, query["limit"])
     return paged({"conflicts": found}, query, "conflicts", last_key, has_more)

@@ -30,6 +30,11 @@ class SignatureRule:
         return asdict(self)
 
 
+def signature_rule(policy: Any) -> SignatureRule:
+    """The rule as the ``signature-evidence`` policy in force sets it (``domain.policies``)."""
+    return SignatureRule(rule_id=policy.rule_id, version=policy.version, **policy.params)
+
+
 @dataclass(frozen=True)
 class Exposure:
     """One logged session of the exercise, as the rule needs it."""

@@ -20,14 +20,17 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
+from domain.policies import PolicyBook, changed_params
 from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
-    PROGRAM, earliest, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at, time_key, values,
+    PROGRAM, earliest, entries, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at,
+    time_key, values,
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
 
 CLOCK_TOLERANCE = timedelta(minutes=10)
+POLICY_FIELD = "policy:"  # the program's index keeps each policy's parameters as the field "policy:NAME"
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
@@ -362,6 +365,27 @@ class Program(Aggregate):
         def change(self):
             return {"fitting": self.number}, {"fitting": None, "notes": self.notes}
 
+    class PolicyChanged(Decision):
+        """A person tuned a rule's parameters (``policy set``); in force from its valid time on.
+
+        ``params`` is the whole parameter set after the change, ``previous`` the set before it,
+        ``version`` the version of the rule's logic they apply to (``domain.policies``).
+        """
+
+        class_version = 1  # bump with an upcast_vN_vM when the fields change
+        policy: str
+        version: int
+        params: dict
+        previous: dict
+        command = "policy-set"
+
+        def effects(self):
+            return [(PROGRAM, POLICY_FIELD + self.policy, {"version": self.version, "params": self.params})]
+
+        def change(self):
+            return ({"policy": self.policy, "version": self.version, "params": self.previous},
+                    {"policy": self.policy, "version": self.version, "params": self.params})
+
     def __init__(self, name: str, timezone: str, occurred_at: datetime, device_id: str, mutation_id: str):
         self.timeline: dict = {}
         record_effects(self.timeline, occurred_at, self.version, self.created_on,
@@ -605,6 +629,25 @@ class Program(Aggregate):
             raise Refused("not_signature", f"{ex.name!r} is not in the signature library")
         self._fits_later(ex.id, "signature", False, ctx, f"demote {ex.name!r}")
         self._decide(self.ExerciseDemoted, ctx, exercise_id=ex.id)
+
+    def policy_book(self, known_at: datetime | None = None) -> PolicyBook:
+        """Every policy change in the index, by valid time (as recorded by ``known_at``, if given)."""
+        return PolicyBook.from_changes(
+            (name[len(POLICY_FIELD):], valid, value["params"])
+            for name in self.timeline.get(PROGRAM, {}) if name.startswith(POLICY_FIELD)
+            for valid, recorded, value in entries(self.timeline, PROGRAM, name)
+            if known_at is None or recorded <= known_at
+        )
+
+    def set_policy(self, name: str, given: dict[str, Any], ctx: Context) -> None:
+        """Change some of a rule's parameters from ``ctx.occurred_at`` on; the reason is required."""
+        self._require_reason(ctx, "policy set")
+        current = self.policy_book().at(name, ctx.occurred_at)
+        params = changed_params(name, current.params, given)
+        if params == current.params:
+            raise Refused("no_change", f"policy {name} already has these parameters on {ctx.occurred_at.date()}")
+        self._decide(self.PolicyChanged, ctx, policy=name, version=current.version, params=params,
+                     previous=current.params)
 
     def fitting(self, action: str, notes: str | None, ctx: Context) -> None:
         """Open or close a fitting, the 1-2 week cycle the program is adjusted in."""

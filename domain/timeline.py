@@ -170,6 +170,14 @@ def last_entry(index: Index, entity: str, name: str) -> tuple[datetime, Any] | N
     return key_time(column[0][-KEY_WIDTH:]), column[3][-1]
 
 
+def entries(index: Index, entity: str, name: str) -> list[tuple[datetime, datetime, Any]]:
+    """A field's every entry as (valid time, recorded time, value), in valid-time order."""
+    column = index.get(entity, {}).get(name)
+    if not column:
+        return []
+    return [(key_time(_key_at(column[0], i)), key_time(_key_at(column[2], i)), v) for i, v in enumerate(column[3])]
+
+
 def values(index: Index, entity: str, name: str) -> list[Any]:
     """Every value a field has had, in valid-time order."""
     column = index.get(entity, {}).get(name)

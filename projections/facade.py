@@ -21,6 +21,7 @@ from projections import queries
 from projections.engine import make_engine
 from projections.registry import all_projections
 from projections.runner import Runner
+from service.record import Record
 
 T = TypeVar("T")
 
@@ -98,6 +99,12 @@ class Projections:
 
         return self._read(lambda c: outcomes(c, str(program_id)))
 
+    def with_record(self, program_id: UUID | str, question: Callable[[Record], T]) -> T:
+        """Answer an insight question (``service.insights``) from the read models of one program."""
+        from projections.record import projected_record
+
+        return self._read(lambda c: question(projected_record(c, str(program_id))))
+
     def signature(self, program_id: UUID | str) -> dict:
         return self._read(lambda c: queries.signature(c, str(program_id)))
 
@@ -110,11 +117,6 @@ class Projections:
 
     def devices(self, account_id: UUID | str) -> list[dict]:
         return self._read(lambda c: queries.devices(c, str(account_id)))
-
-    def tension(self, program_id: UUID | str, since: datetime | None = None,
-                until: datetime | None = None) -> list[dict]:
-        """Tension observations by muscle and side (count, highest intensity) in a valid-time range."""
-        return self._read(lambda c: queries.tension(c, str(program_id), since, until))
 
     def pain_by_day(self, program_id: UUID | str, since: str | None = None, until: str | None = None,
                     after: str | None = None) -> list[dict]:

@@ -155,6 +155,16 @@ def number(field: str, value: Any) -> float | int:
     return value
 
 
+def params(field: str, value: Any) -> dict[str, Any]:
+    """A policy's parameters to change: names (CLI option names with underscores) and plain values."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise InvalidValue(field, "must be an object of parameter names and values")
+    for name, v in value.items():
+        if isinstance(v, (dict, list)) or v is None:
+            raise InvalidValue(name, "must be a number or text")
+    return dict(value)
+
+
 DECISION = {"reason": text, "reason_code": text}
 ANSWERS = {"answers": item_list, "answers_yes_no": item_list, "activity": pairs}
 RX_CHANGE = {"position": position, "load": load, "direction": direction, "sets": integer,
@@ -177,6 +187,7 @@ SPECS: dict[str, dict[str, Parser]] = {
     "retire": {**EXERCISE, **DECISION},
     "pause": {**EXERCISE, **DECISION},
     "resume": {**EXERCISE, **DECISION},
+    "policy-set": {"policy": text, "params": params, **DECISION},
     "fitting-open": {"notes": text},
     "fitting-close": {"notes": text},
     "log": {**EXERCISE, "sets": integer, "reps": integer, "hold": integer, "load": load,
@@ -199,6 +210,7 @@ REQUIRED = {
     "init": ("name",), "add": ("name", "position", "sets"), "deconstruct": ("exercise", "into"),
     "log": ("exercise",), "next-day": ("exercise", "verdict"), "checkin": ("pain",),
     "correct": ("fact",), "void": ("fact",), "resolve": ("conflict",), "assess": ("instrument",),
+    "policy-set": ("policy", "params"),
 }
 MUTATION_TYPES = tuple(SPECS)
 

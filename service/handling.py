@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
-from domain.evidence import Exposure, SignatureRule
+from domain.evidence import Exposure, signature_rule
 from domain.facts import FactLog, month_of, validate
 from domain.mutations import MutationRecord
 from domain.program import Context, Program
@@ -78,8 +78,7 @@ def derived_id(mutation_id: str, what: str) -> str:
     return str(uuid5(IDS, f"{mutation_id}:{what}"))
 
 
-def handle(ledger: Ledger, m: Mutation, recorded_at: datetime | None = None,
-           rule: SignatureRule = SignatureRule()) -> dict[str, Any]:
+def handle(ledger: Ledger, m: Mutation, recorded_at: datetime | None = None) -> dict[str, Any]:
     """Apply one mutation exactly once; raise ``DomainError`` when it is refused (nothing is stored)."""
     parsed = argspec.parse(m.type, m.args)
     for _ in range(RETRIES):
@@ -89,7 +88,7 @@ def handle(ledger: Ledger, m: Mutation, recorded_at: datetime | None = None,
             return done
         now = recorded_at or datetime.now(timezone.utc)
         try:
-            step = run(uow, m, parsed, now, rule)
+            step = run(uow, m, parsed, now)
         except DomainError:
             # The same mutation may have landed from another process after the check above,
             # and the refusal be the effect of it: then the answer is "duplicate".
@@ -106,10 +105,9 @@ def handle(ledger: Ledger, m: Mutation, recorded_at: datetime | None = None,
     raise Refused("busy", "the program kept changing while this was applied; try again")
 
 
-def run(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime,
-        rule: SignatureRule = SignatureRule()) -> Step:
+def run(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> Step:
     """Run a mutation's handler in a unit of work; its new aggregates join the unit only if it succeeds."""
-    step = HANDLERS[m.type](uow, m, parsed, now, rule)
+    step = HANDLERS[m.type](uow, m, parsed, now)
     uow.add(*step.aggregates)
     return step
 
@@ -232,7 +230,7 @@ def facts_between(reader: Ledger | UnitOfWork, since: datetime, until: datetime)
 # ----- decisions -------------------------------------------------------------------------------
 
 
-def on_init(uow, m, parsed, now, rule) -> Step:
+def on_init(uow, m, parsed, now) -> Step:
     if uow.program() is not None:
         raise Refused("program_exists", "a program already exists in this store")
     ctx = decision_context(m, parsed, now)
@@ -240,7 +238,7 @@ def on_init(uow, m, parsed, now, rule) -> Step:
     return Step([program], {"program": parsed["name"], "timezone": parsed.get("timezone", "UTC")})
 
 
-def on_add(uow, m, parsed, now, rule) -> Step:
+def on_add(uow, m, parsed, now) -> Step:
     program = require_program(uow)
     exercise_id = derived_id(m.mutation_id, "exercise")
     rx = _rx_changes(parsed)
@@ -250,7 +248,7 @@ def on_add(uow, m, parsed, now, rule) -> Step:
 
 
 def _on_change(kind: str) -> Callable[..., Step]:
-    def handler(uow, m, parsed, now, rule) -> Step:
+    def handler(uow, m, parsed, now) -> Step:
         program = require_program(uow)
         ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
         restore, records = overrides.overridden(uow, m)
@@ -262,7 +260,7 @@ def _on_change(kind: str) -> Callable[..., Step]:
 
 
 def _on_status(command: str) -> Callable[..., Step]:
-    def handler(uow, m, parsed, now, rule) -> Step:
+    def handler(uow, m, parsed, now) -> Step:
         program = require_program(uow)
         ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
         restore, records = overrides.overridden(uow, m)
@@ -271,7 +269,7 @@ def _on_status(command: str) -> Callable[..., Step]:
     return handler
 
 
-def on_deconstruct(uow, m, parsed, now, rule) -> Step:
+def on_deconstruct(uow, m, parsed, now) -> Step:
     program = require_program(uow)
     ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
     restore, records = overrides.overridden(uow, m)
@@ -293,10 +291,11 @@ def conflict_id(mutation_id: str) -> str:
     return derived_id(mutation_id, "conflict")
 
 
-def on_promote(uow, m, parsed, now, rule) -> Step:
+def on_promote(uow, m, parsed, now) -> Step:
     program = require_program(uow)
     ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
     at = m.occurred_at
+    rule = signature_rule(program.policy_book().at("signature-evidence", at))
     # A day wider than the window, which the rule measures in the program's zone (domain.evidence.window_start).
     facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days + 1), at)
              if f.get("exercise_id") == ex.id and not f["voided"]]
@@ -310,15 +309,23 @@ def on_promote(uow, m, parsed, now, rule) -> Step:
                             "evidence": event.evidence})
 
 
-def on_demote(uow, m, parsed, now, rule) -> Step:
+def on_demote(uow, m, parsed, now) -> Step:
     program = require_program(uow)
     ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
     program.demote(ex.id, decision_context(m, parsed, now))
     return Step([program], {"exercise_id": ex.id, "exercise": ex.name})
 
 
+def on_policy_set(uow, m, parsed, now) -> Step:
+    program = require_program(uow)
+    program.set_policy(parsed["policy"], parsed["params"], decision_context(m, parsed, now))
+    event = program.pending_events[-1]
+    return Step([program], {"policy": event.policy, "version": event.version, "params": event.params,
+                            "previous": event.previous})
+
+
 def _on_fitting(action: str) -> Callable[..., Step]:
-    def handler(uow, m, parsed, now, rule) -> Step:
+    def handler(uow, m, parsed, now) -> Step:
         program = require_program(uow)
         program.fitting(action, parsed.get("notes"), decision_context(m, parsed, now))
         return Step([program], {"fitting": program.pending_events[-1].number})
@@ -385,7 +392,7 @@ def _named_by_conflict(uow: UnitOfWork, name: str) -> bool:
         for c in log.conflicts.values() if c["type"] == "deconstruct")
 
 
-def on_log(uow, m, parsed, now, rule) -> Step:
+def on_log(uow, m, parsed, now) -> Step:
     require_program(uow)
     ex_id, ex_name = fact_exercise(uow, m, parsed["exercise"])
     session = validate("log", _with_hold(parsed))
@@ -394,7 +401,7 @@ def on_log(uow, m, parsed, now, rule) -> Step:
     return step
 
 
-def on_next_day(uow, m, parsed, now, rule) -> Step:
+def on_next_day(uow, m, parsed, now) -> Step:
     require_program(uow)
     ex_id, ex_name = fact_exercise(uow, m, parsed["exercise"])
     response = validate("next-day", parsed)
@@ -409,12 +416,12 @@ def on_next_day(uow, m, parsed, now, rule) -> Step:
 
 
 def _on_simple_fact(command: str) -> Callable[..., Step]:
-    def handler(uow, m, parsed, now, rule) -> Step:
+    def handler(uow, m, parsed, now) -> Step:
         return _record_fact(uow, m, now, command, details=validate(command, parsed))
     return handler
 
 
-def on_assess(uow, m, parsed, now, rule) -> Step:
+def on_assess(uow, m, parsed, now) -> Step:
     """An outcome measure: its answers scored here; a score the mutation carries (an export) must match."""
     from domain import outcomes
 
@@ -444,7 +451,7 @@ def find_fact(uow: UnitOfWork, prefix: str, now: datetime) -> tuple[FactLog, str
     raise NotFound("fact", f"fact: no fact with id {prefix!r}")
 
 
-def on_correct(uow, m, parsed, now, rule) -> Step:
+def on_correct(uow, m, parsed, now) -> Step:
     log, target = find_fact(uow, parsed["fact"], now)
     values = _with_hold({k: v for k, v in parsed.items() if k not in ("fact", "reason")})
     log.correct(target, values, parsed.get("reason"), derived_id(m.mutation_id, "fact"), m.occurred_at, now,
@@ -452,14 +459,14 @@ def on_correct(uow, m, parsed, now, rule) -> Step:
     return Step([log], {"fact_id": target, "changes": log.pending_events[-1].changes})
 
 
-def on_void(uow, m, parsed, now, rule) -> Step:
+def on_void(uow, m, parsed, now) -> Step:
     log, target = find_fact(uow, parsed["fact"], now)
     log.void(target, parsed.get("reason"), derived_id(m.mutation_id, "fact"), m.occurred_at, now,
              m.device_id, m.mutation_id)
     return Step([log], {"fact_id": target})
 
 
-def on_resolve(uow, m, parsed, now, rule) -> Step:
+def on_resolve(uow, m, parsed, now) -> Step:
     """Resolve a conflict: keep the current program, or apply the conflicted decision now."""
     if parsed.get("keep_current") == parsed.get("apply_mine"):
         raise InvalidValue("keep_current", "give exactly one of keep_current or apply_mine")
@@ -476,7 +483,7 @@ def on_resolve(uow, m, parsed, now, rule) -> Step:
         mine = Mutation(mutation_id=m.mutation_id, type=conflict["type"],
                         occurred_at=datetime.fromisoformat(conflict["occurred_at"]), device_id=m.device_id,
                         args=conflict["args"], supersede_later=m.supersede_later)
-        applied = run(uow, mine, argspec.parse(mine.type, mine.args), now, rule)
+        applied = run(uow, mine, argspec.parse(mine.type, mine.args), now)
         step.aggregates += applied.aggregates
         step.result["applied"] = applied.result
     log.resolve(conflict["id"], resolution, m.device_id, m.mutation_id, m.occurred_at, now)
@@ -488,12 +495,12 @@ HANDLERS: dict[str, Callable[..., Step]] = {
     "progress": _on_change("progress"), "regress": _on_change("regress"), "adapt": _on_change("adapt"),
     "pause": _on_status("pause"), "resume": _on_status("resume"), "retire": _on_status("retire"),
     "rebuild": _on_status("rebuild"), "deconstruct": on_deconstruct, "promote": on_promote,
-    "demote": on_demote, "fitting-open": _on_fitting("open"), "fitting-close": _on_fitting("close"),
+    "demote": on_demote, "policy-set": on_policy_set, "fitting-open": _on_fitting("open"), "fitting-close": _on_fitting("close"),
     "log": on_log, "next-day": on_next_day, "break": _on_simple_fact("break"),
     "checkin": _on_simple_fact("checkin"), "flare-start": _on_simple_fact("flare-start"),
     "flare-end": _on_simple_fact("flare-end"), "assess": on_assess, "correct": on_correct, "void": on_void,
     "resolve": on_resolve,
 }
 DECISIONS = ("init", "add", "progress", "regress", "adapt", "pause", "resume", "retire", "rebuild",
-             "deconstruct", "promote", "demote", "fitting-open", "fitting-close", "resolve")
+             "deconstruct", "promote", "demote", "policy-set", "fitting-open", "fitting-close", "resolve")
 assert set(HANDLERS) == set(argspec.SPECS), "every mutation type needs a handler"

@@ -33,7 +33,6 @@ from domain.accounts import Device
 from domain.conflicts import ConflictLog
 from domain.errors import DomainError, InvalidValue
 from domain.mutations import mutation_record_id
-from domain.evidence import SignatureRule
 from domain.program import CLOCK_TOLERANCE
 from service import args as argspec
 from service import overrides
@@ -84,7 +83,7 @@ def _reused(uow: UnitOfWork, mutations: list[Mutation], last_seq: int) -> list[d
             if m.seq <= last_seq and uow.mutation_record(m.mutation_id) is None]
 
 
-def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: SignatureRule = SignatureRule(),
+def push(app: BackstoryApp, who: Principal, mutations: list[Mutation],
          now: datetime | None = None, tolerance: timedelta = CLOCK_TOLERANCE) -> dict[str, Any]:
     """Apply a batch from one device; raise SeqError (nothing changed) when the seqs do not follow on.
 
@@ -108,7 +107,7 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation], rule: Sig
                                                     f"of this device; its next seq is {device.last_seq + 1}", reused)
         moment = now or datetime.now(timezone.utc)
         try:
-            results = [_one(uow, m, moment, tolerance, rule, refused) for m in mutations]
+            results = [_one(uow, m, moment, tolerance, refused) for m in mutations]
         except _Dirty as dirty:
             refused[dirty.mutation_id] = dirty.result
             continue
@@ -144,7 +143,7 @@ def _implausible(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedel
     return None
 
 
-def _one(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta, rule: SignatureRule,
+def _one(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta,
          refused: dict[str, dict]) -> dict[str, Any]:
     done = uow.mutation_record(m.mutation_id)
     out = {"mutation_id": m.mutation_id, "seq": m.seq}
@@ -158,7 +157,7 @@ def _one(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta, rule
             raise problem
         else:
             parsed = argspec.parse(m.type, m.args)
-            status, result = _apply(uow, m, parsed, now, rule)
+            status, result = _apply(uow, m, parsed, now)
     except DomainError as e:
         status, result = "rejected", {"error": e.to_dict()}
         if uow.changed():
@@ -173,18 +172,18 @@ def _one(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta, rule
     return out
 
 
-def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: SignatureRule) -> tuple[str, dict]:
+def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> tuple[str, dict]:
     program = uow.program()
     stale = (m.type in DECISIONS and m.base_version is not None and program is not None
              and program.version > m.base_version and "exercise" in parsed)
     if not stale:
-        return "applied", run(uow, m, parsed, now, rule).result
+        return "applied", run(uow, m, parsed, now).result
     target = exercise_at(uow, parsed["exercise"], m.occurred_at)
     # The device's own later decisions were in its outbox, so it saw them when it decided this one.
     theirs = [e for e in uow.decisions_after(m.base_version)
               if target.id in e.exercise_ids and e.device_id != m.device_id]
     if not theirs:
-        return "applied", run(uow, m, parsed, now, rule).result
+        return "applied", run(uow, m, parsed, now).result
     if m.type in ("progress", "adapt"):
         return _conflict(uow, m, target, theirs, now,
                          f"{target.name!r} changed since version {m.base_version}; a stale {m.type} is not "
@@ -192,7 +191,7 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime, rule: Sign
     if m.type in overrides.OVERRIDES:
         m = overrides.plan(m, theirs, uow.conflict_log(), conflict_id)
     try:
-        return "applied", run(uow, m, parsed, now, rule).result
+        return "applied", run(uow, m, parsed, now).result
     except DomainError as e:
         return _conflict(uow, m, target, theirs, now, f"{target.name!r} changed since version {m.base_version}: {e}")
 

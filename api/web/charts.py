@@ -14,7 +14,8 @@ from datetime import date, timedelta
 
 from flask import Response, render_template, url_for
 
-from api import reads, schemas
+from api import schemas
+from api.query_dates import period_of
 from api.context import backend, principal
 from api.errors import ApiProblem
 from api.web import bp
@@ -64,7 +65,7 @@ def chart_svg(name: str):
 
     _known(name)
     query, _, _ = form(schemas.RangeQuerySchema)
-    since, until = reads.period_of(query)
+    since, until = period_of(query)
     ctx = backend()
     ledger = principal().ledger(ctx.app)
     svg = ctx.retrying(lambda: chart(ledger, name, since, until, "svg"))

@@ -16,6 +16,7 @@ import marshmallow as ma
 from flask import g, render_template, request
 
 from api import reads, schemas
+from api.query_dates import Zone
 from api.errors import ApiProblem
 from api.outcomes import outcomes_of
 from api.web import bp
@@ -26,7 +27,7 @@ PAGE_EXTRAS = ("exercise", "n")
 
 
 def zone():
-    return reads.Zone().get()  # once per request
+    return Zone().get()  # once per request
 
 
 def today() -> str:

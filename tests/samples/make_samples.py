@@ -23,6 +23,7 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
   second account's stream.
 - ``events_v6.jsonl``: Program.StartMovedBack v1 (a backfill: a decision or fact dated before the
   program's start moved the start back to it).
+- ``events_v7.jsonl``: Program.PolicyChanged v1 (``policy set``: a rule's parameters from a valid time on).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -120,6 +121,8 @@ def program_events(program_id) -> list:
     p.fitting("close", "done", ctx(13))
     # a backfill recorded last: a fact dated before the start moved the start back to it (events_v6)
     p.cover("checkin", ctx(-2, recorded=14))
+    # a person tuned the pain-monitoring lights (events_v7)
+    p.set_policy("pain-monitoring", {"green_max": 3}, ctx(14.5, "physio's advice", "therapist"))
     return list(p.pending_events)
 
 

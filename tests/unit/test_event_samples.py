@@ -46,6 +46,7 @@ PINNED = {
     "events_v4.jsonl": (4, "ab198b38fddd8b23bad6fccab7e006d5a6b25ea7a9a160fe0ef0d2e68dedefe0"),
     "events_v5.jsonl": (4, "e9ffdb04940614dc2e507e4b81d55c9cd83ddeaf4d3413e6a720f0071eb1380b"),
     "events_v6.jsonl": (17, "b180c272a41418ac3a95217dd8d385f0ab0c08bd9543d55811499a7e8a7b5d0e"),
+    "events_v7.jsonl": (18, "4c73848fbf22ce0659cbed9ac31bda4201d586e0a8232f541520dfc0b13331fb"),
 }
 
 
@@ -299,6 +300,10 @@ def test_decoded_decisions_keep_their_meaning(app):
     moved = events["Program.StartMovedBack"]
     assert (moved.from_start, moved.occurred_at, moved.cause) == (T0, day(-2), "checkin")
     assert (moved.name, moved.timezone) == ("Sample program", "Europe/Paris")
+    if "Program.PolicyChanged" in events:  # events_v7 on
+        policy = events["Program.PolicyChanged"]
+        assert (policy.policy, policy.version, policy.params["green_max"], policy.previous["green_max"]) == (
+            "pain-monitoring", 1, 3, 2)
 
 
 # ----- replay --------------------------------------------------------------------------------
@@ -358,6 +363,10 @@ def test_replaying_program_samples_rebuilds_the_program(app, sample_file):
     # the backfill (events_v6 on): the program starts two days before its init
     start = day(-2) if int(FILE_NAME.match(sample_file).group(1)) >= 6 else T0
     assert program.started_at() == start and program.view(start).exists and not program.view(start - SECOND).exists
+    if int(FILE_NAME.match(sample_file).group(1)) >= 7:  # the policy change holds from its valid time on
+        book = program.policy_book()
+        assert book.at("pain-monitoring", day(14)).params["green_max"] == 2
+        assert book.at("pain-monitoring", day(15)).params["green_max"] == 3
 
 
 def _fact_log(app, month: str) -> FactLog:
@@ -447,9 +456,9 @@ def test_samples_load_from_a_store(ledger):
     app.recorder.insert_events([stored(line) for line in STORABLE])
     samples = app.ledger(SAMPLES_PROGRAM)
     program = samples.program()
-    assert program.view().name == "Sample program" and program.version == 17
+    assert program.view().name == "Sample program" and program.version == 18
     assert [type(e).__name__ for e in samples.decisions_after(14)] == ["ExerciseRetired", "FittingClosed",
-                                                                        "StartMovedBack"]
+                                                                        "StartMovedBack", "PolicyChanged"]
     assert len(samples.fact_log("2024-03").facts) == 6
     [conflict] = samples.conflict_log().conflicts.values()
     assert conflict["resolution"] == "keep-current"

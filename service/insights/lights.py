@@ -1,0 +1,95 @@
+"""The pain-monitoring model: a traffic light per logged session (policy ``pain-monitoring``).
+
+Green when pain during the exercise stays at most ``green_max``, amber up to
+``amber_max``, red above; red as well when the next day's verdict is ``worse`` or the
+next-day pain reaches the session's pain before + ``next_day_rise``. Each light is
+judged under the parameters in force at the session's valid time, and says why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.policies import Policy
+from service.record import Record
+
+SESSION_FIELDS = ("sets", "reps", "hold_s", "load", "pain_before", "pain_during", "pain_after", "effort")
+
+
+def next_days(facts: list[dict]) -> dict[str, dict]:
+    """Each session's next-day response (the latest recorded one when there are several), by session id."""
+    out: dict[str, dict] = {}
+    for f in facts:
+        if f["type"] == "next-day" and not f["voided"] and f.get("session_id"):
+            seen = out.get(f["session_id"])
+            if seen is None or (f["occurred_at"], f["recorded_at"]) >= (seen["occurred_at"], seen["recorded_at"]):
+                out[f["session_id"]] = f
+    return out
+
+
+def light(session: dict, next_day: dict | None, policy: Policy) -> tuple[str, list[str]]:
+    """The session's light and the reasons for it, under ``policy``."""
+    green, amber, rise = policy["green_max"], policy["amber_max"], policy["next_day_rise"]
+    during = session.get("pain_during")
+    measured, what = (during, "pain during") if during is not None else (session.get("pain_after"), "pain after")
+    if measured is None:
+        colour, reasons = "amber", ["no pain during or after recorded: amber until it is"]
+    elif measured <= green:
+        colour, reasons = "green", [f"{what} {measured}: at most {green}"]
+    elif measured <= amber:
+        colour, reasons = "amber", [f"{what} {measured}: above {green}, at most {amber}"]
+    else:
+        colour, reasons = "red", [f"{what} {measured}: above {amber}"]
+    if next_day is not None:
+        if next_day.get("verdict") == "worse":
+            colour = "red"
+            reasons.append("next day: worse")
+        before, after = session.get("pain_before"), next_day.get("pain")
+        if before is not None and after is not None and after >= before + rise:
+            colour = "red"
+            reasons.append(f"next-day pain {after}: at least pain before {before} + {rise}")
+    return colour, reasons
+
+
+def judged(session: dict, next_day: dict | None, policy: Policy) -> dict[str, Any]:
+    """One session as ``backstory sessions --json`` lists it."""
+    colour, reasons = light(session, next_day, policy)
+    return {
+        "id": session["id"], "exercise": session.get("exercise"), "exercise_id": session.get("exercise_id"),
+        "occurred_at": session["occurred_at"], **{f: session.get(f) for f in SESSION_FIELDS},
+        "tension": session.get("tension") or [],
+        "next_day": None if next_day is None else {"verdict": next_day.get("verdict"), "pain": next_day.get("pain"),
+                                                   "fact_id": next_day["id"]},
+        "light": colour, "light_reasons": reasons,
+        "policy": {"id": policy.rule_id, "version": policy.version, "params": dict(policy.params)},
+    }
+
+
+def judged_sessions(record: Record, since: datetime | None = None, until: datetime | None = None,
+                    exercise_id: str | None = None) -> list[dict[str, Any]]:
+    """Every session in [since, until] (of one exercise, if given) with its light, oldest first.
+
+    Next-day responses are read a few days past ``until`` so the last sessions' lights count them.
+    """
+    from datetime import timedelta
+
+    facts = record.facts(since, None if until is None else until + timedelta(days=3), types=("log", "next-day"))
+    responses = next_days(facts)
+    out = []
+    for f in facts:
+        if f["type"] != "log" or (exercise_id is not None and f.get("exercise_id") != exercise_id):
+            continue
+        if until is not None and datetime.fromisoformat(f["occurred_at"]) > until:
+            continue
+        policy = record.policies.at("pain-monitoring", datetime.fromisoformat(f["occurred_at"]))
+        out.append(judged(f, responses.get(f["id"]), policy))
+    return out
+
+
+def counts(sessions: list[dict]) -> dict[str, int]:
+    """``{"green": n, "amber": n, "red": n}`` over judged sessions (for recap and fitting reports)."""
+    out = {"green": 0, "amber": 0, "red": 0}
+    for s in sessions:
+        out[s["light"]] += 1
+    return out
