@@ -88,6 +88,11 @@ class TensionSchema(Strict):
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def tension(query):
     """Muscles that grab, sides that differ, and what the rule `tension-suggestions` suggests over a period."""
+    return tension_of(query)
+
+
+def tension_of(query: dict) -> dict:
+    """The caller's tension over a parsed ``TensionQuerySchema`` query's period (the API's and the dashboard's)."""
     from service.insights.tension import tension as answer
 
     zone = Zone()

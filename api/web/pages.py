@@ -1,5 +1,5 @@
-"""The dashboard's read pages: program (as of a date, as known at a time), history, sessions, recap,
-conflicts, signature library and outcome measures.
+"""The dashboard's read pages: program (as of a date, as known at a time), history, sessions, tension,
+recap, conflicts, signature library and outcome measures.
 
 Each page reads its GET form with the JSON endpoint's own query schema and
 answers with the endpoint's own function (``api.reads``, ``api.outcomes``): a
@@ -89,6 +89,16 @@ def sessions():
     query, raw, _ = form(schemas.RangePageQuerySchema)
     data = reads.sessions_of(query)
     return render_template("web/sessions.html", data=data, raw=raw, page="sessions")
+
+
+@bp.route("/tension", methods=["GET"])
+def tension():
+    from api.tension import TensionQuerySchema, tension_of
+    from service.insights import HEURISTICS_NOTE
+
+    query, raw, _ = form(TensionQuerySchema)
+    return render_template("web/tension.html", data=tension_of(query), raw=raw, note=HEURISTICS_NOTE,
+                           page="tension")
 
 
 @bp.route("/recap", methods=["GET"])

@@ -15,8 +15,8 @@ from urllib.parse import urlencode, urlsplit
 from tests.security._support import Reply, call
 
 #: The dashboard's route templates, as the request log line writes them.
-DASHBOARD_ROUTES = ["/", "/signout", "/program", "/history", "/sessions", "/recap", "/conflicts", "/signature",
-                    "/outcomes", "/charts", "/charts/<name>.svg", "/web/static/<filename>",
+DASHBOARD_ROUTES = ["/", "/signout", "/program", "/history", "/sessions", "/tension", "/recap", "/conflicts",
+                    "/signature", "/outcomes", "/charts", "/charts/<name>.svg", "/web/static/<filename>",
                     "/favicon.ico"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

@@ -20,8 +20,8 @@ from tests.security._web import WebClient, set_cookie_headers
 
 pytestmark = pytest.mark.timeout(300)
 
-PAGES = ["/program", "/program?as_of=2020-01-01", "/history", "/sessions", "/recap", "/conflicts", "/signature",
-         "/outcomes", "/charts"]
+PAGES = ["/program", "/program?as_of=2020-01-01", "/history", "/sessions", "/tension", "/recap", "/conflicts",
+         "/signature", "/outcomes", "/charts"]
 CHARTS = ["pain", "timeline", "breaks", "tension", "outcomes"]
 
 
