@@ -191,11 +191,13 @@ def _proxies(_ctx, _param, value: str | None) -> str | None:
                    "their X-Forwarded-For names the client whose failed logins are limited.")
 @click.pass_obj
 def serve(session, host, port, workers, threads, proxies):
-    """Run the sync API on a production WSGI server (gunicorn).
+    """Run the sync API and the web dashboard on a production WSGI server (gunicorn).
 
     Put it behind a reverse proxy that terminates TLS and buffers requests on
     the internet (README, Reliability). BACKSTORY_OPERATOR_TOKEN (16 characters
-    or more) lets /readyz show the projections' lag to whoever sends it.
+    or more) lets /readyz show the projections' lag to whoever sends it. The
+    dashboard is at / (sign in with a device token); BACKSTORY_SECURE_COOKIE=1
+    makes its cookies Secure behind a proxy that ends TLS.
     """
     from api.serve import ServerConfigError
     from api.serve import serve as run_server
