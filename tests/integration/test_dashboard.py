@@ -86,3 +86,11 @@ def test_pages_are_read_only(site):
     client, _, _ = _sign_in(flask_app, sam.token)
     for method in ("post", "put", "delete"):
         assert getattr(client, method)("/program").status_code == 405
+
+
+@pytest.mark.parametrize(("value", "secure"), [("1", True), ("true", True), ("0", False), ("off", False)])
+def test_secure_cookie_is_read_from_the_environment(value, secure):
+    from api.wsgi import config_from_env
+
+    assert config_from_env({"BACKSTORY_DB": "sqlite:////tmp/x.sqlite", "BACKSTORY_SECURE_COOKIE": value}
+                           )["SECURE_COOKIE"] is secure

@@ -264,6 +264,7 @@ def test_a_push_in_flight_when_sigterm_arrives_gets_its_answer(store, tmp_path):
     ((), {"BACKSTORY_OPERATOR_TOKEN": "short"}, 1, "BACKSTORY_OPERATOR_TOKEN: at least 16 characters"),
     ((), {"BACKSTORY_READ_TIMEOUT": "soon"}, 1, "BACKSTORY_READ_TIMEOUT: a positive number of seconds"),
     (("--threads", "16"), {}, 2, "--threads"),
+    ((), {"BACKSTORY_SECURE_COOKIE": "maybe"}, 1, "BACKSTORY_SECURE_COOKIE: 1 or 0"),
 ])
 def test_a_bad_server_setting_is_refused_before_serving_naming_it(tmp_path, args, env, code, named):
     import subprocess
