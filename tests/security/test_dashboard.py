@@ -128,6 +128,14 @@ def test_another_accounts_session_sees_nothing_of_the_first(server, victim, atta
     assert "Plain plank" in client.get("/program").text  # the attacker's own program
 
 
+@pytest.mark.parametrize("token", ["bs1_" + "0" * 32 + "_" + "x" * 43, "not a token", "x" * 5000, "Bearer "])
+def test_a_wrong_token_is_refused_without_being_echoed(server, token):
+    client = WebClient(server.url)
+    reply = client.post("/", {"csrf": client.csrf("/"), "token": token})
+    assert reply.status in (400, 401) and client.session() is None, reply
+    assert token.strip() not in reply.text and reply.mimetype == "text/html"
+
+
 def test_a_token_in_a_url_is_refused_without_being_echoed(server, victim):
     client = WebClient(server.url)
     reply = client.get(f"/?token={quote(victim.phone.token)}")
