@@ -24,7 +24,8 @@ MAX_TOKEN_CHARS = 200
 
 
 def _form(status: int = 200, error: str | None = None):
-    nonce = guard.new_nonce()
+    kept = request.cookies.get(guard.cookie_name("backstory_signin"), "")
+    nonce = kept if 20 <= len(kept) <= 64 and kept.replace("-", "").replace("_", "").isalnum() else guard.new_nonce()
     response = make_response(render_template("web/signin.html", csrf=nonce, error=error), status)
     guard.set_cookie(response, "backstory_signin", nonce, 3600)
     return response
@@ -60,6 +61,7 @@ def signin_post():
     except AuthError as e:
         charge_failed_authentication()  # 429 (an ApiProblem) once this address failed too often
         return _form(e.status, "This device has been revoked." if e.status == 403 else "That token is not valid.")
+    ctx.retrying(lambda: guard.sessions().end(guard.session_secret()))  # a session held before ends: no fixation
     secret = ctx.retrying(lambda: guard.sessions().open(who))
     response = redirect(url_for("web.program"), 303)
     guard.set_cookie(response, "backstory_session", secret, SESSION_SECONDS)

@@ -92,6 +92,18 @@ def test_signing_out_ends_the_session_even_for_a_copy_of_the_cookie(server, vict
     assert replay.status == 303 and "Qzx Secret Squat" not in replay.text
 
 
+def test_signing_in_again_ends_the_earlier_session(server, victim):
+    client = _signed_in(server, victim.phone.token)
+    before = client.session()
+    fresh = WebClient(server.url)
+    nonce = fresh.csrf("/")
+    client.cookies["backstory_signin"] = fresh.cookies["backstory_signin"]  # the form of another tab
+    assert client.post("/", {"csrf": nonce, "token": victim.phone.token}).status == 303
+    assert client.session() not in (None, before)
+    replay = WebClient(server.url).get("/program", headers={"Cookie": f"backstory_session={before}"})
+    assert replay.status == 303
+
+
 @pytest.mark.parametrize("attack", ["no-token", "wrong-token", "cross-origin", "cross-site-fetch", "null-origin"])
 def test_a_post_without_the_forms_token_or_from_another_site_is_refused(server, victim, attack):
     client = _signed_in(server, victim.phone.token)
