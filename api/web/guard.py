@@ -87,7 +87,9 @@ class CsrfRefused(Exception):
 def check_post(expected: str | None) -> None:
     """Refuse a POST that is cross-site or lacks the form's CSRF token (``CsrfRefused``)."""
     origin = request.headers.get("Origin")
-    if origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host):
+    # Behind a proxy that rewrites Host, X-Forwarded-Host names the site (a page of another site cannot set it).
+    hosts = {request.host, request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()}
+    if origin is not None and (origin == "null" or urlsplit(origin).netloc not in hosts):
         raise CsrfRefused("the form was sent from another site")
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         raise CsrfRefused("the form was sent from another site")
