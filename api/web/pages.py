@@ -84,11 +84,15 @@ def history():
                            page="history")
 
 
+def period_page(name: str, schema: type[ma.Schema], read, **extra):
+    """A page of one period's read: its form, the endpoint's function, ``web/NAME.html``."""
+    query, raw, _ = form(schema)
+    return render_template(f"web/{name}.html", data=read(query), raw=raw, page=name, **extra)
+
+
 @bp.route("/sessions", methods=["GET"])
 def sessions():
-    query, raw, _ = form(schemas.RangePageQuerySchema)
-    data = reads.sessions_of(query)
-    return render_template("web/sessions.html", data=data, raw=raw, page="sessions")
+    return period_page("sessions", schemas.RangePageQuerySchema, reads.sessions_of)
 
 
 @bp.route("/tension", methods=["GET"])
@@ -96,16 +100,12 @@ def tension():
     from api.tension import TensionQuerySchema, tension_of
     from service.insights import HEURISTICS_NOTE
 
-    query, raw, _ = form(TensionQuerySchema)
-    return render_template("web/tension.html", data=tension_of(query), raw=raw, note=HEURISTICS_NOTE,
-                           page="tension")
+    return period_page("tension", TensionQuerySchema, tension_of, note=HEURISTICS_NOTE)
 
 
 @bp.route("/recap", methods=["GET"])
 def recap():
-    query, raw, _ = form(schemas.RecapQuerySchema)
-    data = reads.recap_of(query)
-    return render_template("web/recap.html", data=data, raw=raw, page="recap")
+    return period_page("recap", schemas.RecapQuerySchema, reads.recap_of)
 
 
 @bp.route("/conflicts", methods=["GET"])
