@@ -1,6 +1,6 @@
 """The dashboard in a real browser: headless Chromium driven by selenium against a real ``backstory serve``.
 
-One server (SQLite) and one browser for the module. An account made with
+One server per backend (SQLite, and PostgreSQL when configured) and one browser for the module. An account made with
 the real ``backstory account create`` holds the Quick start's five weeks of
 history (``service.demo``, pushed through sync). The browser signs in with its
 token, travels to an earlier date with the date picker and sees the earlier
@@ -28,7 +28,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import BACKENDS, _pg_drop
 from tests.security._support import Device, Server
+from tests.security.conftest import fresh_store
 from tests.security._web import push_demo
 from tests.server_process import ROOT, server_env
 
@@ -51,10 +53,11 @@ def _create_account(db_url: str, home: Path, name: str) -> dict:
     return json.loads(done.stdout)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dashboard")
-    server = Server(f"sqlite:///{tmp / 'store.sqlite'}", tmp, env={"BACKSTORY_RATE_LIMIT": "0"})
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"dashboard-{request.param}")
+    url, schema = fresh_store(request.param, tmp)
+    server = Server(url, tmp, env={"BACKSTORY_RATE_LIMIT": "0"})
     try:
         made = _create_account(server.db_url, tmp, "Sam")
         sam = Device(server.url, made["token"], made["device_id"], made["account_id"])
@@ -69,6 +72,8 @@ def site(tmp_path_factory):
         yield server, sam, other
     finally:
         server.stop()
+        if schema:
+            _pg_drop(schema)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +103,7 @@ def _sign_in(driver, base: str, token: str) -> None:
     """Sign in from the form (a fresh browser state: each test stands alone)."""
     driver.get(base + "/")
     driver.delete_all_cookies()
+    driver.get_log("browser")  # what earlier tests left in the console is theirs (an expected 404, say)
     driver.get(base + "/")
     field = driver.find_element(*_by("#token"))
     field.send_keys(token)
