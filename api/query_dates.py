@@ -39,7 +39,7 @@ class Zone:
     @staticmethod
     def _lookup():
         ctx = backend()
-        ctx.catch_up()
+        _catch_up_once()
         program_id = principal().program_id
         name = ctx.retrying(lambda: ctx.projections.timezone(program_id))
         if name is None:
@@ -91,7 +91,13 @@ def check_span(since: datetime, until: datetime, what: str) -> None:
                          errors={"since": [message]})
 
 
+def _catch_up_once() -> None:
+    """The read models catch up once per request (the zone and the read then see the same state)."""
+    if not g.get("read_models_caught_up"):
+        backend().catch_up()
+        g.read_models_caught_up = True
+
+
 def read_models():
-    ctx = backend()
-    ctx.catch_up()
-    return ctx.projections, principal().program_id
+    _catch_up_once()
+    return backend().projections, principal().program_id
