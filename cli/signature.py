@@ -88,12 +88,12 @@ def kit(session, minutes, purpose, as_json):
 
 def kit_text(data: dict) -> str:
     purpose = f" for {data['for']}" if data["for"] else ""
-    lines = [f"kit{purpose}: {data['minutes_estimated']:g} of {data['minutes_budget']} min"]
+    lines = [f"kit{purpose}: {data['minutes_estimated']:.1f} of {data['minutes_budget']} min"]
     if not data["exercises"]:
         lines.append("  no signature exercise fits")
     for e in data["exercises"]:
         relief = "" if e["flare_mean_drop"] is None else f"  (pain -{e['flare_mean_drop']:g} in flares)"
-        lines.append(f"  {e['exercise']}: {render.prescription(e['prescription'])}, {e['minutes']:g} min{relief}")
+        lines.append(f"  {e['exercise']}: {render.prescription(e['prescription'])}, {e['minutes']:.1f} min{relief}")
     lines += [f"  left out {e['exercise']}: {e['why']}" for e in data["left_out"]]
     return "\n".join(lines + [data["note"]])
 
@@ -114,7 +114,7 @@ def flares_text(data: dict, zone=None) -> str:
         return "no flares recorded"
     lines = []
     for f in data["flares"]:
-        end = render.local(f["end"], zone) if f["end"] else "still going"
+        end = render.local(f["end"], zone) if f["end"] else "now (still going)"
         peak = "no pain recorded" if f["peak_pain"] is None else f"peak pain {f['peak_pain']}"
         lines.append(f"flare {render.local(f['start'], zone)} to {end}: {peak}")
         for e in f["exposures"]:
