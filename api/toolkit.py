@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 
 from marshmallow import fields, validate
 
-from api import limits
 from api.blueprint import ApiBlueprint
-from api.errors import ApiProblem
 from api.fittings import RuleSchema
 from api.query_dates import read_models
+from api.reads import exercise_in_path
 from api.schemas import Iso, NoQuerySchema, Strict
 from service.insights import flares as flare_insight
 from service.insights import kit as kit_insight
@@ -141,8 +140,7 @@ class FlaresSchema(Strict):
 @blp.alt_response(404, response="NOT_FOUND", description="No such exercise (name or id prefix) in this program")
 def signature_evidence(_query, exercise):
     """Each clause of the signature-evidence rule in force for one exercise: required, measured, met."""
-    if not exercise.strip() or len(exercise) > limits.MAX_NAME_CHARS:
-        raise ApiProblem(404, "not-found", "no such exercise in this program", what="exercise")
+    exercise_in_path(exercise)
     now = datetime.now(UTC)
     projections, program_id = read_models()
     return projections.with_record(program_id, lambda record: signature_insight.explain(record, exercise, now))
