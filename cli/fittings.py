@@ -43,8 +43,8 @@ def text(data: dict, zone=None) -> str:
     for e in data["exercises"]:
         lights, nd = e["lights"], e["next_day"]
         lines.append(f"  {e['exercise']}: {e['sessions']} session(s); lights {lights['green']} green, "
-                     f"{lights['amber']} amber, {lights['red']} red; next day {nd['better']} better, {nd['same']} same, "
-                     f"{nd['worse']} worse, {nd['missing']} missing")
+                     f"{lights['amber']} amber, {lights['red']} red; next day {nd['better']} better, "
+                     f"{nd['same']} same, {nd['worse']} worse, {nd['missing']} missing")
     lines.append("suggestions:" if data["suggestions"] else "suggestions: none")
     lines += [f"  {s['message']} ({s['rule_id']} v{s['rule_version']}; sessions "
               + ", ".join(i[:8] for i in s["facts"]) + ")" for s in data["suggestions"]]

@@ -50,10 +50,9 @@ def fittings(decisions: list[dict]) -> list[dict[str, Any]]:
     for e in decisions:
         if e["type"] == "fitting-open":
             number = e["to"]["fitting"]
-            out[number] = {"number": number, "opened_at": e["occurred_at"], "closed_at": None,
-                           "open_id": e["mutation_id"], "close_id": None}
+            out[number] = {"number": number, "opened_at": e["occurred_at"], "closed_at": None}
         elif e["type"] == "fitting-close" and e["from"]["fitting"] in out:
-            out[e["from"]["fitting"]].update(closed_at=e["occurred_at"], close_id=e["mutation_id"])
+            out[e["from"]["fitting"]]["closed_at"] = e["occurred_at"]
     return [out[n] for n in sorted(out)]
 
 
@@ -85,8 +84,11 @@ def light_suggestions(sessions: list[dict]) -> list[dict[str, Any]]:
 
 def period_suggestions(record: Record, since: datetime, until: datetime,
                        sessions: list[dict]) -> list[dict[str, Any]]:
-    """What the insights suggest for the fitting's period. Each insight that makes suggestions adds its
-    own here (the tension rules' ``suggestions``, ``service.insights.tension``, join this list)."""
+    """What the insights suggest for the fitting's period, each naming its rule and the facts it rests on.
+
+    Each insight that makes suggestions adds its own here. The tension rules (``service.insights.tension``,
+    built alongside) join as ``+ tension(record, since, until)["suggestions"]`` once merged.
+    """
     return light_suggestions(sessions)
 
 
@@ -108,7 +110,7 @@ def report(record: Record, number: int | None, now: datetime) -> dict[str, Any]:
     lo, hi = opened.timestamp(), until.timestamp()
     due = next_due(opened, closed, policy)
     return {
-        "fitting": {"number": chosen["number"], "opened_at": chosen["opened_at"], "closed_at": chosen["closed_at"]},
+        "fitting": chosen,
         "decisions": [e for e in decisions
                       if lo <= datetime.fromisoformat(e["occurred_at"]).timestamp() <= hi],
         "exercises": _exercises(sessions),
