@@ -67,7 +67,8 @@ def charts(ctx: Context) -> dict:
     out = []
     for name in drawing.in_order():
         svg = drawing.draw(ctx, name, "svg").decode("utf-8")
-        out.append({"name": name, "title": drawing.module(name).TITLE, "svg": svg[svg.index("<svg"):]})
+        about = " ".join(drawing.module(name).__doc__.split("\n\n")[0].split())  # the module's first paragraph
+        out.append({"name": name, "title": drawing.module(name).TITLE, "about": about, "svg": svg[svg.index("<svg"):]})
     return {"charts": out}
 
 
