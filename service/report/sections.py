@@ -86,10 +86,15 @@ def outcomes(ctx: Context) -> dict:
     return summarize(measures(ctx.facts))
 
 
+#: The most recent notes a report lists; a shorter period lists the others (a busy year writes thousands).
+NOTES_SHOWN = 200
+
+
 def notes(ctx: Context) -> dict:
-    found = [{"at": f["occurred_at"], "type": f["type"], "exercise": f.get("exercise"), "note": f["note"]}
-             for f in ctx.of("log", "checkin", "flare-start", "flare-end") if f.get("note")]
-    return {"notes": found}
+    found = [f for f in ctx.of("log", "checkin", "flare-start", "flare-end") if f.get("note")]
+    shown = found[-NOTES_SHOWN:]
+    return {"notes": [{"at": f["occurred_at"], "type": f["type"], "exercise": f.get("exercise"), "note": f["note"]}
+                      for f in shown], "total": len(found)}
 
 
 SECTIONS: list[Section] = [
