@@ -65,12 +65,11 @@ def _tip(key: str, label: str, p: dict, weekly_means: bool) -> str:
 
 
 def draw(data: dict, zone: tzinfo) -> Any:
-    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure
+    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure, legend_below, title
 
-    fig, ax = figure(9.0, 4.4)
+    fig, ax = figure(9.0, 4.6, top=0.4, bottom=1.25)
     picture = Picture(fig)
-    title = TITLE + (" (weekly means)" if data["weekly"] else "")
-    ax.set_title(title, loc="left")
+    title(fig, TITLE + (" (weekly means)" if data["weekly"] else ""))
     points = data["points"]
     if not any(points.values()):
         empty(ax, "No pain recorded in this period")
@@ -106,5 +105,5 @@ def draw(data: dict, zone: tzinfo) -> Any:
     ax.set_yticks(range(0, 11, 2))
     ax.set_ylabel("Pain (NPRS, 0-10 points)")
     date_axis(ax, zone)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    legend_below(fig, ncol=3)
     return picture
