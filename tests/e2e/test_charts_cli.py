@@ -63,6 +63,14 @@ def test_bad_input_is_a_usage_error_and_writes_nothing(recorded, tmp_path, args,
     assert list(tmp_path.glob("x.*")) == [] and list(tmp_path.glob("r.*")) == []
 
 
+def test_no_program_or_no_place_to_write_is_a_refusal(recorded, fresh_cli, tmp_path):
+    r = fresh_cli("chart", "pain", "--out", str(tmp_path / "p.svg"))
+    assert r.code == 1 and "there is no program yet" in r.err
+    r = recorded("report", "--out", str(tmp_path / "missing" / "r.html"))
+    assert r.code == 1 and "r.html" in r.err and "No such file or directory" in r.err
+    assert not (tmp_path / "missing").exists()
+
+
 def test_report_is_one_file_that_opens_offline_with_names_as_text(recorded, tmp_path):
     out = tmp_path / "report.html"
     recorded.ok("report", "--since", day(45), "--out", str(out))
