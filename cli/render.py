@@ -9,7 +9,6 @@ times with their offsets.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo
 
 # Values in words are shared with the HTML report (service.wording).
