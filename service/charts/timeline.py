@@ -26,7 +26,7 @@ MARKS = {  # decision: (label, marker, colour name)
     "promote": ("promote to signature", "*", "orange"),
     "demote": ("demote", "P", "black"),
 }
-STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("xx", 0.25)}
+STATES = {"active": (None, 0.85), "paused": ("////", 0.7), "deconstructed": ("xx", 0.55)}
 
 
 def collect(source: Any) -> dict:
