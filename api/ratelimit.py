@@ -67,10 +67,13 @@ def retry_after(seconds: float) -> str:
 
 def cost_of(endpoint: str | None, args) -> int:
     """The tokens a request takes: 1; a read page 1 more per ``PAGE_COST_ITEMS`` items asked beyond the first
-    ``PAGE_COST_ITEMS``; a recap, a FHIR export or a chart ``RECAP_COST``; the dashboard's pages as their endpoints. ``args`` is the query (a bad ``limit`` costs 1: it is refused)."""
+    ``PAGE_COST_ITEMS``; a recap, a FHIR export, a fitting report or the flares (whole
+    periods read) or a chart (drawn anew) ``RECAP_COST``; the dashboard's pages as their endpoints. ``args`` is
+    the query (a bad ``limit`` costs 1: it is refused)."""
     from api import limits
 
-    if endpoint in ("reads.recap", "fhir.export_fhir", "web.recap", "web.chart_svg"):  # a chart is drawn anew
+    if endpoint in ("reads.recap", "fhir.export_fhir", "fittings.fitting_report", "toolkit.flares", "web.recap",
+                    "web.chart_svg"):
         return limits.RECAP_COST
     if endpoint in PAGED:
         try:

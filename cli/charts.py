@@ -17,10 +17,15 @@ SUFFIXES = {".svg": "svg", ".png": "png"}
 
 
 def _write(path: str, data: bytes) -> None:
+    """Write the whole file or nothing (a temporary file renamed over it); a path that cannot be written exits 1."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise click.FileError(path, e.strerror or str(e)) from None
 
 
 def _period(session, since, until):

@@ -78,7 +78,7 @@ def program():
 def history():
     query, raw, extra = form(schemas.RangePageQuerySchema, ("exercise",))
     exercise = extra.get("exercise")
-    data = reads.history_of(exercise, query)
+    data = reads.history_of(reads.exercise_in_path(exercise) if exercise else None, query)
     names = [e["name"] for e in reads.program_of({})["exercises"]]
     return render_template("web/history.html", data=data, raw=raw, exercise=exercise or "", names=names,
                            page="history")

@@ -18,9 +18,13 @@ def stamp(at: datetime) -> str:
 def weekly(points: list[dict], value: str) -> list[dict]:
     """Points (``at`` aware, ``value`` key) as one point per ISO week: the mean at the week's middle."""
     weeks: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    week_of: dict = {}  # a day's ISO week, worked out once per day
     for p in points:
-        year, week, _ = p["at"].isocalendar()
-        weeks[(year, week)].append(p)
+        day = p["at"].date()
+        key = week_of.get(day)
+        if key is None:
+            key = week_of[day] = day.isocalendar()[:2]
+        weeks[key].append(p)
     out = []
     for (year, week), items in sorted(weeks.items()):
         first = items[0]["at"]

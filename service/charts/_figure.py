@@ -23,7 +23,8 @@ OKABE_ITO = {
     "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
 }
 GREY = "#6b6b6b"
-LAYOUT = "constrained"
+#: Average width of a character of the sans-serif font, in ems (a little generous: labels must not be cut).
+EM_PER_CHAR = 0.62
 RC = {
     "svg.hashsalt": "backstory", "svg.fonttype": "none", "text.parse_math": False,
     "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold", "axes.grid": True,
@@ -53,10 +54,41 @@ def pyplot() -> Any:
     return plt
 
 
-def figure(width: float = 9.0, height: float = 4.0, rows: int = 1) -> tuple[Any, Any]:
+def text_inches(labels: list[str], size: float = RC["font.size"]) -> float:
+    """An estimate of the widest label's width: margins are set from it, not measured (see ``figure``)."""
+    return max((len(t) for t in labels), default=0) * size * EM_PER_CHAR / 72
+
+
+def figure(width: float = 9.0, height: float = 4.0, rows: int = 1, cols: int = 1, *, left: float = 0.8,
+           right: float = 0.3, top: float = 0.45, bottom: float = 0.75, gap: float = 0.6,
+           sharex: bool = True, sharey: bool = False) -> tuple[Any, Any]:
+    """A figure with ``rows`` x ``cols`` axes and fixed margins in inches (``gap`` between axes).
+
+    Fixed margins, not matplotlib's constrained layout: that measures every tick label again
+    and again, a second of a five-year report; the margins come from ``text_inches`` instead.
+    """
     plt = pyplot()
-    fig, axes = plt.subplots(rows, 1, figsize=(width, height), squeeze=False, layout=LAYOUT, sharex=True)
-    return fig, [row[0] for row in axes] if rows > 1 else axes[0][0]
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False, sharex=sharex, sharey=sharey)
+    inner_w = width - left - right
+    inner_h = height - top - bottom
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
+                        hspace=gap * rows / max(inner_h - gap * (rows - 1), 0.1),
+                        wspace=gap * cols / max(inner_w - gap * (cols - 1), 0.1))
+    flat = [ax for row in axes for ax in row]
+    return fig, flat if len(flat) > 1 else flat[0]
+
+
+def legend_below(fig: Any, handles: list | None = None, ncol: int = 3) -> None:
+    """The legend centred under the axes, in the bottom margin kept for it."""
+    if handles is None:
+        handles = [h for ax in fig.axes for h in ax.get_legend_handles_labels()[0]]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=ncol)
+
+
+def title(fig: Any, text: str) -> None:
+    """The chart's title, top left of the figure."""
+    fig.suptitle(text, x=0.01, y=0.995, ha="left", va="top", fontweight="bold", fontsize=RC["axes.titlesize"])
 
 
 def date_axis(ax: Any, zone: tzinfo, label: str = "Date") -> None:

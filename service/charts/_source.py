@@ -84,8 +84,19 @@ class Source:
 
         return [f for f in facts_between(self.reader, self.start, self.end) if not f["voided"]]
 
+    @cached_property
+    def _by_type(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for f in self.facts:
+            out.setdefault(f["type"], []).append(f)
+        return out
+
     def of(self, *types: str) -> list[dict]:
-        return [f for f in self.facts if f["type"] in types]
+        """The facts of these types, in time order."""
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], []))
+        wanted = set(types)
+        return [f for f in self.facts if f["type"] in wanted]
 
     @cached_property
     def decisions(self) -> list[Any]:

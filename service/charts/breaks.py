@@ -82,12 +82,12 @@ def draw(data: dict, zone: tzinfo) -> Any:
     import matplotlib.dates as mdates
     from matplotlib.collections import PolyCollection
 
-    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure
+    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure, legend_below, title
 
-    fig, (top, bottom) = figure(9.0, 5.6, rows=2)
+    fig, (top, bottom) = figure(9.0, 5.8, rows=2, top=0.4, bottom=1.05, gap=0.45)
     picture = Picture(fig)
     unit = "mean per day, by week" if data["weekly"] else "per day"
-    top.set_title(f"{TITLE}" + (" (weekly)" if data["weekly"] else ""), loc="left")
+    title(fig, TITLE + (" (weekly)" if data["weekly"] else ""))
     days = data["days"]
     if not days:
         empty(top, "Nothing recorded in this period")
@@ -130,5 +130,5 @@ def draw(data: dict, zone: tzinfo) -> Any:
     if share is not None:
         bottom.text(0.99, 1.02, f"target met on {share:.0%} of {'weeks' if data['weekly'] else 'days'}",
                     transform=bottom.transAxes, ha="right", va="bottom", gid="share-met")
-    bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3)
+    legend_below(fig, bottom.get_legend_handles_labels()[0], ncol=3)
     return picture

@@ -43,13 +43,14 @@ def collect(source: Any) -> dict:
 
 
 def draw(data: dict, zone: tzinfo) -> Any:
-    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure
+    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure, title
 
     items = data["instruments"]
-    fig, axes = figure(9.0, 1.2 + 2.3 * max(len(items), 1), rows=max(len(items), 1))
+    fig, axes = figure(9.0, 1.4 + 2.3 * max(len(items), 1), rows=max(len(items), 1), left=0.85, top=0.7,
+                       bottom=0.95, gap=0.5)
     axes = axes if isinstance(axes, list) else [axes]
     picture = Picture(fig)
-    fig.suptitle(TITLE, x=0.01, ha="left", fontweight="bold", fontsize=11)
+    title(fig, TITLE)
     if not items:
         empty(axes[0], "No outcome measure in this period")
         return picture

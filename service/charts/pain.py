@@ -17,6 +17,8 @@ from service.charts._common import MAX_POINTS, nprs_baseline, stamp, weekly
 TITLE = "Pain over time"
 ORDER = 1
 
+FLARE_FILL = (0.835, 0.369, 0.0, 0.10)  # Okabe-Ito vermillion, faint: the hatch (full colour) marks a flare
+
 SERIES = (  # key, label, marker, colour name, filled
     ("before", "before a session", "o", "blue", False),
     ("after", "after a session", "v", "green", True),
@@ -65,12 +67,11 @@ def _tip(key: str, label: str, p: dict, weekly_means: bool) -> str:
 
 
 def draw(data: dict, zone: tzinfo) -> Any:
-    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure
+    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure, legend_below, title
 
-    fig, ax = figure(9.0, 4.4)
+    fig, ax = figure(9.0, 4.6, top=0.4, bottom=1.25)
     picture = Picture(fig)
-    title = TITLE + (" (weekly means)" if data["weekly"] else "")
-    ax.set_title(title, loc="left")
+    title(fig, TITLE + (" (weekly means)" if data["weekly"] else ""))
     points = data["points"]
     if not any(points.values()):
         empty(ax, "No pain recorded in this period")
@@ -85,13 +86,16 @@ def draw(data: dict, zone: tzinfo) -> Any:
                                        f"{base['mcid']} points stays inside this band")
     for flare in data["flares"]:
         gid = f"flare-{flare['id']}"
-        ax.axvspan(flare["start"], flare["end"], facecolor=OKABE_ITO["vermillion"], alpha=0.12, hatch="///",
-                   edgecolor=OKABE_ITO["vermillion"], linewidth=0, gid=gid)
+        ax.axvspan(flare["start"], flare["end"], facecolor=FLARE_FILL, linewidth=0, gid=gid)
+        # the hatch apart, at full colour (an SVG pattern takes the fill's opacity)
+        ax.axvspan(flare["start"], flare["end"], facecolor="none", hatch="///", edgecolor=OKABE_ITO["vermillion"],
+                   linewidth=0, alpha=0.5)
         peak = f", pain {flare['pain']} at its start" if flare.get("pain") is not None else ""
         picture.titles[gid] = (f"Flare from {stamp(flare['start'])} to "
                                f"{'now' if flare.get('ongoing') else stamp(flare['end'])}{peak}")
     if data["flares"]:
-        ax.fill_between([], [], facecolor=OKABE_ITO["vermillion"], alpha=0.12, hatch="///", label="flare")
+        ax.fill_between([], [], facecolor="#fbebe0", hatch="///", edgecolor="#eaae80", linewidth=0,  # as drawn, opaque
+                        label="flare")
     for key, label, marker, colour, filled in SERIES:
         series = points[key]
         if not series:
@@ -106,5 +110,5 @@ def draw(data: dict, zone: tzinfo) -> Any:
     ax.set_yticks(range(0, 11, 2))
     ax.set_ylabel("Pain (NPRS, 0-10 points)")
     date_axis(ax, zone)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    legend_below(fig, ncol=3)
     return picture

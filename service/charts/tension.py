@@ -39,15 +39,15 @@ def collect(source: Any) -> dict:
 def draw(data: dict, zone: tzinfo) -> Any:
     from matplotlib.patches import Patch
 
-    from service.charts._figure import OKABE_ITO, Picture, empty, figure, pyplot
+    from service.charts._figure import OKABE_ITO, Picture, empty, figure, text_inches, title
 
     rows = data["muscles"]
     muscles = list(dict.fromkeys(r["muscle"] for r in rows))
-    plt = pyplot()
-    fig, (counts, means) = plt.subplots(1, 2, figsize=(9.0, 1.6 + 0.5 * max(len(muscles), 2)), sharey=True,
-                                        layout="constrained")
+    names = [m.replace("_", " ") for m in muscles]
+    fig, (counts, means) = figure(9.0, 1.5 + 0.5 * max(len(muscles), 2), cols=2, left=0.25 + text_inches(names),
+                                  top=0.65, bottom=0.6, gap=0.35, sharex=False, sharey=True)
     picture = Picture(fig)
-    fig.suptitle(TITLE, x=0.01, ha="left", fontweight="bold", fontsize=11)
+    title(fig, TITLE)
     if not rows:
         empty(counts, "No tension noted in this period")
         empty(means, "")
@@ -69,7 +69,7 @@ def draw(data: dict, zone: tzinfo) -> Any:
                     hatch=hatch, gid=gid)
             ax.text(value, y, f" {value:g}", va="center", fontsize=7)
             picture.titles[gid] = tip
-    counts.set_yticks(range(len(muscles)), [m.replace("_", " ") for m in muscles])
+    counts.set_yticks(range(len(muscles)), names)
     counts.set_ylim(len(muscles) - 0.5, -0.5)
     counts.set_xlabel("Observations (count)")
     counts.set_title("How often", loc="left", fontsize=9, fontweight="normal")

@@ -26,7 +26,7 @@ MARKS = {  # decision: (label, marker, colour name)
     "promote": ("promote to signature", "*", "orange"),
     "demote": ("demote", "P", "black"),
 }
-STATES = {"active": (None, 0.85), "paused": ("////", 0.35), "deconstructed": ("xx", 0.25)}
+STATES = {"active": (None, 0.85), "paused": ("////", 0.7), "deconstructed": ("xx", 0.55)}
 
 
 def collect(source: Any) -> dict:
@@ -78,6 +78,14 @@ def collect(source: Any) -> dict:
             "until": hi}
 
 
+#: A lane's label is cut to this many characters (its full name is in the lane's title).
+LABEL_CHARS = 36
+
+
+def _label(name: str) -> str:
+    return name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1] + "…"
+
+
 def _tip(m: dict) -> str:
     parts = [stamp(m["at"]), f"{MARKS[m['kind']][0]} {m['exercise']}"]
     if m["change"]:
@@ -91,12 +99,14 @@ def draw(data: dict, zone: tzinfo) -> Any:
     import matplotlib.dates as mdates
     from matplotlib.patches import Patch
 
-    from service.charts._figure import OKABE_ITO, Picture, date_axis, empty, figure
+    from service.charts._figure import OKABE_ITO, Picture, date_axis, empty, figure, legend_below, text_inches, title
 
     lanes = data["lanes"]
-    fig, ax = figure(9.0, 1.9 + 0.34 * max(len(lanes), 3))
+    labels = [_label(lane["name"]) for lane in lanes]
+    fig, ax = figure(9.0, 1.6 + 0.34 * max(len(lanes), 3), left=0.45 + min(text_inches(labels), 3.2), top=0.4,
+                     bottom=1.1)
     picture = Picture(fig)
-    ax.set_title(TITLE, loc="left")
+    title(fig, TITLE)
     if not lanes:
         empty(ax, "No exercise in the program in this period")
         return picture
@@ -130,14 +140,12 @@ def draw(data: dict, zone: tzinfo) -> Any:
                 markersize=9 if marker == "*" else 7, markerfacecolor=OKABE_ITO[colour], markeredgecolor="black",
                 markeredgewidth=0.6, label=label, gid=gid, zorder=4)
         picture.points[gid] = [(f"point-{m['id']}", _tip(m)) for m in marks]
-    ax.set_yticks(range(len(lanes)), [lane["name"] for lane in lanes])
+    ax.set_yticks(range(len(lanes)), labels)
     ax.set_ylim(len(lanes) - 0.4, -0.6)
     ax.set_ylabel("Exercise")
     ax.grid(axis="y", visible=False)
     date_axis(ax, zone)
-    handles, labels = ax.get_legend_handles_labels()
     states = [Patch(facecolor=OKABE_ITO["sky"] if s == "active" else "white", edgecolor=OKABE_ITO["blue"],
                     hatch=h, alpha=a, label=s) for s, (h, a) in STATES.items()]
-    ax.legend(handles=states + handles, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(lanes), 3) - 0.08),
-              ncol=5)
+    legend_below(fig, states + ax.get_legend_handles_labels()[0], ncol=5)
     return picture

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any, Callable
+from typing import Callable
 
 from service.charts._source import Source
 
@@ -67,7 +67,8 @@ def charts(ctx: Context) -> dict:
     out = []
     for name in drawing.in_order():
         svg = drawing.draw(ctx, name, "svg").decode("utf-8")
-        out.append({"name": name, "title": drawing.module(name).TITLE, "svg": svg[svg.index("<svg"):]})
+        about = " ".join(drawing.module(name).__doc__.split("\n\n")[0].split())  # the module's first paragraph
+        out.append({"name": name, "title": drawing.module(name).TITLE, "about": about, "svg": svg[svg.index("<svg"):]})
     return {"charts": out}
 
 
@@ -85,10 +86,15 @@ def outcomes(ctx: Context) -> dict:
     return summarize(measures(ctx.facts))
 
 
+#: The most recent notes a report lists; a shorter period lists the others (a busy year writes thousands).
+NOTES_SHOWN = 200
+
+
 def notes(ctx: Context) -> dict:
-    found = [{"at": f["occurred_at"], "type": f["type"], "exercise": f.get("exercise"), "note": f["note"]}
-             for f in ctx.of("log", "checkin", "flare-start", "flare-end") if f.get("note")]
-    return {"notes": found}
+    found = [f for f in ctx.of("log", "checkin", "flare-start", "flare-end") if f.get("note")]
+    shown = found[-NOTES_SHOWN:]
+    return {"notes": [{"at": f["occurred_at"], "type": f["type"], "exercise": f.get("exercise"), "note": f["note"]}
+                      for f in shown], "total": len(found)}
 
 
 SECTIONS: list[Section] = [

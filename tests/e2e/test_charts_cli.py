@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from service.charts import names
 from tests.e2e.conftest import day
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -51,7 +52,7 @@ def test_chart_writes_svg_with_lanes_and_reasons_and_png(recorded, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("chart", "lights", "--out", "x.svg"), "'lights' is not a chart; allowed: breaks, outcomes, pain, tension, timeline"),
+    (("chart", "heatmap", "--out", "x.svg"), f"'heatmap' is not a chart; allowed: {', '.join(names())}"),
     (("chart", "pain", "--out", "x.pdf"), "has no chart suffix; allowed: .svg, .png"),
     (("chart", "pain", "--since", "2 days ago", "--until", "5 days ago", "--out", "x.svg"), "--since"),
     (("report", "--since", "nonsense", "--out", "r.html"), "--since"),
@@ -63,12 +64,20 @@ def test_bad_input_is_a_usage_error_and_writes_nothing(recorded, tmp_path, args,
     assert list(tmp_path.glob("x.*")) == [] and list(tmp_path.glob("r.*")) == []
 
 
+def test_no_program_or_no_place_to_write_is_a_refusal(recorded, fresh_cli, tmp_path):
+    r = fresh_cli("chart", "pain", "--out", str(tmp_path / "p.svg"))
+    assert r.code == 1 and "there is no program yet" in r.err
+    r = recorded("report", "--out", str(tmp_path / "missing" / "r.html"))
+    assert r.code == 1 and "r.html" in r.err and "No such file or directory" in r.err
+    assert not (tmp_path / "missing").exists()
+
+
 def test_report_is_one_file_that_opens_offline_with_names_as_text(recorded, tmp_path):
     out = tmp_path / "report.html"
     recorded.ok("report", "--since", day(45), "--out", str(out))
     html = out.read_text("utf-8")
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "it &lt;/script&gt; hurt" in html
-    assert html.count("<svg ") == 5
+    assert html.count("<svg ") == len(names())
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     # Every network request fails (a proxy nobody listens on): what renders comes from the file alone.
@@ -77,6 +86,6 @@ def test_report_is_one_file_that_opens_offline_with_names_as_text(recorded, tmp_
          f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", out.as_uri()],
         capture_output=True, text=True, timeout=90)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg ") == 5
+    assert dom.stdout.count("<svg ") == len(names())
     assert "<img" not in dom.stdout and "&lt;img src=x onerror=alert(1)&gt;" in dom.stdout
     assert 'id="lane-' in dom.stdout and 'id="series-before"' in dom.stdout
