@@ -53,7 +53,7 @@ class FittingExerciseSchema(Strict):
     next_day = fields.Nested(NextDayCountsSchema, metadata={"description": "their next-day verdicts"})
 
 
-class SuggestionSchema(Strict):
+class FittingSuggestionSchema(Strict):
     rule_id = fields.String()
     rule_version = fields.Integer()
     exercise = fields.String(allow_none=True)
@@ -65,7 +65,7 @@ class FittingReportSchema(Strict):
     fitting = fields.Nested(FittingSchema)
     decisions = fields.List(fields.Nested(DecisionSchema), metadata={"description": "decisions within it"})
     exercises = fields.List(fields.Nested(FittingExerciseSchema))
-    suggestions = fields.List(fields.Nested(SuggestionSchema), metadata={
+    suggestions = fields.List(fields.Nested(FittingSuggestionSchema), metadata={
         "description": "what the insights suggest for the period; never applied by themselves"})
     next_due = Iso(metadata={"description": "when the next fitting is due: max_days after an open one began; "
                                             "after a closed one, once it closed and min_days after it began"})
