@@ -165,6 +165,11 @@ def signature_candidates(_query):
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def kit(query):
     """Signature exercises that fit a time budget, for an ordinary day, a travel day or a flare."""
+    return kit_of(query)
+
+
+def kit_of(query: dict) -> dict:
+    """The caller's kit for a parsed ``KitQuerySchema`` query (the API's and the dashboard's)."""
     now = datetime.now(UTC)
     projections, program_id = read_models()
     return projections.with_record(

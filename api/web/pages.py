@@ -1,5 +1,5 @@
 """The dashboard's read pages: program (as of a date, as known at a time), history, sessions, tension,
-recap, conflicts, signature library and outcome measures.
+recap, conflicts, signature library, kit and outcome measures.
 
 Each page reads its GET form with the JSON endpoint's own query schema and
 answers with the endpoint's own function (``api.reads``, ``api.outcomes``): a
@@ -85,7 +85,7 @@ def history():
 
 
 def period_page(name: str, schema: type[ma.Schema], read, **extra):
-    """A page of one period's read: its form, the endpoint's function, ``web/NAME.html``."""
+    """A page of one read (a period's, a kit's): its GET form, the endpoint's function, ``web/NAME.html``."""
     query, raw, _ = form(schema)
     return render_template(f"web/{name}.html", data=read(query), raw=raw, page=name, **extra)
 
@@ -122,6 +122,14 @@ def conflicts():
 def signature():
     form(schemas.NoQuerySchema)
     return render_template("web/signature.html", data=reads.signature_of(), page="signature")
+
+
+@bp.route("/kit", methods=["GET"])
+def kit():
+    from api.toolkit import KitQuerySchema, kit_of
+    from service.insights.kit import PURPOSES
+
+    return period_page("kit", KitQuerySchema, kit_of, purposes=PURPOSES)
 
 
 @bp.route("/outcomes", methods=["GET"])

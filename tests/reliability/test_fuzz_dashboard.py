@@ -27,10 +27,11 @@ from tests.security._web import WebClient
 pytestmark = pytest.mark.timeout(600)
 
 EXAMPLES = int(os.environ.get("BACKSTORY_FUZZ_EXAMPLES", "40"))
-PAGES = ["/", "/program", "/history", "/sessions", "/tension", "/recap", "/conflicts", "/signature", "/outcomes",
-         "/charts", "/charts/timeline.svg", "/charts/pain.svg", "/charts/nothing.svg", "/signout", "/nowhere"]
-FIELDS = ["as_of", "known_at", "since", "until", "after", "limit", "exercise", "name", "n", "muscle", "side", "token",
-          "csrf", "x"]
+PAGES = ["/", "/program", "/history", "/sessions", "/tension", "/recap", "/conflicts", "/signature", "/kit",
+         "/outcomes", "/charts", "/charts/timeline.svg", "/charts/pain.svg", "/charts/nothing.svg", "/signout",
+         "/nowhere"]
+FIELDS = ["as_of", "known_at", "since", "until", "after", "limit", "exercise", "name", "n", "muscle", "side",
+          "minutes", "for", "token", "csrf", "x"]
 #: A marker no page writes: a generated text carrying it must never come back unescaped.
 MARK = "<qzq"
 MEANT = {200, 303, 400, 403, 404, 405, 413, 414, 429}

@@ -21,7 +21,7 @@ from tests.security._web import WebClient, set_cookie_headers
 pytestmark = pytest.mark.timeout(300)
 
 PAGES = ["/program", "/program?as_of=2020-01-01", "/history", "/sessions", "/tension", "/recap", "/conflicts",
-         "/signature", "/outcomes", "/charts"]
+         "/signature", "/kit", "/outcomes", "/charts"]
 CHARTS = ["pain", "timeline", "breaks", "tension", "outcomes"]
 
 
