@@ -17,7 +17,7 @@ import click
 COMMAND_MODULES = {
     "cli.decide": ("init", "add", "progress", "regress", "adapt", "deconstruct", "rebuild", "promote", "demote",
                    "retire", "pause", "resume", "fitting"),
-    "cli.record": ("log", "next-day", "break", "checkin", "flare", "correct", "void"),
+    "cli.record": ("log", "next-day", "break", "checkin", "sleep", "flare", "correct", "void"),
     "cli.assess": ("assess", "outcomes"),
     "cli.read": ("show", "history", "diff", "recap", "signature"),
     "cli.transfer": ("export", "import", "demo"),

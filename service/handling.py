@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, signature_rule
-from domain.facts import FactLog, month_of, validate
+from domain.facts import FactLog, month_of, sleep_values, validate
 from domain.mutations import MutationRecord
 from domain.program import Context, Program
 from domain.timeline import time_key
@@ -421,6 +421,11 @@ def _on_simple_fact(command: str) -> Callable[..., Step]:
     return handler
 
 
+def on_sleep(uow, m, parsed, now) -> Step:
+    """A night's sleep, dated the morning it is recorded (``backstory day`` shows it on that date)."""
+    return _record_fact(uow, m, now, "sleep", details=sleep_values(parsed))
+
+
 def on_assess(uow, m, parsed, now) -> Step:
     """An outcome measure: its answers scored here; a score the mutation carries (an export) must match."""
     from domain import outcomes
@@ -498,7 +503,7 @@ HANDLERS: dict[str, Callable[..., Step]] = {
     "demote": on_demote, "policy-set": on_policy_set, "fitting-open": _on_fitting("open"), "fitting-close": _on_fitting("close"),
     "log": on_log, "next-day": on_next_day, "break": _on_simple_fact("break"),
     "checkin": _on_simple_fact("checkin"), "flare-start": _on_simple_fact("flare-start"),
-    "flare-end": _on_simple_fact("flare-end"), "assess": on_assess, "correct": on_correct, "void": on_void,
+    "flare-end": _on_simple_fact("flare-end"), "sleep": on_sleep, "assess": on_assess, "correct": on_correct, "void": on_void,
     "resolve": on_resolve,
 }
 DECISIONS = ("init", "add", "progress", "regress", "adapt", "pause", "resume", "retire", "rebuild",
