@@ -47,6 +47,7 @@ PINNED = {
     "events_v5.jsonl": (4, "e9ffdb04940614dc2e507e4b81d55c9cd83ddeaf4d3413e6a720f0071eb1380b"),
     "events_v6.jsonl": (17, "b180c272a41418ac3a95217dd8d385f0ab0c08bd9543d55811499a7e8a7b5d0e"),
     "events_v7.jsonl": (18, "4c73848fbf22ce0659cbed9ac31bda4201d586e0a8232f541520dfc0b13331fb"),
+    "events_v8.jsonl": (3, "42052177d1c528235dabfb41ad9c599e4b2a59a14fa2049ad6539a7d657bc940"),
 }
 
 
@@ -397,6 +398,16 @@ def test_replaying_assessment_samples_recomputes_their_scores(app):
     assert psfs["activity_names"] == {"lift-child": "Lift my child"}
     assert (odi["instrument_version"], odi["score"], odi["corrections"]) == ("2.1a", 28.9, 1)
     assert odi["answers"] == [3, 2, 1, None, 0, 2, 1, 1, 2, 1]
+
+
+def test_replaying_sleep_samples_applies_the_correction(app):
+    """events_v8: a night's sleep (6.5 h, corrected to 7) recorded the morning after, in May's log."""
+    log = _fact_log(app, "2024-05")
+    [sleep] = log.facts.values()
+    assert (sleep["type"], sleep["hours"], sleep["quality"], sleep["position"], sleep["pain_morning"]) == (
+        "sleep", 7, 4, "side", 5)
+    assert (sleep["note"], sleep["corrections"], sleep["voided"]) == ("woke at 4", 1, False)
+    assert sleep["occurred_at"] == "2024-05-02T10:00:00+01:00"
 
 
 def test_replaying_mutation_record_samples(app):
