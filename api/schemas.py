@@ -417,6 +417,10 @@ class RecapSchema(Strict):
     tension = fields.List(fields.Dict())
     breaks = fields.Integer()
     breaks_per_day = fields.Dict(keys=fields.String(), values=fields.Integer())
+    breaks_share_days_met = fields.Float(allow_none=True, metadata={
+        "description": "share (0..1, two decimals) of the finished days with anything recorded whose longest stretch "
+                       "without a micro-break met the micro-breaks policy in force that day (GET /v1/breaks); null "
+                       "when no such day is over"})
     next_day = fields.Dict(keys=fields.String(), values=fields.Integer())
     checkins = fields.Integer()
     checkin_pain_avg = fields.Float(allow_none=True)

@@ -224,6 +224,9 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
     if data["breaks_per_day"]:
         days = len(data["breaks_per_day"])
         lines.append(f"micro-breaks on {days} days, {data['breaks'] / days:.1f} per day on those days")
+    if data.get("breaks_share_days_met") is not None:
+        lines.append(f"longest stretch without a break within target on {data['breaks_share_days_met']:.0%} "
+                     "of the finished days (`backstory breaks`)")
     if data["decisions"]:
         lines.append(f"{len(data['decisions'])} decisions:")
         lines += [f"  {local(d['occurred_at'], zone, 10)} {d['type']} {d['exercise'] or ''}".rstrip()

@@ -13,7 +13,7 @@ aggregate would.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
@@ -218,6 +218,9 @@ def _logs_by_exercise(conn: Connection, program_id: str, since: datetime, until:
 
 
 def recap(conn: Connection, program_id: str, since: datetime, until: datetime, tz) -> dict[str, Any]:
+    from projections.record import projected_record  # it reads this module's queries
+    from service.insights.breaks import share_days_met
+
     require_program(conn, program_id)
     by_exercise = _logs_by_exercise(conn, program_id, since, until)
     d = facts.c.data
@@ -239,6 +242,7 @@ def recap(conn: Connection, program_id: str, since: datetime, until: datetime, t
                     for t in tension(conn, program_id, since, until)],
         "breaks": len(breaks),
         "breaks_per_day": dict(sorted(per_day.items())),
+        "breaks_share_days_met": share_days_met(projected_record(conn, program_id), since, until, datetime.now(UTC)),
         "next_day": dict(Counter(f.verdict for f in found if f.type == "next-day")),
         "checkins": len(checkins), "checkin_pain_avg": avg([c.pain for c in checkins]),
         "flares": sum(1 for f in found if f.type == "flare-start"),

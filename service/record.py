@@ -48,16 +48,31 @@ class Record:
         return self.view_at(as_of)
 
 
+class _Months:
+    """The reader's month logs, each loaded once per ``Record``: an insight may read overlapping periods
+    (a day, then its next days' responses, then back to the last flare)."""
+
+    def __init__(self, reader: Ledger | UnitOfWork):
+        self.reader = reader
+        self.logs: dict[str, object] = {}
+
+    def fact_log(self, month: str):
+        if month not in self.logs:
+            self.logs[month] = self.reader.fact_log(month)
+        return self.logs[month]
+
+
 def ledger_record(reader: Ledger | UnitOfWork) -> Record:
     """A ``Record`` read from the event store (what the CLI asks)."""
     from service.handling import facts_between
     from service.queries import history
 
     program = require_program(reader)
+    months = _Months(reader)
     return Record(
         timezone=ZoneInfo(program.view().timezone), started=program.started_at(),
         policies=program.policy_book(),
-        read_facts=lambda since, until: facts_between(reader, max(since, program.started_at() - timedelta(days=1)),
+        read_facts=lambda since, until: facts_between(months, max(since, program.started_at() - timedelta(days=1)),
                                                       until),
         read_decisions=lambda: history(reader)["entries"],
         view_at=program.view,
