@@ -69,7 +69,7 @@ def breaks_target(start: datetime, end: datetime, max_gap_min: int) -> int:
 
 def is_over(d: date, zone, now: datetime) -> bool:
     """Whether date ``d`` (in ``zone``) has ended by ``now``."""
-    return now >= day_bound(d + timedelta(days=1), zone, "start")
+    return now > day_bound(d, zone, "end")
 
 
 def stretch(d: date, facts: list[dict], policy: Policy, zone, now: datetime) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def in_flare(record: Record, start: datetime, end: datetime) -> bool:
     until, span = start - timedelta(microseconds=1), timedelta(days=31)
     floor = record.started - timedelta(days=1)
     while until >= floor:
-        since = max(until - span, floor)
+        since = floor if until - floor <= span else until - span
         found = record.facts(since, until, types=FLARES)
         if found:
             return found[-1]["type"] == "flare-start"
@@ -121,7 +121,8 @@ def day(record: Record, d: date, now: datetime) -> dict[str, Any]:
     facts = record.facts(start, end)
     return {
         "date": d.isoformat(),
-        "sessions": judged_sessions(record, start, end),
+        # no fact lies more than a day ahead: a far date (up to 9999-12-31) reads nothing, and never overflows
+        "sessions": judged_sessions(record, start, min(end, now + timedelta(days=1))),
         **stretch(d, facts, policy, zone, now),
         "sleep": _sleep(facts),
         "checkins": [{"id": f["id"], "occurred_at": f["occurred_at"], **{k: f.get(k) for k in CHECKIN_FIELDS}}

@@ -181,3 +181,12 @@ def test_breaks_over_a_period_counts_the_days_with_anything_recorded():
     assert out["policy"]["id"] == "micro-breaks" and out["since"] == "2026-11-01T00:00:00+01:00"
     quiet = breaks(record, datetime(2026, 9, 1, tzinfo=BERLIN), datetime(2026, 9, 30, tzinfo=BERLIN), NOW)
     assert (quiet["days"], quiet["share_days_met"]) == ([], None)
+
+
+def test_the_first_and_last_days_there_are_read_nothing_and_never_overflow():
+    h = History()
+    hourly(h, "2026-05-04", ["09:00"])
+    h.add("flare-start", "2026-05-01T09:00", pain=6)
+    last, first = day(h.record(), date(9999, 12, 31), NOW), day(h.record(), date(1900, 1, 1), NOW)
+    assert (last["breaks"], last["longest_without_break_min"], last["in_flare"]) == ([], None, True)
+    assert (first["breaks"], first["longest_without_break_min"], first["in_flare"]) == ([], 840, False)
