@@ -78,7 +78,7 @@ def day_text(data: dict, zone=None) -> str:
     if night:
         said = [f"{night['hours']:g} h" if night["hours"] is not None else None,
                 f"quality {night['quality']}" if night["quality"] is not None else None,
-                f"on the {night['position']}" if night["position"] else None,
+                f"position {night['position']}" if night["position"] else None,
                 f"pain on waking {night['pain_morning']}" if night["pain_morning"] is not None else None]
         lines.append("sleep: " + ", ".join(s for s in said if s))
     else:

@@ -54,7 +54,7 @@ def test_sleep_day_and_breaks_by_hand_and_after_export_import(cli, fresh_cli, tm
 
     text = cli.ok("day", "2026-03-29").out
     assert "micro-breaks: 4 (target 13); longest stretch without one 330 min: not met" in text
-    assert "sleep: 7 h, quality 4, on the mixed, pain on waking 5" in text and "in a flare" in text
+    assert "sleep: 7 h, quality 4, position mixed, pain on waking 5" in text and "in a flare" in text
     assert "16:30 Bridge: red" in text
 
     breaks = cli.ok("breaks", "--since", "2026-03-01", "--until", "2026-03-31", "--json").json()
