@@ -29,6 +29,7 @@ from domain.view import ExerciseView, ProgramView
 from service import args as argspec
 from service import overrides
 from service.application import Ledger, UnitOfWork, require_program
+from service.fact_reads import facts_between, months_between  # noqa: F401 - read here and by callers
 
 IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/ids")
 RETRIES = 8
@@ -197,34 +198,6 @@ def _rx_changes(parsed: dict) -> dict:
              "reps": "reps", "hold": "hold_s", "range": "range", "per_side": "per_side",
              "target": "target", "protect": "protect", "cues": "cues"}
     return {names[k]: v for k, v in parsed.items() if k in names}
-
-
-def months_between(start: datetime, end: datetime) -> list[str]:
-    months, y, mo = [], start.year, start.month
-    last = month_of(end)
-    while True:
-        key = f"{y:04d}-{mo:02d}"
-        months.append(key)
-        if key >= last:
-            return months
-        y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
-
-
-def facts_between(reader: Ledger | UnitOfWork, since: datetime, until: datetime) -> list[dict]:
-    """Every fact (with corrections applied) whose valid time is in [since, until], in time order."""
-    # No fact lies beyond the clock tolerance, and none before 1900: do not visit empty months there.
-    until = min(until, datetime.now(timezone.utc) + timedelta(days=1))
-    since = max(since, datetime(1900, 1, 1, tzinfo=timezone.utc))
-    if since > until:
-        return []
-    lo, hi = time_key(since), time_key(until)
-    out = []
-    for month in months_between(since.astimezone(timezone.utc), until.astimezone(timezone.utc)):
-        log = reader.fact_log(month)
-        if log is not None:
-            out.extend(f for f in log.facts.values() if lo <= f["key"] <= hi)
-    out.sort(key=lambda f: f["key"])
-    return out
 
 
 # ----- decisions -------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class _Months:
 
 def ledger_record(reader: Ledger | UnitOfWork) -> Record:
     """A ``Record`` read from the event store (what the CLI asks)."""
-    from service.handling import facts_between
+    from service.fact_reads import facts_between
     from service.queries import history
 
     program = require_program(reader)
