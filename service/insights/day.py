@@ -86,22 +86,22 @@ def stretch(d: date, facts: list[dict], policy: Policy, zone, now: datetime) -> 
     }
 
 
-def in_flare(record: Record, start: datetime, end: datetime) -> bool:
+def in_flare(record: Record, start: datetime, end: datetime, now: datetime) -> bool:
     """A flare started on or before the day [start, end] and not ended before it.
 
-    Reads the day's flare facts, then back from the day in windows that double (31 days,
-    62, ...) until the latest flare fact before it, or the program's start, is reached.
+    Reads the day's flare facts, then back from the day one UTC month at a time (one month log
+    each) until the latest flare fact before it, or the program's start, is reached.
     """
     if any(f["type"] == "flare-start" for f in record.facts(start, end, types=FLARES)):
         return True
-    until, span = start - timedelta(microseconds=1), timedelta(days=31)
     floor = record.started - timedelta(days=1)
+    until = min(start, now + timedelta(days=1)) - timedelta(microseconds=1)  # no fact lies later
     while until >= floor:
-        since = floor if until - floor <= span else until - span
-        found = record.facts(since, until, types=FLARES)
+        month = until.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        found = record.facts(max(month, floor), until, types=FLARES)
         if found:
             return found[-1]["type"] == "flare-start"
-        until, span = since - timedelta(microseconds=1), span * 2
+        until = month - timedelta(microseconds=1)
     return False
 
 
@@ -127,6 +127,6 @@ def day(record: Record, d: date, now: datetime) -> dict[str, Any]:
         "sleep": _sleep(facts),
         "checkins": [{"id": f["id"], "occurred_at": f["occurred_at"], **{k: f.get(k) for k in CHECKIN_FIELDS}}
                      for f in facts if f["type"] == "checkin"],
-        "in_flare": in_flare(record, start, end),
+        "in_flare": in_flare(record, start, end, now),
         "policy": policy.ref(),
     }
