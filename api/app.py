@@ -184,6 +184,9 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, day.blp, fhir.blp,
                       health.blp):
         api.register_blueprint(blueprint)
+    from api import tension  # issue 12 item 4
+
+    api.register_blueprint(tension.blp)
     return flask_app
 
 

@@ -96,8 +96,8 @@ def hostile(server):
 
 
 def test_hostile_text_is_served_as_json_never_as_a_page(server, hostile):
-    for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/day", "/v1/breaks", "/v1/sync/pull",
-                 "/v1/nothing"):
+    for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/tension", "/v1/day", "/v1/breaks",
+                 "/v1/sync/pull", "/v1/nothing"):
         reply = hostile.get(path)
         assert reply.mimetype in ("application/json", "application/problem+json"), (path, reply)
         assert reply.headers["x-content-type-options"] == "nosniff" and reply.headers["cache-control"] == "no-store"
