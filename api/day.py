@@ -28,7 +28,7 @@ def Minutes(**kwargs) -> fields.Raw:
 MET = "whether the longest stretch stayed within the policy's max_gap_min; null until the day is over"
 
 
-class PolicyRefSchema(Strict):
+class MicroBreaksPolicySchema(Strict):
     id = fields.String(metadata={"description": "micro-breaks"})
     version = fields.Integer(metadata={"description": "the version of the rule's logic"})
     params = fields.Dict(keys=fields.String(), metadata={
@@ -114,7 +114,7 @@ class DaySchema(Strict):
     checkins = fields.List(fields.Nested(CheckinSchema))
     in_flare = fields.Boolean(metadata={"description": "a flare started on or before this day and had not ended "
                                                        "before it"})
-    policy = fields.Nested(PolicyRefSchema, metadata={"description": "the micro-breaks policy in force at the "
+    policy = fields.Nested(MicroBreaksPolicySchema, metadata={"description": "the micro-breaks policy in force at the "
                                                                      "day's start"})
 
 
@@ -137,7 +137,7 @@ class BreaksSchema(Strict):
     share_days_met = fields.Float(allow_none=True, metadata={
         "description": "share (0..1, two decimals) of the listed days that are over and met the target; null "
                        "when none is over"})
-    policy = fields.Nested(PolicyRefSchema, metadata={"description": "the policy in force at until (each day is "
+    policy = fields.Nested(MicroBreaksPolicySchema, metadata={"description": "the policy in force at until (each day is "
                                                                      "judged under the one at its start)"})
 
 
