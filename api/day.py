@@ -114,8 +114,8 @@ class DaySchema(Strict):
     checkins = fields.List(fields.Nested(CheckinSchema))
     in_flare = fields.Boolean(metadata={"description": "a flare started on or before this day and had not ended "
                                                        "before it"})
-    policy = fields.Nested(MicroBreaksPolicySchema, metadata={"description": "the micro-breaks policy in force at the "
-                                                                     "day's start"})
+    policy = fields.Nested(MicroBreaksPolicySchema,
+                           metadata={"description": "the micro-breaks policy in force at the day's start"})
 
 
 class BreaksQuerySchema(Strict):
@@ -137,8 +137,8 @@ class BreaksSchema(Strict):
     share_days_met = fields.Float(allow_none=True, metadata={
         "description": "share (0..1, two decimals) of the listed days that are over and met the target; null "
                        "when none is over"})
-    policy = fields.Nested(MicroBreaksPolicySchema, metadata={"description": "the policy in force at until (each day is "
-                                                                     "judged under the one at its start)"})
+    policy = fields.Nested(MicroBreaksPolicySchema, metadata={
+        "description": "the policy in force at until (each day is judged under the one at its start)"})
 
 
 @blp.route("/day", methods=["GET"])

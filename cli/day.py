@@ -72,8 +72,8 @@ def day_text(data: dict, zone=None) -> str:
               for b in data["breaks"]]
     if data["sessions"]:
         lines.append(f"sessions: {len(data['sessions'])}")
-        lines += [f"  {local(s['occurred_at'], zone)[11:]} {s['exercise']}: {s['light']} ({'; '.join(s['light_reasons'])})"
-                  for s in data["sessions"]]
+        lines += [f"  {local(s['occurred_at'], zone)[11:]} {s['exercise']}: {s['light']} "
+                  f"({'; '.join(s['light_reasons'])})" for s in data["sessions"]]
     night = data["sleep"]
     if night:
         said = [f"{night['hours']:g} h" if night["hours"] is not None else None,

@@ -185,7 +185,8 @@ def test_a_sleep_fact_is_corrected_field_by_field(log):
     assert info.value.field == "hours"
     with pytest.raises(InvalidValue) as info:
         log.correct("s1", {"verdict": "worse"}, None, "c3", AT, AT, "phone", "m4")
-    assert info.value.field == "verdict" and "correctable: hours, quality, position, pain_morning, note" in str(info.value)
+    assert info.value.field == "verdict"
+    assert "correctable: hours, quality, position, pain_morning, note" in str(info.value)
 
 
 def test_validate_fills_every_field_of_the_command():
