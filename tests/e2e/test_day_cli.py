@@ -2,12 +2,15 @@
 
 A Berlin program over March 2026, whose 29th is the 23-hour day of the change to summer time:
 breaks at known times, a session, sleep recorded, corrected and voided, a flare. The answers are
-worked out by hand, then read again from a fresh store the export was imported into.
+worked out by hand, then read again from a fresh store the export was imported into, from the API
+of a real server the device synced to, and on a second device synced from it.
 """
 
 from __future__ import annotations
 
+from tests.conftest import Cli
 from tests.e2e.conftest import store_rows
+from tests.server_process import ServerProcess, free_port, http, serve_command, server_env
 
 
 def record_march(c) -> dict:
@@ -83,3 +86,34 @@ def test_help_carries_the_heuristics_note_and_a_bad_date_is_a_usage_error(cli):
     r = cli("breaks", "--since", "tomorrow")
     assert r.code == 2 and "--since" in r.err
     assert cli.ok("day", "--json").json()["longest_without_break_min"] is None  # today is not over
+
+
+def test_the_api_and_a_second_synced_device_answer_the_same(tmp_path):
+    """One SQLite server (the endpoints' backends: tests/integration/test_api_day.py)."""
+    admin = Cli(tmp_path / "server", f"sqlite:///{tmp_path / 'server.sqlite'}")
+    admin.home.mkdir(mode=0o700)
+    port = free_port()
+    server = ServerProcess(serve_command(admin.db, port), port, server_env(admin.home), tmp_path / "server.log")
+    try:
+        token = admin.ok("account", "create", "kim", "--json").json()["token"]
+        phone = Cli(tmp_path / "phone", None)
+        phone.home.mkdir(mode=0o700)
+        phone.ok("remote", "set", server.url, "--token", token)
+        record_march(phone)
+        queued = phone.ok("day", "2026-03-29", "--json").json()  # before sync: read through the outbox
+        phone.ok("sync")
+        day = phone.ok("day", "2026-03-29", "--json").json()
+        assert day == queued and day["sleep"]["hours"] == 7 and day["longest_without_break_min"] == 330
+        status, _, body = http("GET", f"{server.url}/v1/day?date=2026-03-29", token=token)
+        assert status == 200 and body == day
+        breaks = phone.ok("breaks", "--since", "2026-03-01", "--until", "2026-03-31", "--json").json()
+        status, _, body = http("GET", f"{server.url}/v1/breaks?since=2026-03-01&until=2026-03-31", token=token)
+        assert status == 200 and body == breaks and breaks["share_days_met"] == 0.33
+        tablet = Cli(tmp_path / "tablet", None)
+        tablet.home.mkdir(mode=0o700)
+        tablet.ok("remote", "set", server.url, "--token", phone.ok("device", "pair", "tablet", "--json").json()["token"])
+        tablet.ok("sync")
+        assert tablet.ok("day", "2026-03-29", "--json").json() == day
+        assert tablet.ok("breaks", "--since", "2026-03-01", "--until", "2026-03-31", "--json").json() == breaks
+    finally:
+        server.stop()
