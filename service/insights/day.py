@@ -23,6 +23,7 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from domain.facts import FIELDS
 from domain.policies import Policy
 from service.dates import day_bound
 from service.insights.lights import judged_sessions
@@ -31,8 +32,8 @@ from service.record import Record
 POLICY = "micro-breaks"
 BREAK_POINTS = ("break", "log")  # what ends a stretch: a break, or a logged session
 FLARES = ("flare-start", "flare-end")
-SLEEP_FIELDS = ("hours", "quality", "position", "pain_morning", "note")
-CHECKIN_FIELDS = ("pain", "starts", "travels", "note")
+SLEEP_SHOWN = tuple(FIELDS["sleep"])  # every field a sleep fact records, as it records them
+CHECKIN_SHOWN = tuple(FIELDS["checkin"])
 
 
 def _clock(text: str) -> time:
@@ -110,7 +111,7 @@ def _sleep(facts: list[dict]) -> dict[str, Any] | None:
     if not nights:
         return None
     night = nights[-1]
-    return {"id": night["id"], "occurred_at": night["occurred_at"], **{k: night.get(k) for k in SLEEP_FIELDS}}
+    return {"id": night["id"], "occurred_at": night["occurred_at"], **{k: night.get(k) for k in SLEEP_SHOWN}}
 
 
 def day(record: Record, d: date, now: datetime) -> dict[str, Any]:
@@ -125,7 +126,7 @@ def day(record: Record, d: date, now: datetime) -> dict[str, Any]:
         "sessions": judged_sessions(record, start, min(end, now + timedelta(days=1))),
         **stretch(d, facts, policy, zone, now),
         "sleep": _sleep(facts),
-        "checkins": [{"id": f["id"], "occurred_at": f["occurred_at"], **{k: f.get(k) for k in CHECKIN_FIELDS}}
+        "checkins": [{"id": f["id"], "occurred_at": f["occurred_at"], **{k: f.get(k) for k in CHECKIN_SHOWN}}
                      for f in facts if f["type"] == "checkin"],
         "in_flare": in_flare(record, start, end, now),
         "policy": policy.ref(),
