@@ -179,14 +179,11 @@ def create_app(config: dict | None = None) -> Flask:
     errors.install_http_server_problems()
     _hooks(flask_app)
 
-    from api import day, devices, fhir, health, outcomes, policies, reads, sync
+    from api import day, devices, fhir, fittings, health, outcomes, policies, reads, sync, tension, toolkit
 
-    for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, day.blp, fhir.blp,
-                      health.blp):
+    for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, fhir.blp, health.blp,
+                      fittings.blp, toolkit.blp, tension.blp, day.blp):
         api.register_blueprint(blueprint)
-    from api import tension  # issue 12 item 4
-
-    api.register_blueprint(tension.blp)
     return flask_app
 
 

@@ -19,12 +19,14 @@ COMMAND_MODULES = {
                    "retire", "pause", "resume", "fitting"),
     "cli.record": ("log", "next-day", "break", "checkin", "sleep", "flare", "correct", "void"),
     "cli.assess": ("assess", "outcomes"),
-    "cli.read": ("show", "history", "diff", "recap", "signature"),
+    "cli.read": ("show", "history", "diff", "recap"),
     "cli.transfer": ("export", "import", "demo"),
     "cli.remote": ("remote", "sync", "device", "serve", "conflicts", "resolve", "projections"),
     "cli.accounts": ("account",),
     "cli.policy": ("policy",),
     "cli.tension": ("tension",),
+    "cli.signature": ("signature", "kit", "flares"),
+    "cli.charts": ("chart", "report"),
     "cli.day": ("day", "breaks"),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}

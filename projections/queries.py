@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from domain.errors import NotFound
+from domain.policies import PolicyBook
 from domain.timeline import PROGRAM, time_key
 from domain.view import ExerciseView, ProgramView, materialize
 from projections.facts import avg
@@ -38,6 +39,7 @@ from projections.tables import (
 from projections.tables import devices as devices_t
 from projections.tables import tension as tension_t
 from service.handling import resolve_exercise
+from service.insights.fittings import fitting_due
 
 NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"
 SESSION_FIELDS = ("id", "exercise_id", "exercise", "occurred_at", "recorded_at", "device_id", "sets", "reps",
@@ -101,7 +103,18 @@ def program(conn: Connection, program_id: str, as_of: datetime, known_at: dateti
                     "started": view.started is not None, "fitting": view.fitting},
         "version": head["version"],
         "exercises": [e.to_dict() for e in view.exercises.values()],
+        "fitting_due": view.fitting is not None and fitting_due(
+            view.fitting, policy_book(conn, program_id, known_at), as_of),
     }
+
+
+def policy_book(conn: Connection, program_id: str, known_at: datetime | None = None) -> PolicyBook:
+    """The program's policy changes (``policy-set`` decisions), as recorded by ``known_at`` if given."""
+    q = select(decisions.c.occurred_at, decisions.c.recorded_at, decisions.c.after).where(
+        decisions.c.program_id == program_id, decisions.c.command == "policy-set").order_by(decisions.c.version)
+    return PolicyBook.from_changes(
+        (r.after["policy"], datetime.fromisoformat(r.occurred_at), r.after["params"]) for r in conn.execute(q)
+        if known_at is None or datetime.fromisoformat(r.recorded_at) <= known_at)
 
 
 def after_key(columns: list, key: list | None):

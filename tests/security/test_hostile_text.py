@@ -96,8 +96,9 @@ def hostile(server):
 
 
 def test_hostile_text_is_served_as_json_never_as_a_page(server, hostile):
-    for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/tension", "/v1/day", "/v1/breaks",
-                 "/v1/sync/pull", "/v1/nothing"):
+    for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/tension", "/v1/sync/pull",
+                 "/v1/nothing", "/v1/fittings/report", "/v1/flares", "/v1/kit", "/v1/signature/candidates",
+                 "/v1/day", "/v1/breaks"):
         reply = hostile.get(path)
         assert reply.mimetype in ("application/json", "application/problem+json"), (path, reply)
         assert reply.headers["x-content-type-options"] == "nosniff" and reply.headers["cache-control"] == "no-store"
@@ -122,6 +123,13 @@ def test_hostile_text_comes_back_verbatim_from_the_feed_and_every_read(server, h
     year_ago = (datetime.now(UTC) - timedelta(days=limits.MAX_RECAP_DAYS - 1)).date().isoformat()
     recap = hostile.get("/v1/recap", since=year_ago).json()  # a recap covers at most MAX_RECAP_DAYS
     assert set(HOSTILE.values()) <= {d["reason"] for d in recap["decisions"]}
+    report = hostile.get("/v1/fittings/report").json()
+    assert report["decisions"][0]["to"]["notes"] == BIDI
+    assert (report["decisions"][1]["exercise"], report["decisions"][1]["reason"]) == (f"sql {SQL}", CONTROL)
+    for key, text in HOSTILE.items():
+        if "/" not in text:
+            evidence = hostile.get(f"/v1/exercises/{quote(named(key, text), safe='')}/signature-evidence")
+            assert evidence.status == 200 and evidence.json()["exercise"] == named(key, text), (key, evidence)
     seven_days_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
     day = hostile.get("/v1/day", date=seven_days_ago).json()
     assert day["sleep"]["note"] == HTML and day["checkins"][0]["note"] == BIG
