@@ -23,6 +23,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from domain.accounts import OPERATOR
 from projections.base import Context, Item, Projection
+from projections.bulk import bulk_insert
 from projections.tables import feed, feed_heads
 
 KINDS = (
@@ -102,7 +103,7 @@ class FeedProjection(Projection):
             position = heads.get(item.program_id, 0) + 1
             heads[item.program_id] = position
             rows.append({"program_id": item.program_id, "position": position, **entry(item, kind)})
-        conn.execute(insert(feed), rows)
+        bulk_insert(conn, feed, rows)
         for program_id, position in heads.items():
             if program_id in known:
                 conn.execute(update(feed_heads).where(feed_heads.c.program_id == program_id)

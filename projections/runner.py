@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, inspect, select, text, update
 
 from projections import streams
 from projections.base import Context, Item, Projection
@@ -54,13 +54,35 @@ class Runner:
             if not is_sqlite(self.engine):
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :what))"),
                              {"what": "/backstory-projections"})
+            stale = self._stale(conn)
             metadata.create_all(conn, checkfirst=True)
+            if stale:
+                conn.execute(update(tracking).where(tracking.c.name.in_(stale)).values(position=0))
             have = set(conn.scalars(select(tracking.c.name)))
             missing = [{"name": p.name, "position": 0} for p in self.projections if p.name not in have]
             if missing:
                 conn.execute(insert(tracking), missing)
             if conn.scalar(select(meta.c.value).where(meta.c.key == "database_id")) is None:
                 conn.execute(insert(meta).values(key="database_id", value=str(uuid.uuid4())))
+
+    def _stale(self, conn: Connection) -> list[str]:
+        """Projections whose tables are missing or laid out otherwise than ``projections.tables`` says.
+
+        Their remaining tables are dropped (to be made anew) and the caller moves them back to position 0,
+        so the next catch-up rebuilds them: an upgrade that adds a table or a column needs no migration.
+        """
+        inspector = inspect(conn)
+        stale = []
+        for projection in self.projections:
+            layouts = [{c["name"] for c in inspector.get_columns(t.name)} if inspector.has_table(t.name) else None
+                       for t in projection.tables]
+            if all(have == set(t.c.keys()) for have, t in zip(layouts, projection.tables)):
+                continue
+            stale.append(projection.name)
+            for table, have in zip(projection.tables, layouts):
+                if have is not None:
+                    table.drop(conn)
+        return stale
 
     def database_id(self) -> str:
         with self.reader.connect() as conn:
