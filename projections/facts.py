@@ -232,8 +232,8 @@ class TensionProjection(Projection):
             bulk_insert(conn, tension_facts, [known[k] for k in sorted(new)])
         rows: list[dict] = []
         for key, observations in observed.items():
-            where = and_(tension.c.program_id == key[0], tension.c.fact_id == key[1])
             if key not in new:
+                where = and_(tension.c.program_id == key[0], tension.c.fact_id == key[1])
                 conn.execute(update(tension_facts).where(
                     tension_facts.c.program_id == key[0], tension_facts.c.fact_id == key[1])
                     .values(voided=known[key]["voided"]))

@@ -42,6 +42,7 @@ class Runner:
         self.projections = projections
         self.by_name = {p.name: p for p in projections}
         self.batch = batch
+        self._owners: dict[str, dict] = {}  # proj_streams rows read so far (they never change)
 
     # ----- setup --------------------------------------------------------------------------
 
@@ -141,16 +142,18 @@ class Runner:
                 return 0
             items = [Item(n, self.app.mapper.to_domain_event(n)) for n in notes if not n.topic.startswith(SKIP)]
             streams.record(conn, items)
-            ctx = Context(streams.lookup(conn, items))
+            ctx = Context(streams.lookup(conn, items, self._owners))
             last = notes[-1].id
+            moved = []
             for projection in self.projections:
                 position = positions[projection.name]
                 if position >= last:
                     continue
-                mine = [i for i in items if i.id > position]
+                mine = items if position < start else [i for i in items if i.id > position]
                 if mine:
                     projection.apply(conn, mine, ctx)
-                conn.execute(update(tracking).where(tracking.c.name == projection.name).values(position=last))
+                moved.append(projection.name)
+            conn.execute(update(tracking).where(tracking.c.name.in_(moved)).values(position=last))
             return len(notes)
 
     def rebuild(self, names: list[str] | None = None) -> None:
