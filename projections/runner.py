@@ -28,6 +28,7 @@ from projections.tables import meta, metadata, tracking
 from projections.tables import streams as streams_table
 
 BATCH = 500
+GROWTH = 4  # an unbounded catch-up (the follower's) that stays behind takes steps of up to BATCH * GROWTH
 SKIP = ("eventsourcing.",)  # snapshots and other library records are not domain events
 
 
@@ -112,12 +113,16 @@ class Runner:
         if min(self.positions().values(), default=0) >= self.head():
             return 0  # nothing new: do not queue for the write lock
         done = 0
+        size = self.batch
         while limit is None or done < limit:
-            size = self.batch if limit is None else min(self.batch, limit - done)
+            if limit is not None:
+                size = min(self.batch, limit - done)
             applied = retrying(lambda size=size: self._step(size))
             done += applied
             if applied < size:
                 break
+            if limit is None:  # behind: larger steps spread each step's fixed round trips over more events
+                size = min(size * 2, self.batch * GROWTH)
         return done
 
     def _early_read(self, size: int) -> tuple[int, list] | None:
