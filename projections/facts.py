@@ -3,9 +3,12 @@
 The ``sessions`` projection keeps each fact exactly as ``FactLog.facts`` holds
 it (the domain's own ``apply`` builds and corrects the dict), indexed by
 program, valid-time key and local day (in the program's time zone), and a
-``pain_days`` row per program and day, recomputed whenever a fact of that day
-arrives, is corrected or is voided. The ``tension`` projection keeps one row
-per tension observation of a logged session, by muscle and side.
+``pain_days`` row per program and day. That row keeps the sums and counts its
+averages come from: a new fact is added to them (a busy day's facts are not
+read again at every batch), and a day whose earlier fact is corrected or voided
+is counted again from its facts; both give the same row. The ``tension``
+projection keeps one row per tension observation of a logged session, by
+muscle and side.
 """
 
 from __future__ import annotations
