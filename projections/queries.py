@@ -27,6 +27,7 @@ from projections.facts import avg
 from projections.outcomes import assessments
 from projections.tables import conflicts as conflicts_t
 from projections.tables import (
+    PAIN_DAY_COLUMNS,
     decision_exercises,
     decisions,
     facts,
@@ -270,15 +271,14 @@ def pain_by_day(conn: Connection, program_id: str, since: str | None = None, unt
 
     From ``since`` or from after the day ``after``, up to ``until``, all included when given.
     """
-    q = select(pain_days).where(pain_days.c.program_id == program_id)
+    q = select(*PAIN_DAY_COLUMNS).where(pain_days.c.program_id == program_id)
     if after is not None:
         q = q.where(pain_days.c.day > after)
     if since is not None:
         q = q.where(pain_days.c.day >= since)
     if until is not None:
         q = q.where(pain_days.c.day <= until)
-    return [{k: v for k, v in r.items() if k != "program_id"}
-            for r in conn.execute(q.order_by(pain_days.c.day)).mappings()]
+    return [dict(r) for r in conn.execute(q.order_by(pain_days.c.day)).mappings()]
 
 
 def signature(conn: Connection, program_id: str) -> dict[str, Any]:
