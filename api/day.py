@@ -168,7 +168,8 @@ def day(query):
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def breaks(query):
     """Micro-breaks day by day over a period (default: the month up to today) and the share of finished days
-    that met the target; at most ``MAX_RECAP_DAYS`` (366) days.
+    that met the target; at most ``MAX_RECAP_DAYS`` (366) days. It costs ``RECAP_COST`` (10) requests of the rate
+    limits, as a recap does.
 
     Heuristics from the clinical literature, not a diagnosis.
     """

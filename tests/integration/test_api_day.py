@@ -125,3 +125,12 @@ def test_a_dst_day_over_the_api(api):
     assert {x["status"] for x in r.json["results"]} == {"applied"}, r.json
     body = sam.get("/v1/day", date=d.isoformat()).json
     assert (body["longest_without_break_min"], body["breaks_target"]) == (600, 13)
+
+
+def test_breaks_reads_a_whole_period_and_costs_a_recap(api):
+    from api import limits
+    from api.ratelimit import cost_of
+
+    endpoints = {rule.rule: rule.endpoint for rule in api.url_map.iter_rules()}
+    assert cost_of(endpoints["/v1/breaks"], {}) == limits.RECAP_COST == cost_of(endpoints["/v1/recap"], {})
+    assert cost_of(endpoints["/v1/day"], {}) == 1  # one day's facts
