@@ -98,15 +98,22 @@ def changes(before: dict | None, after: dict | None, names: dict[str, str] | Non
         return ""
     parts = []
     for k, v in (after or {}).items():
-        if k == "evidence" or (k not in before and (v is None or v is False)):
+        if k in ("evidence", "override") or (k not in before and (v is None or v is False)):
             continue
         if k == "forced":
-            parts.append("forced past the evidence rule")
+            parts.append("forced past the evidence rule" if "override" not in after else
+                         f"forced past the pain-monitoring guard ({guarded(after['override'])})")
         elif k in before:
             parts.append(f"{LABELS.get(k, k)}: {words(before[k], names, k)} -> {words(v, names, k)}")
         else:
             parts.append(f"{LABELS.get(k, k)}: {words(v, names, k)}")
     return "; ".join(parts)
+
+
+def guarded(override: dict) -> str:
+    """What a forced progression went past: the last session's date and light, or its missing next day."""
+    waiting = ", awaiting its next-day response" if override.get("awaiting_next_day") else ""
+    return f"last session {override['occurred_at'][:10]} {override['light']}{waiting}"
 
 
 def confirmation(result: dict) -> str:
@@ -121,6 +128,8 @@ def confirmation(result: dict) -> str:
                                  {k: c["to"] for k, c in r["changes"].items()})
     if r.get("components"):
         text += "\n  components: " + ", ".join(c["name"] for c in r["components"])
+    if r.get("override"):
+        text += "\n  forced past the pain-monitoring guard: " + guarded(r["override"])
     if r.get("forced"):
         text += "\n  forced past the evidence rule: " + "; ".join(r["evidence"]["unmet"])
     return text
