@@ -423,6 +423,8 @@ class RecapSchema(Strict):
     flares = fields.Integer()
     assessments = fields.List(fields.Nested(AssessmentSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))
+    lights = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "sessions by pain-monitoring light: {\"green\": n, \"amber\": n, \"red\": n}"})
 
 
 class SignatureExerciseSchema(Strict):

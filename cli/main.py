@@ -24,6 +24,7 @@ COMMAND_MODULES = {
     "cli.remote": ("remote", "sync", "device", "serve", "conflicts", "resolve", "projections"),
     "cli.accounts": ("account",),
     "cli.policy": ("policy",),
+    "cli.lights": ("sessions", "pending"),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

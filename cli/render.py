@@ -225,6 +225,8 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
         lines.append(f"check-ins: {data['checkins']}" + (f", average pain {words(avg)}" if avg is not None else ""))
     if data.get("flares"):
         lines.append(f"flares: {data['flares']}")
+    if data.get("lights") and data["sessions"]:
+        lines.append("lights: " + ", ".join(f"{c} {n}" for c, n in data["lights"].items()))
     if data.get("next_day"):
         lines.append("next day: " + ", ".join(f"{v} {data['next_day'][v]}" for v in ("better", "same", "worse")
                                               if v in data["next_day"]))

@@ -218,6 +218,9 @@ def _logs_by_exercise(conn: Connection, program_id: str, since: datetime, until:
 
 
 def recap(conn: Connection, program_id: str, since: datetime, until: datetime, tz) -> dict[str, Any]:
+    from projections.record import projected_record
+    from service.insights.lights import recap_lights
+
     require_program(conn, program_id)
     by_exercise = _logs_by_exercise(conn, program_id, since, until)
     d = facts.c.data
@@ -244,6 +247,7 @@ def recap(conn: Connection, program_id: str, since: datetime, until: datetime, t
         "flares": sum(1 for f in found if f.type == "flare-start"),
         "assessments": assessments(conn, program_id, since, until),
         "decisions": history(conn, program_id, since=since, until=until)["entries"],
+        "lights": recap_lights(projected_record(conn, program_id), since, until),
     }
 
 

@@ -105,7 +105,9 @@ def _avg(values: list[int | None]) -> float | None:
 def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any]:
     """Sessions, pain, tension, breaks and decisions with valid time in [since, until]."""
     from service.handling import facts_between
+    from service.insights.lights import recap_lights as lights
     from service.outcomes import assessment
+    from service.record import ledger_record
 
     facts = [f for f in facts_between(reader, since, until) if not f["voided"]]
     sessions = [f for f in facts if f["type"] == "log"]
@@ -135,6 +137,7 @@ def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any
         "flares": sum(1 for f in facts if f["type"] == "flare-start"),
         "assessments": [assessment(f) for f in facts if f["type"] == "assess"],
         "decisions": history(reader, since=since, until=until)["entries"],
+        "lights": lights(ledger_record(reader), since, until),
     }
 
 

@@ -157,3 +157,22 @@ def progression_check(sessions: list[dict], responses: dict[str, dict], changes:
     return {"session_id": last["id"], "exercise": last.get("exercise"), "occurred_at": last["occurred_at"],
             "light": seen["light"], "light_reasons": seen["light_reasons"], "awaiting_next_day": waiting,
             "policy": {"id": policy.rule_id, "version": policy.version}}
+
+
+def sessions(record: Record, since: datetime | None = None, until: datetime | None = None,
+             exercise_id: str | None = None) -> dict[str, Any]:
+    """``backstory sessions --json``: the logged sessions in [since, until] with their lights."""
+    return {"sessions": judged_sessions(record, since, until, exercise_id)}
+
+
+def exercise_lights(record: Record, exercise_id: str, since: datetime | None = None,
+                    until: datetime | None = None) -> dict[str, Any]:
+    """What ``history EXERCISE`` adds: the exercise's sessions' lights and their counts."""
+    judged_ = judged_sessions(record, since, until, exercise_id)
+    return {"lights": counts(judged_),
+            "sessions": [{k: s[k] for k in ("id", "occurred_at", "light", "light_reasons")} for s in judged_]}
+
+
+def recap_lights(record: Record, since: datetime, until: datetime) -> dict[str, int]:
+    """``recap``'s ``lights``: how many sessions in [since, until] were green, amber and red."""
+    return counts(judged_sessions(record, since, until))
