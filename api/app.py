@@ -179,9 +179,9 @@ def create_app(config: dict | None = None) -> Flask:
     errors.install_http_server_problems()
     _hooks(flask_app)
 
-    from api import devices, fhir, health, outcomes, policies, reads, sync
+    from api import devices, fhir, health, outcomes, pending, policies, reads, sync
 
-    for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, fhir.blp, health.blp):
+    for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, pending.blp, fhir.blp, health.blp):
         api.register_blueprint(blueprint)
     return flask_app
 

@@ -13,7 +13,7 @@ aggregate would.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
@@ -168,20 +168,45 @@ def history(conn: Connection, program_id: str, exercise: str | None = None, sinc
 
 
 def sessions(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
-             after: list | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Logged sessions by valid time; with ``limit``, one page after the keyset ``after`` (``SESSIONS_KEY``),
-    its last key as ``last_key`` and ``has_more``."""
-    require_program(conn, program_id)
+             after: list | None = None, limit: int | None = None, exercise: str | None = None) -> dict[str, Any]:
+    """Logged sessions by valid time, each with its pain-monitoring light (``service.insights.lights``);
+    of one exercise (name or id prefix) if given; with ``limit``, one page after the keyset ``after``
+    (``SESSIONS_KEY``), its last key as ``last_key`` and ``has_more``."""
+    head = require_program(conn, program_id)
     order = [facts.c.occurred_key, facts.c.position, facts.c.fact_id]
     q = select(facts.c.data, *order, facts.c.day).where(facts.c.program_id == program_id, facts.c.type == "log")
+    if exercise is not None:
+        wanted = resolve_exercise(current_view(conn, head), exercise).id
+        q = q.where(facts.c.data["exercise_id"].as_string() == wanted)
     if since is not None:
         q = q.where(facts.c.occurred_key >= time_key(since))
     if until is not None:
         q = q.where(facts.c.occurred_key <= time_key(until))
     rows, last_key, has_more = _keyset(conn, q, order, after, limit, SESSIONS_KEY)  # the day only rides along
-    out = {"since": _iso(since), "until": _iso(until),
-           "sessions": [{k: r["data"].get(k) for k in SESSION_FIELDS} for r in rows]}
+    out = {"since": _iso(since), "until": _iso(until), "sessions": _judged(conn, program_id, [r["data"] for r in rows])}
     return out if limit is None else {**out, "last_key": last_key, "has_more": has_more}
+
+
+def _judged(conn: Connection, program_id: str, logs: list[dict]) -> list[dict]:
+    """Each session's fields, and its light under the policy in force then with its next-day response."""
+    from domain.policies import PolicyBook
+    from service.insights.lights import judged, next_days
+
+    if not logs:
+        return []
+    first, last = (datetime.fromisoformat(logs[i]["occurred_at"]) for i in (0, -1))
+    found = conn.execute(select(facts.c.data).where(
+        facts.c.program_id == program_id, facts.c.type == "next-day", facts.c.occurred_key >= time_key(first),
+        facts.c.occurred_key <= time_key(last + timedelta(days=3)))).all()
+    responses = next_days([r.data for r in found])
+    changes = conn.execute(select(decisions.c.occurred_at, decisions.c.after).where(
+        decisions.c.program_id == program_id, decisions.c.command == "policy-set")
+        .order_by(decisions.c.occurred_key, decisions.c.version)).all()
+    book = PolicyBook.from_entries({"type": "policy-set", "occurred_at": c.occurred_at, "to": c.after}
+                                   for c in changes)
+    return [{**{k: s.get(k) for k in SESSION_FIELDS},
+             **judged(s, responses.get(s["id"]), book.at("pain-monitoring", datetime.fromisoformat(s["occurred_at"])))}
+            for s in logs]
 
 
 def tension(conn: Connection, program_id: str, since: datetime | None, until: datetime | None) -> list[dict]:
