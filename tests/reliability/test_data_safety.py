@@ -275,7 +275,7 @@ def test_a_revoked_devices_unsynced_changes_travel_in_its_export(tmp_path):
         tablet.ok("sync")
         tablet.ok("device", "revoke", str(uuid.UUID(hex=token.split("_")[1])), "--yes")  # it paired the tablet
         phone.ok("log", "Dead bug", "--pain-before", "5", "--pain-after", "3", "--at", d(5))
-        phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy now", "--at", d(6))
+        phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy now", "--force", "--at", d(6))
         assert phone("sync").code == 1  # 403: the changes stay in the outbox
         path = tmp_path / "phone.jsonl"
         assert "(2 not yet synced, marked pending)" in phone.ok("export", "-o", str(path)).err
