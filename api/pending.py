@@ -35,6 +35,9 @@ class PendingSchema(Strict):
 @blp.response(200, PendingSchema)
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def pending(_query):
-    """Sessions awaiting their next-day response (a heuristic of the pain-monitoring model, not a diagnosis)."""
+    """Sessions awaiting their next-day response (a heuristic of the pain-monitoring model, not a diagnosis).
+
+    It reads the whole history: it costs ``RECAP_COST`` (10) requests of the rate limits.
+    """
     projections, program_id = read_models()
     return projections.with_record(program_id, query)

@@ -20,7 +20,7 @@ from tests.security._support import assert_problem, call, leaks, operations, req
 
 pytestmark = pytest.mark.timeout(600)
 
-READS = ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/signature", "/v1/conflicts",
+READS = ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/signature", "/v1/conflicts", "/v1/pending",
          "/v1/devices")
 
 
