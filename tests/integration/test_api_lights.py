@@ -93,3 +93,13 @@ def test_pending_before_a_program_is_404(api):
     nobody = Client.new_account(api, "nobody")
     assert_problem(nobody.get("/v1/pending"), 404)
     assert_problem(nobody.get("/v1/pending", colour="red"), 400, "colour")
+
+
+def test_openapi_documents_the_lights(api):
+    spec = api.test_client().get("/openapi.json").json
+    assert spec["paths"]["/v1/pending"]["get"]["responses"]["200"]
+    assert "exercise" in [p["name"] for p in spec["paths"]["/v1/sessions"]["get"]["parameters"]]
+    session = spec["components"]["schemas"]["Session"]["properties"]
+    assert {"next_day", "light", "light_reasons", "policy"} <= set(session)
+    assert session["light"]["enum"] == ["green", "amber", "red"]
+    assert "lights" in spec["components"]["schemas"]["Recap"]["properties"]
