@@ -11,7 +11,7 @@ device pushes, so every one of them judges a progression by what it knows.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from service.application import UnitOfWork
@@ -25,7 +25,9 @@ def _last_sessions(uow: UnitOfWork, exercise_id: str, at: datetime) -> tuple[lis
     """The exercise's last two sessions up to ``at`` (oldest first) and the next-day responses known by then."""
     from service.handling import facts_between
 
-    floor = uow.program().started_at() - timedelta(days=1)
+    # none before the exercise was added (a fact dated earlier names no exercise): not a month before it is read
+    added = uow.program().view().exercises[exercise_id].added
+    floor = datetime.fromisoformat(added).replace(tzinfo=timezone.utc) - timedelta(seconds=1)
     sessions: list[dict] = []
     found: list[dict] = []
     end = at

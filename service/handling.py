@@ -252,7 +252,8 @@ def _on_change(kind: str) -> Callable[..., Step]:
         program = require_program(uow)
         ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
         restore, records = overrides.overridden(uow, m)
-        premature = guard.progression_evidence(uow, ex.id, m.occurred_at) if kind == "progress" else None
+        premature = (guard.progression_evidence(uow, ex.id, m.occurred_at)
+                     if kind == "progress" and ex.status in ("active", "paused") else None)  # else refused anyway
         if premature is not None and m.accepted and not parsed.get("force"):
             premature = None  # applied before (an import replays it): it was judged where it was made
         program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now),
