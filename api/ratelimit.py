@@ -67,10 +67,11 @@ def retry_after(seconds: float) -> str:
 
 def cost_of(endpoint: str | None, args) -> int:
     """The tokens a request takes: 1; a read page 1 more per ``PAGE_COST_ITEMS`` items asked beyond the first
-    ``PAGE_COST_ITEMS``; a recap, a FHIR export or the pending sessions (the whole history) ``RECAP_COST``. ``args`` is the query (a bad ``limit`` costs 1: it is refused)."""
+    ``PAGE_COST_ITEMS``; a recap, a FHIR export, a fitting report, the flares or the pending sessions (whole
+    periods read) ``RECAP_COST``. ``args`` is the query (a bad ``limit`` costs 1: it is refused)."""
     from api import limits
 
-    if endpoint in ("reads.recap", "fhir.export_fhir", "pending.pending"):  # each reads a whole period or more
+    if endpoint in ("reads.recap", "fhir.export_fhir", "fittings.fitting_report", "toolkit.flares", "pending.pending"):
         return limits.RECAP_COST
     if endpoint in PAGED:
         try:

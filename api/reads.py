@@ -83,9 +83,14 @@ def history(query):
 @blp.alt_response(404, response="NOT_FOUND", description="No such exercise (name or id prefix) in this program")
 def exercise_history(query, exercise):
     """One exercise's decisions, in pages; the exercise by name (case-insensitive) or id prefix."""
+    return _history(exercise_in_path(exercise), query)
+
+
+def exercise_in_path(exercise: str) -> str:
+    """An exercise named in a URL path; blank or longer than any name: 404, before reading anything."""
     if not exercise.strip() or len(exercise) > limits.MAX_NAME_CHARS:
         raise ApiProblem(404, "not-found", "no such exercise in this program", what="exercise")
-    return _history(exercise, query)
+    return exercise
 
 
 @blp.route("/sessions", methods=["GET"])

@@ -338,6 +338,8 @@ class ProgramSchema(Strict):
     program = fields.Nested(ProgramInfoSchema)
     version = fields.Integer(allow_none=True)
     exercises = fields.List(fields.Nested(ExerciseSchema))
+    fitting_due = fields.Boolean(metadata={"description": "the open fitting is past the fittings policy's max_days "
+                                                          "at as_of: the next one is due"})
 
 
 class DecisionSchema(Strict):

@@ -294,6 +294,7 @@ class Device:
     def call(self, kind: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         route = path.split("?")[0]
+        last = "nothing"
         for attempt in range(20):
             started = time.perf_counter()
             try:
@@ -304,7 +305,8 @@ class Device:
                 if reused and attempt == 0:
                     self.tally.count("reconnects")  # the server closed a kept-alive connection: send again
                     continue
-                self.tally.add("failures", f"{method} {route}: no reply: {type(e).__name__}: {e}")
+                last = f"no reply: {type(e).__name__}: {e}"
+                self.tally.add("failures", f"{method} {route}: {last}")
                 time.sleep(0.5)
                 continue
             took = (time.perf_counter() - started) * 1000
@@ -312,6 +314,7 @@ class Device:
             with self.tally.lock:
                 self.tally.statuses[status] += 1
             if status in (429, 503):
+                last = f"{status} {raw[:300]!r}"
                 if status == 503:
                     self.tally.add("failures", f"{method} {route}: 503 {raw[:300]!r}")
                 self.tally.count(f"http_{status}")
@@ -324,7 +327,7 @@ class Device:
                 self.tally.latencies[kind].append(took)
                 self.tally.by_route[f"{method} {route if kind != 'read' else _route_name(route)}"].append(took)
             return status, json.loads(raw) if raw else None
-        raise RuntimeError(f"{method} {route}: no answer after 20 attempts")
+        raise RuntimeError(f"{method} {route}: no answer after 20 attempts; the last: {last}")
 
     def _look_for_leaks(self, method: str, route: str, status: int, raw: bytes) -> None:
         text = raw.decode("utf-8", "replace").lower()

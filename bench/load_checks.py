@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from urllib.parse import quote
 
-FACT_TYPES = ("log", "break", "checkin", "next-day")
+from bench.exactly_once import effects_ok, overridden_edits
+
 BAD_LOG_LINES = ("Traceback", "WORKER TIMEOUT", "store busy", "catch-up failed", "database is locked",
                  "OperationalError", "ConnectionUnavailable")
 
@@ -86,17 +87,6 @@ def _scan(app):
         start = notes[-1].id + 1
 
 
-def _effects_ok(mutation_type: str, status: str, facts: int, conflicts: int, overridden: bool = False) -> bool:
-    """A mutation's events match its outcome; an edit a later winner overrode also has its conflict record."""
-    if status == "rejected":
-        return (facts, conflicts) == (0, 0)
-    if status == "conflict":
-        return (facts, conflicts) == (0, 1)
-    if status != "applied":
-        return False
-    return (facts, conflicts) == ((1, 0) if mutation_type in FACT_TYPES else (0, 1 if overridden else 0))
-
-
 def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
     app = store.open()
     try:
@@ -109,9 +99,7 @@ def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
     if unknown:
         problems.append(f"{len(unknown)} stored records of mutations never acknowledged, e.g. {sorted(unknown)[:3]}")
     statuses: Counter = Counter()
-    # edits a later-arriving winner overrode (named in its result): applied, then kept as a conflict
-    overridden = {mid for found in records.values() for r in found if r.status == "applied"
-                  for mid in (r.result or {}).get("overrides") or ()}
+    overridden = overridden_edits(r for found in records.values() for r in found)
     for mutation_id, acks in tally.acks.items():
         found = records.get(mutation_id, [])
         if len(found) != 1:
@@ -127,8 +115,8 @@ def check_store(store, devices: list, tally) -> tuple[dict, list[str]]:
             problems.append(f"mutation {mutation_id}: stored as {(r.device_id, r.seq, r.status)}, the replies said "
                             f"{[(a.seq, a.status, a.original_status) for a in acks]}")
         m = sent.get(mutation_id)
-        if m and not _effects_ok(m["type"], r.status, facts[mutation_id], conflicts[mutation_id],
-                                 mutation_id in overridden):
+        if m and not effects_ok(m["type"], r.status, facts[mutation_id], conflicts[mutation_id],
+                                overridden=mutation_id in overridden):
             problems.append(f"mutation {mutation_id} ({m['type']}, {r.status}): {facts[mutation_id]} fact events, "
                             f"{conflicts[mutation_id]} conflict records")
     seqs: dict[str, list[int]] = defaultdict(list)

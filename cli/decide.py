@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.fittings import report as fitting_report
 from cli.options import at_option, emit, exercise_names, json_option, reason_options, rx_options, when
 from cli.render import confirmation
 
@@ -159,6 +160,7 @@ def _fitting_command(action: str) -> click.Command:
 
 _fitting_command("open")
 _fitting_command("close")
+fitting.add_command(fitting_report)
 
 COMMANDS = [init, add, progress, regress, adapt, deconstruct, rebuild, promote, demote, retire, pause, resume,
             fitting]

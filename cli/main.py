@@ -19,11 +19,13 @@ COMMAND_MODULES = {
                    "retire", "pause", "resume", "fitting"),
     "cli.record": ("log", "next-day", "break", "checkin", "flare", "correct", "void"),
     "cli.assess": ("assess", "outcomes"),
-    "cli.read": ("show", "history", "diff", "recap", "signature"),
+    "cli.read": ("show", "history", "diff", "recap"),
     "cli.transfer": ("export", "import", "demo"),
     "cli.remote": ("remote", "sync", "device", "serve", "conflicts", "resolve", "projections"),
     "cli.accounts": ("account",),
     "cli.policy": ("policy",),
+    "cli.tension": ("tension",),
+    "cli.signature": ("signature", "kit", "flares"),
     "cli.lights": ("sessions", "pending"),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
@@ -80,6 +82,10 @@ def cli(ctx: click.Context, db: str | None) -> None:
     Decisions (add, progress, regress, ...) change the plan; facts (log,
     break, checkin, ...) record what happened. Every change is kept, and the
     program can be shown as of any date.
+
+    What backstory says back (lights, suggestions, verdicts, kits) are
+    heuristics from the clinical literature, not diagnoses: talk them over
+    with your clinician.
     """
     from cli.session import Session
 

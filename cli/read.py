@@ -1,4 +1,4 @@
-"""Read commands: the program at a date, its history, what changed, recaps.
+"""Read commands: the program at a date, its history, what changed, recaps (the signature library: cli.signature).
 
 Text output gives every time in the program's time zone; ``--json`` gives
 them as stored, each with its offset.
@@ -96,14 +96,4 @@ def recap(session, since, until, as_json):
     emit(query(session.reader(), start, end, tz), as_json, partial(render.recap, zone=tz))
 
 
-@click.command()
-@json_option
-@click.pass_obj
-def signature(session, as_json):
-    """The signature library: exercises that reliably calm the back."""
-    from service.queries import signature as query
-
-    emit(query(session.reader()), as_json, partial(render.signature, zone=session.timezone()))
-
-
-COMMANDS = [show, history, diff, recap, signature]
+COMMANDS = [show, history, diff, recap]

@@ -143,7 +143,8 @@ def program(data: dict, zone: tzinfo | None = None) -> str:
         head += f", as known at {local(data['known_at'], zone)}"
     lines = [head + f" ({name})"]
     if data["program"].get("fitting"):
-        lines.append(f"fitting {data['program']['fitting']['number']} open")
+        due = ": fitting due" if data.get("fitting_due") else ""
+        lines.append(f"fitting {data['program']['fitting']['number']} open{due}")
     if not data["program"].get("started", True):
         lines.append("  (before the program's start: nothing recorded yet)")
     elif not data["exercises"]:

@@ -33,7 +33,8 @@ def program(data: dict, zone: tzinfo | None = None) -> Any:
     head = render.program(data, zone).splitlines()[0]
     notes = []
     if data["program"].get("fitting"):
-        notes.append(f"fitting {data['program']['fitting']['number']} open")
+        notes.append(f"fitting {data['program']['fitting']['number']} open"
+                     + (": fitting due" if data.get("fitting_due") else ""))
     if any(e["signature"] for e in data["exercises"]):
         notes.append("* signature exercise")
     t = _table(head, "; ".join(notes) or None)

@@ -58,11 +58,17 @@ def window_start(rule: SignatureRule, at: datetime, tz: str) -> datetime:
     return (local - timedelta(days=rule.window_days)).replace(tzinfo=zone)
 
 
-def evaluate(
+def clauses(
     rule: SignatureRule, at: datetime, tz: str,
     exposures: Iterable[Exposure], worse_responses: Iterable[datetime],
-) -> dict[str, Any]:
-    """Measure the evidence within the rule's window before ``at``; list every unmet condition."""
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Measure the evidence within the rule's window before ``at`` and judge each clause of the rule.
+
+    Returns the measurements (as a promotion stores them) and one entry per clause:
+    ``{"clause", "required", "measured", "met", "summary", "unmet"}`` (``unmet`` the
+    sentence a refusal gives, ``None`` when met). ``evaluate`` and ``signature --explain``
+    both read these, so the rule is judged in this one place.
+    """
     start = window_start(rule, at, tz)
     inside = [e for e in exposures if start <= e.occurred_at <= at]
     zone = ZoneInfo(tz)
@@ -75,22 +81,50 @@ def evaluate(
     ]
     worse = [w for w in worse_responses if start <= w <= at]
     ratio = len(relieved) / len(inside) if inside else 0.0
-    unmet = []
-    if len(inside) < rule.min_exposures:
-        unmet.append(f"{len(inside)} logged exposures in {rule.window_days} days, needs {rule.min_exposures}")
-    if len(days) < rule.min_days:
-        unmet.append(f"exposures on {len(days)} different days, needs {rule.min_days}")
-    if during and max(during) > rule.max_pain_during:
-        unmet.append(f"pain during reached {max(during)}, must never be above {rule.max_pain_during}")
-    if worse:
-        unmet.append(f"{len(worse)} 'worse' next-day response(s), needs none")
-    if ratio < rule.min_relief_ratio:
-        unmet.append(
-            f"{len(relieved)} of {len(inside)} exposures ({ratio:.0%}) eased pain by {rule.relief_points}+ point(s), "
-            f"needs {rule.min_relief_ratio:.0%}"
-        )
-    return {
-        "rule": rule.to_dict(), "window_start": start.isoformat(), "exposures": len(inside),
-        "days": len(days), "max_pain_during": max(during) if during else None,
-        "worse_responses": len(worse), "relief_ratio": round(ratio, 3), "unmet": unmet, "met": not unmet,
-    }
+    peak = max(during) if during else None
+    measured = {"window_start": start.isoformat(), "exposures": len(inside), "days": len(days),
+                "max_pain_during": peak, "worse_responses": len(worse), "relief_ratio": round(ratio, 3)}
+
+    def clause(name: str, required: Any, value: Any, met: bool, summary: str, unmet: str) -> dict[str, Any]:
+        return {"clause": name, "required": required, "measured": value, "met": met, "summary": summary,
+                "unmet": None if met else unmet}
+
+    judged = [
+        clause("exposures", rule.min_exposures, len(inside), len(inside) >= rule.min_exposures,
+               f"at least {rule.min_exposures} logged exposures within {rule.window_days} days",
+               f"{len(inside)} logged exposures in {rule.window_days} days, needs {rule.min_exposures}"),
+        clause("days", rule.min_days, len(days), len(days) >= rule.min_days,
+               f"exposures on at least {rule.min_days} different days",
+               f"exposures on {len(days)} different days, needs {rule.min_days}"),
+        clause("max_pain_during", rule.max_pain_during, peak, peak is None or peak <= rule.max_pain_during,
+               f"pain during never above {rule.max_pain_during}",
+               f"pain during reached {peak}, must never be above {rule.max_pain_during}"),
+        clause("worse_responses", 0, len(worse), not worse, "no 'worse' next-day response",
+               f"{len(worse)} 'worse' next-day response(s), needs none"),
+        clause("relief_ratio", rule.min_relief_ratio, round(ratio, 3), ratio >= rule.min_relief_ratio,
+               f"at least {rule.min_relief_ratio:.0%} of exposures ease pain by {rule.relief_points}+ point(s)",
+               f"{len(relieved)} of {len(inside)} exposures ({ratio:.0%}) eased pain by {rule.relief_points}+ "
+               f"point(s), needs {rule.min_relief_ratio:.0%}"),
+    ]
+    return measured, judged
+
+
+def evaluate(
+    rule: SignatureRule, at: datetime, tz: str,
+    exposures: Iterable[Exposure], worse_responses: Iterable[datetime],
+) -> dict[str, Any]:
+    """The evidence as a promotion stores it: the measurements and every unmet clause (``clauses``)."""
+    measured, judged = clauses(rule, at, tz, exposures, worse_responses)
+    unmet = [c["unmet"] for c in judged if not c["met"]]
+    return {"rule": rule.to_dict(), **measured, "unmet": unmet, "met": not unmet}
+
+
+def evidence_inputs(facts: Iterable[dict], exercise_id: str) -> tuple[list[Exposure], list[datetime]]:
+    """An exercise's exposures (logged sessions) and 'worse' next-day times among ``facts`` (dicts as
+    ``FactLog.facts`` holds them, corrections applied); voided facts count for nothing."""
+    mine = [f for f in facts if f.get("exercise_id") == exercise_id and not f["voided"]]
+    exposures = [Exposure(datetime.fromisoformat(f["occurred_at"]), f.get("pain_before"), f.get("pain_during"),
+                          f.get("pain_after")) for f in mine if f["type"] == "log"]
+    worse = [datetime.fromisoformat(f["occurred_at"]) for f in mine
+             if f["type"] == "next-day" and f.get("verdict") == "worse"]
+    return exposures, worse

@@ -115,11 +115,6 @@ class Projections:
     def devices(self, account_id: UUID | str) -> list[dict]:
         return self._read(lambda c: queries.devices(c, str(account_id)))
 
-    def tension(self, program_id: UUID | str, since: datetime | None = None,
-                until: datetime | None = None) -> list[dict]:
-        """Tension observations by muscle and side (count, highest intensity) in a valid-time range."""
-        return self._read(lambda c: queries.tension(c, str(program_id), since, until))
-
     def pain_by_day(self, program_id: UUID | str, since: str | None = None, until: str | None = None,
                     after: str | None = None) -> list[dict]:
         """Pain, sessions, check-ins, breaks and flares per local day (``YYYY-MM-DD``), after the day ``after``."""

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from sqlalchemy.engine import RowMapping
 
 from domain.errors import NotFound
+from domain.policies import PolicyBook
 from domain.timeline import PROGRAM, time_key
 from domain.view import ExerciseView, ProgramView, materialize
 from projections.facts import avg
@@ -38,6 +39,7 @@ from projections.tables import (
 from projections.tables import devices as devices_t
 from projections.tables import tension as tension_t
 from service.handling import resolve_exercise
+from service.insights.fittings import fitting_due
 
 NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"
 SESSION_FIELDS = ("id", "exercise_id", "exercise", "occurred_at", "recorded_at", "device_id", "sets", "reps",
@@ -101,7 +103,18 @@ def program(conn: Connection, program_id: str, as_of: datetime, known_at: dateti
                     "started": view.started is not None, "fitting": view.fitting},
         "version": head["version"],
         "exercises": [e.to_dict() for e in view.exercises.values()],
+        "fitting_due": view.fitting is not None and fitting_due(
+            view.fitting, policy_book(conn, program_id, known_at), as_of),
     }
+
+
+def policy_book(conn: Connection, program_id: str, known_at: datetime | None = None) -> PolicyBook:
+    """The program's policy changes (``policy-set`` decisions), as recorded by ``known_at`` if given."""
+    q = select(decisions.c.occurred_at, decisions.c.recorded_at, decisions.c.after).where(
+        decisions.c.program_id == program_id, decisions.c.command == "policy-set").order_by(decisions.c.version)
+    return PolicyBook.from_changes(
+        (r.after["policy"], datetime.fromisoformat(r.occurred_at), r.after["params"]) for r in conn.execute(q)
+        if known_at is None or datetime.fromisoformat(r.recorded_at) <= known_at)
 
 
 def after_key(columns: list, key: list | None):
@@ -189,7 +202,6 @@ def sessions(conn: Connection, program_id: str, since: datetime | None, until: d
 
 def _judged(conn: Connection, program_id: str, logs: list[dict]) -> list[dict]:
     """Each session's fields, and its light under the policy in force then with its next-day response."""
-    from domain.policies import PolicyBook
     from service.insights.lights import judged, next_days
 
     if not logs:
@@ -199,11 +211,7 @@ def _judged(conn: Connection, program_id: str, logs: list[dict]) -> list[dict]:
         facts.c.program_id == program_id, facts.c.type == "next-day", facts.c.occurred_key >= time_key(first),
         facts.c.occurred_key <= time_key(last + timedelta(days=3)))).all()
     responses = next_days([r.data for r in found])
-    changes = conn.execute(select(decisions.c.occurred_at, decisions.c.after).where(
-        decisions.c.program_id == program_id, decisions.c.command == "policy-set")
-        .order_by(decisions.c.occurred_key, decisions.c.version)).all()
-    book = PolicyBook.from_entries({"type": "policy-set", "occurred_at": c.occurred_at, "to": c.after}
-                                   for c in changes)
+    book = policy_book(conn, program_id)
     return [{**{k: s.get(k) for k in SESSION_FIELDS},
              **judged(s, responses.get(s["id"]), book.at("pain-monitoring", datetime.fromisoformat(s["occurred_at"])))}
             for s in logs]

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
-from domain.evidence import Exposure, signature_rule
+from domain.evidence import evidence_inputs, signature_rule
 from domain.facts import FactLog, month_of, validate
 from domain.mutations import MutationRecord
 from domain.program import Context, Program
@@ -304,12 +304,7 @@ def on_promote(uow, m, parsed, now) -> Step:
     at = m.occurred_at
     rule = signature_rule(program.policy_book().at("signature-evidence", at))
     # A day wider than the window, which the rule measures in the program's zone (domain.evidence.window_start).
-    facts = [f for f in facts_between(uow, at - timedelta(days=rule.window_days + 1), at)
-             if f.get("exercise_id") == ex.id and not f["voided"]]
-    exposures = [Exposure(datetime.fromisoformat(f["occurred_at"]), f.get("pain_before"), f.get("pain_during"),
-                          f.get("pain_after")) for f in facts if f["type"] == "log"]
-    worse = [datetime.fromisoformat(f["occurred_at"]) for f in facts
-             if f["type"] == "next-day" and f.get("verdict") == "worse"]
+    exposures, worse = evidence_inputs(facts_between(uow, at - timedelta(days=rule.window_days + 1), at), ex.id)
     program.promote(ex.id, rule, exposures, worse, parsed.get("force", False), decision_context(m, parsed, now))
     event = program.pending_events[-1]
     return Step([program], {"exercise_id": ex.id, "exercise": ex.name, "forced": event.forced,

@@ -21,6 +21,8 @@ Reader = Ledger | UnitOfWork
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
+    from service.insights.fittings import fitting_due
+
     program = require_program(reader)
     view = program.view(as_of, known_at)
     return {
@@ -29,6 +31,7 @@ def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> d
                     "started": view.started is not None, "fitting": view.fitting},
         "version": program.version,
         "exercises": [e.to_dict() for e in view.exercises.values()],
+        "fitting_due": view.fitting is not None and fitting_due(view.fitting, program.policy_book(known_at), as_of),
     }
 
 

@@ -52,6 +52,7 @@ from uuid import UUID
 
 import pytest
 
+from bench.exactly_once import effects_ok, overridden_edits
 from tests.integration.pg_load import (
     EXERCISES,
     FACTS,
@@ -327,19 +328,13 @@ def _check_store(load: Load, accounts: list[dict], feeds: dict[int, list[dict]],
     # Exactly once: one MutationRecord (one event) per acknowledged mutation, with its first outcome;
     # each applied fact once in a fact log, each applied decision once in the program, each conflict once.
     assert set(records) == set(first), "MutationRecords differ from the acknowledged mutations"
-    # an edit a later-arriving winner overrode (named in the winner's result) was applied, then kept as a conflict
-    overridden = {mid for f in first.values() if f.status == "applied"
-                  for mid in (f.result or {}).get("overrides") or ()}
+    overridden = overridden_edits(first.values())
     for mutation_id, f in first.items():
         assert records[mutation_id] == [(1, f.status, f.seq, f.device_id)], (mutation_id, records[mutation_id], f)
         m = load.sent[mutation_id]
-        applied = f.status == "applied"
-        if m["type"] in FACTS:
-            assert facts[mutation_id] == (1 if applied else 0), (m, f, facts[mutation_id])
-        else:
-            assert decisions[mutation_id] == (1 if applied else 0), (m, f, decisions[mutation_id])
-            kept = f.status == "conflict" or mutation_id in overridden
-            assert conflicts[mutation_id] == (1 if kept else 0), (m, f)
+        assert effects_ok(m["type"], f.status, facts[mutation_id], conflicts[mutation_id], decisions[mutation_id],
+                          mutation_id in overridden), \
+            (m, f, facts[mutation_id], decisions[mutation_id], conflicts[mutation_id])
     assert not (set(facts) | set(decisions) | set(conflicts)) - set(first), \
         "an event of a mutation that was never acknowledged"
     # No lost update: every decision after the set-up is on the same exercise, so a progression made

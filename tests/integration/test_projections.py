@@ -23,6 +23,7 @@ from sqlalchemy import select
 from domain.program import FAR_FUTURE
 from projections import Projections, stored_event
 from projections.queries import SESSION_FIELDS, view_at
+from projections.queries import tension as projected_tension
 from projections.tables import metadata, programs
 from service import queries
 from service.accounts import authenticate, create_account, list_devices, pair_device
@@ -32,6 +33,7 @@ from service.demo import mutations as demo_mutations
 from service.handling import Mutation, facts_between, handle
 from service.insights.lights import judged_sessions
 from service.record import ledger_record
+from service.insights.tension import tension as tension_insight
 from service.sync import push
 
 NOW = datetime.now(UTC)
@@ -152,8 +154,8 @@ class World:
         kind = rng.choices(
             ("log", "next-day", "break", "checkin", "flare-start", "flare-end", "progress", "regress", "adapt",
              "pause", "resume", "retire", "rebuild", "deconstruct", "promote", "demote", "fitting-open",
-             "fitting-close", "correct", "void", "resolve"),
-            (30, 5, 8, 5, 2, 2, 8, 8, 2, 2, 2, 1, 1, 1, 2, 1, 2, 2, 5, 2, 3))[0]
+             "fitting-close", "correct", "void", "resolve", "policy-set"),
+            (30, 5, 8, 5, 2, 2, 8, 8, 2, 2, 2, 1, 1, 1, 2, 1, 2, 2, 5, 2, 3, 1))[0]
         base = {"exercise": ex.name, "reason": "because"}
         if kind == "log":
             tension = [f"{rng.choice(MUSCLES)}:{rng.choice(('left', 'right', 'both'))}:overactive:{rng.randint(0, 9)}"
@@ -180,6 +182,8 @@ class World:
             return kind, {**base, "force": True}
         if kind in ("fitting-open", "fitting-close"):
             return kind, {"notes": "fit"}
+        if kind == "policy-set":
+            return kind, {"policy": "pain-monitoring", "params": {"green_max": rng.randint(0, 5)}, "reason": "tuned"}
         if kind == "correct" and self.facts:
             change = rng.choice(({"pain_after": rng.randint(0, 9)}, {"tension": [f"glutes:left:guarding:{rng.randint(0, 9)}"]},
                                  {"pain": rng.randint(0, 9)}, {"note": "fixed"}))
@@ -321,9 +325,14 @@ def test_pain_by_day_and_tension(app, projections):
         mine = [f for f in facts if datetime.fromisoformat(f["occurred_at"]).astimezone(zone).date().isoformat() == row["day"]]
         assert row["sessions"] == sum(1 for f in mine if f["type"] == "log")
         assert row["breaks"] == sum(1 for f in mine if f["type"] == "break")
-    counted = projections.tension(pid)
+    with projections.engine.connect() as conn:  # the tension table behind recap's counts
+        counted = projected_tension(conn, pid, None, None)
     expected = sum(len(f.get("tension") or []) for f in facts if f["type"] == "log")
     assert sum(t["count"] for t in counted) == expected > 0
+    # the tension insight (GET /v1/tension) reads the same observations from the facts
+    answer = projections.with_record(pid, tension_insight)
+    assert {(m["muscle"], m["side"]): m["count"] for m in answer["muscles"]} == {
+        (t["muscle"], t["side"]): t["count"] for t in counted}
 
 
 def test_missing_program_is_not_found(projections):

@@ -21,9 +21,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from bench.exactly_once import effects_ok, overridden_edits
 from tests.reliability._crash_support import Connection, Fleet
 
-FACT_TYPES = ("log", "break", "checkin")
 # Streams of a program's feed besides the program itself; their first event names the program.
 FEED_STREAMS = ("domain.facts:FactLog.Opened", "domain.conflicts:ConflictLog.Opened",
                 "domain.mutations:MutationRecord.Processed")
@@ -119,24 +119,14 @@ def check_exactly_once(fleet: Fleet, s: Scan, programs: dict[int, UUID]) -> None
 def overridden(s: Scan) -> set[str]:
     """Edits a later-arriving winner overrode (its result names them): applied, then kept as a conflict."""
     if getattr(s, "_overridden", None) is None:
-        s._overridden = {mid for records in s.records.values() for r in records if r.status == "applied"
-                         for mid in (r.result or {}).get("overrides") or ()}
+        s._overridden = overridden_edits(r for records in s.records.values() for r in records)
     return s._overridden
 
 
 def check_effects(mutation_id: str, mutation_type: str, status: str, s: Scan) -> None:
     """A mutation's events match its outcome: all of its effect, once, or nothing."""
     effects = (s.facts[mutation_id], s.decisions[mutation_id], s.conflicts[mutation_id])
-    kept = 1 if mutation_id in overridden(s) else 0  # an overridden edit also has its conflict record
-    if status == "rejected":
-        expected_ok = effects == (0, 0, 0)
-    elif status == "conflict":
-        expected_ok = effects == (0, 0, 1)
-    elif mutation_type in FACT_TYPES:
-        expected_ok = status == "applied" and effects == (1, 0, 0)
-    else:
-        expected_ok = status == "applied" and effects[0] == 0 and effects[1] >= 1 and effects[2] == kept
-    assert expected_ok, f"mutation {mutation_id} ({mutation_type}, {status}) has effects (facts, decisions, " \
+    assert effects_ok(mutation_type, status, effects[0], effects[2], effects[1], mutation_id in overridden(s)), f"mutation {mutation_id} ({mutation_type}, {status}) has effects (facts, decisions, " \
                         f"conflicts) {effects}: half-applied or applied twice"
 
 

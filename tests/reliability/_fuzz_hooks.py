@@ -72,6 +72,7 @@ SEMANTIC_400 = {
     "/v1/conflicts": re.compile(r"after"),
     "/v1/recap": _RANGE,  # and at most MAX_RECAP_DAYS between them
     "/v1/export/fhir": _RANGE,  # as the recap's
+    "/v1/tension": _RANGE,  # since after until
     "/v1/sync/push": re.compile(r"mutations\.\d+\.(occurred_at|args(\..+)?)"),
     "/v1/devices": re.compile(r"name|after"),
 }

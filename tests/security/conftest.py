@@ -87,6 +87,7 @@ def build_victim(server: Server) -> Victim:
     results = phone.push_ok(phone.m("init", 30, name=name, timezone="Europe/Paris"),
                             phone.m("add", 29, name=squat, position="1:supine", sets=3, reps=10, reason=note),
                             phone.m("add", 29, name=heron, position="2:quadruped", sets=2, reps=6),
+                            phone.m("fitting-open", 25, notes=note),  # so GET /v1/fittings/report has one
                             phone.m("log", 20, exercise=squat, pain_before=6, pain_after=2,
                                     tension=["paraspinals:left:overactive:7"], note=note),
                             phone.m("checkin", 3, pain=7, starts="low_back", note=checkin_note),

@@ -95,7 +95,8 @@ def hostile(server):
 
 
 def test_hostile_text_is_served_as_json_never_as_a_page(server, hostile):
-    for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/sync/pull", "/v1/nothing"):
+    for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/tension", "/v1/sync/pull",
+                 "/v1/nothing", "/v1/fittings/report", "/v1/flares", "/v1/kit", "/v1/signature/candidates"):
         reply = hostile.get(path)
         assert reply.mimetype in ("application/json", "application/problem+json"), (path, reply)
         assert reply.headers["x-content-type-options"] == "nosniff" and reply.headers["cache-control"] == "no-store"
@@ -120,6 +121,13 @@ def test_hostile_text_comes_back_verbatim_from_the_feed_and_every_read(server, h
     year_ago = (datetime.now(UTC) - timedelta(days=limits.MAX_RECAP_DAYS - 1)).date().isoformat()
     recap = hostile.get("/v1/recap", since=year_ago).json()  # a recap covers at most MAX_RECAP_DAYS
     assert set(HOSTILE.values()) <= {d["reason"] for d in recap["decisions"]}
+    report = hostile.get("/v1/fittings/report").json()
+    assert report["decisions"][0]["to"]["notes"] == BIDI
+    assert (report["decisions"][1]["exercise"], report["decisions"][1]["reason"]) == (f"sql {SQL}", CONTROL)
+    for key, text in HOSTILE.items():
+        if "/" not in text:
+            evidence = hostile.get(f"/v1/exercises/{quote(named(key, text), safe='')}/signature-evidence")
+            assert evidence.status == 200 and evidence.json()["exercise"] == named(key, text), (key, evidence)
     feed = set(strings(hostile.pull_all()[0]))
     for text in [*HOSTILE.values(), BIG, SQL, BIDI]:
         assert text in feed, text
