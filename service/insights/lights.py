@@ -79,7 +79,8 @@ def judged_sessions(record: Record, since: datetime | None = None, until: dateti
 
     Next-day responses are read a few days past ``until`` so the last sessions' lights count them.
     """
-    facts = record.facts(since, None if until is None else until + timedelta(days=3), types=("log", "next-day"))
+    horizon = None if until is None or until.year >= 9999 else until + timedelta(days=3)  # (no overflow)
+    facts = record.facts(since, horizon, types=("log", "next-day"))
     responses = next_days(facts)
     out = []
     for f in facts:

@@ -84,3 +84,16 @@ def test_the_evidence_a_progression_is_refused_on():
     red = progression_check([first, session("e", 7, during=7)], {}, changes, book)
     assert (red["session_id"], red["light"], red["awaiting_next_day"]) == ("e", "red", False)
     assert progression_check([], {}, changes, book) is None
+
+
+def test_sessions_up_to_the_end_of_time_read_their_next_days_without_overflow():
+    from service.insights.lights import judged_sessions
+    from service.record import Record
+
+    facts = [session("s", 0, during=1, before=2), response("r", 1, "s", "worse")]
+    record = Record(timezone=timezone.utc, started=T0, policies=PolicyBook(),
+                    read_facts=lambda since, until: [f for f in facts if since.isoformat() <= f["occurred_at"]
+                                                     <= until.isoformat()],
+                    read_decisions=list, view_at=lambda moment: None)
+    end = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
+    assert [s["light"] for s in judged_sessions(record, T0 - timedelta(days=1), end)] == ["red"]
