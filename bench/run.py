@@ -26,6 +26,10 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
 - ``cli_show_ratio``: ``backstory --db URL show`` as a whole process, on a SQLite store holding a year
   of history (10,000 events, ``bench/asof.py``'s builder, built once per run), against the same
   ``python -c "import click"`` runs (interleaved with them and with ``--help``).
+- ``report_s``: ``backstory --db URL report --since START --until END --out FILE`` as a whole process over
+  the whole 5-year history (the 100,000-event as-of store), median wall time; against the floor of its
+  imports (``python -c "import matplotlib.pyplot, jinja2"``) and the default (last month's) report,
+  interleaved, each with its CPU time.
 
 ``--quick`` (under 2 minutes on 2 cores): 2,000 pushed facts, 10,000 pulled entries, 4 concurrent
 devices x 1,000 facts, the same 10,000/100,000-event histories. Full: 10,000 facts, 50,000 entries,
@@ -71,10 +75,10 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SIZES = {
     "quick": {"facts": 2_000, "pull": 10_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 41,
               "warm_repeats": 15, "help_runs": 21, "year_events": 10_000, "devices": 4, "device_facts": 1_000, "pull_repeats": 3,
-              "pg_rounds": 1},
+              "pg_rounds": 1, "report_runs": 3},
     "full": {"facts": 10_000, "pull": 50_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 81,
              "warm_repeats": 30, "help_runs": 31, "year_events": 10_000, "devices": 8, "device_facts": 2_000, "pull_repeats": 3,
-             "pg_rounds": 2},
+             "pg_rounds": 2, "report_runs": 5},
 }
 
 TARGETS = [
@@ -88,6 +92,7 @@ TARGETS = [
     ("cli_help_ratio", "<=", 1.5),
     ("cli_show_ratio", "<=", 2.5),
     ("server_peak_rss_mb", "<=", 200.0),
+    ("report_s", "<=", 3.0),
 ]
 
 
@@ -114,14 +119,20 @@ class Phases:
 # ----- backstory --help and show against import click ---------------------------------------------
 
 
+def backstory_command() -> tuple[list[str], str]:
+    """The console script next to this interpreter (else ``python -m cli``), and how to name it."""
+    py = sys.executable
+    script = shutil.which("backstory", path=str(Path(py).parent)) or shutil.which("backstory")
+    return ([script], "backstory") if script else ([py, "-m", "cli"], "python -m cli")
+
+
 def cli_processes(runs: int, tmp: str, year: dict[str, Any]) -> dict[str, Any]:
     """``backstory --help``, ``backstory show`` (on ``year``'s store) and ``python -c "import click"``
     as whole processes, interleaved; medians."""
     home = str(Path(tmp) / "cli-home")
     cached, _ = asof.process_envs(home)
     py = sys.executable
-    script = shutil.which("backstory", path=str(Path(py).parent)) or shutil.which("backstory")
-    backstory = [script] if script else [py, "-m", "cli"]
+    backstory, command = backstory_command()
     helps = [*backstory, "--help"]
     shows = [*backstory, "--db", f"sqlite:///{year['env']['SQLITE_DBNAME']}", "show"]
     click = [py, "-c", "import click"]
@@ -140,13 +151,58 @@ def cli_processes(runs: int, tmp: str, year: dict[str, Any]) -> dict[str, Any]:
     help_ms = statistics.median(t_help) * 1000
     show_ms = statistics.median(t_show) * 1000
     best = min(t_show) / min(t_click)  # context: the fastest runs, least disturbed by other jobs on the machine
-    command = "backstory" if script else "python -m cli"
     return {"cli_help_ratio": round(help_ms / click_ms, 3), "cli_show_ratio": round(show_ms / click_ms, 3),
             "cli_help_ms": round(help_ms, 1), "cli_show_ms": round(show_ms, 1), "import_click_ms": round(click_ms, 1),
             "cli_help_command": f"{command} --help", "cli_show_command": f"{command} --db URL show",
             "cli_help_runs": runs, "show_store_events": year["events"],
             "show_store_days": (year["end"] - year["start"]).days, "show_exercises": exercises,
             "cli_show_ratio_best": round(best, 3)}
+
+
+def _cpu_of(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one whole process, which must succeed."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = asof.run_process(args, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def report_processes(runs: int, tmp: str, history: dict[str, Any]) -> dict[str, Any]:
+    """``backstory report`` of the whole 5-year history as a whole process (``report_s``), against the
+    floor of its imports (``python -c "import matplotlib.pyplot, jinja2"``) and the default month's report,
+    interleaved; medians of wall time, with the CPU time of the same runs."""
+    home = str(Path(tmp) / "report-home")
+    cached, _ = asof.process_envs(home)
+    backstory, command = backstory_command()
+    url = f"sqlite:///{history['env']['SQLITE_DBNAME']}"
+    out = Path(tmp) / "report.html"
+    runs_of = {
+        "whole": [*backstory, "--db", url, "report", "--since", history["start"].isoformat(),
+                  "--until", history["end"].isoformat(), "--out", str(out)],
+        "month": [*backstory, "--db", url, "report", "--out", str(out)],
+        "floor": [sys.executable, "-c", "import matplotlib.pyplot, jinja2"],
+    }
+    for args in runs_of.values():  # warm-up: bytecode, matplotlib's font cache, the OS file cache
+        asof.run_process(args, cached)
+    wall: dict[str, list[float]] = {k: [] for k in runs_of}
+    cpu: dict[str, list[float]] = {k: [] for k in runs_of}
+    sizes = {}
+    for _ in range(runs):
+        for name, args in runs_of.items():
+            w, c = _cpu_of(args, cached)
+            wall[name].append(w)
+            cpu[name].append(c)
+            if name != "floor":
+                sizes[name] = out.stat().st_size
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    return {"report_s": round(med["whole"], 2), "report_cpu_s": round(statistics.median(cpu["whole"]), 2),
+            "report_month_s": round(med["month"], 2), "report_month_cpu_s": round(statistics.median(cpu["month"]), 2),
+            "report_floor_s": round(med["floor"], 2), "report_best_s": round(min(wall["whole"]), 2),
+            "report_kb": round(sizes["whole"] / 1024), "report_month_kb": round(sizes["month"] / 1024),
+            "report_runs": runs, "report_command": f"{command} --db URL report --since START --until END --out FILE",
+            "report_days": (history["end"] - history["start"]).days, "report_events": history["events"]}
 
 
 # ----- sync push and pull (bench/sync.py's phases), and the projections catching up --------------
@@ -537,6 +593,10 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
               "as_of_warm_ms_small": q["small"]["warm_ms"], "as_of_warm_ms_large": q["large"]["warm_ms"],
               "as_of_events_small": q["small"]["events"], "as_of_events_large": q["large"]["events"]})
     context["as_of"] = q
+    r = phases.run("the report of the 5-year history as a whole process",
+                   lambda: report_processes(size["report_runs"], tmp, histories["large"]))
+    f["report_s"] = r.pop("report_s")
+    context["report"] = r
     f["context"] = context
     return f
 
@@ -623,6 +683,11 @@ def table(f: dict[str, Any]) -> str:
         f"{cli['cli_show_command']} {cli['cli_show_ms']:.0f} ms on a year of history "
         f"({cli['show_store_events']:,} events, {cli['show_exercises']} exercises shown); "
         f"fastest runs {cli['cli_show_ratio_best']:.2f}")
+    rep = c["report"]
+    row("report_s", _n(f["report_s"], "s"), f"import matplotlib+jinja2 {rep['report_floor_s']:.2f} s",
+        f"{rep['report_command']} over {rep['report_days']:,} days ({rep['report_events']:,} events), "
+        f"{rep['report_kb']:,} kB; CPU {rep['report_cpu_s']:.2f} s; fastest {rep['report_best_s']:.2f} s; "
+        f"default month {rep['report_month_s']:.2f} s (CPU {rep['report_month_cpu_s']:.2f} s)")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for i, r in enumerate(rows):

@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "cli.policy": ("policy",),
     "cli.tension": ("tension",),
     "cli.signature": ("signature", "kit", "flares"),
+    "cli.charts": ("chart", "report"),
     "cli.lights": ("sessions", "pending"),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}

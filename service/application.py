@@ -114,6 +114,14 @@ def lendable() -> tuple[type, ...]:
     return (Program, FactLog, Device, ConflictLog)
 
 
+def _project(aggregate: Any, events: Any) -> Any:
+    """The library's projector without its per-event ``isinstance`` check against a runtime protocol,
+    which cost a fifth of reading five years of month logs (Python 3.11's protocol checks are slow)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class Shelf:
     """Saved aggregates kept in memory between units of work, each lent to one unit at a time.
 
@@ -176,7 +184,7 @@ class BackstoryApp(Application):
 
     def find(self, aggregate_id: UUID) -> Any | None:
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, projector_func=_project)
         except AggregateNotFoundError:
             return None
 

@@ -18,24 +18,25 @@ LOOK_BACK = timedelta(days=730)
 
 
 def measures(facts: Iterable[dict]) -> list[dict]:
-    """The measurements among facts (in time order, corrections applied): assessments and check-in pain."""
+    """The measurements among facts (in time order, corrections applied): assessments and check-in pain, each
+    with the id of its fact."""
     out = []
     for f in facts:
         if f["voided"]:
             continue
         if f["type"] == "assess":
-            out.append({"instrument": f["instrument"], "at": f["occurred_at"], "score": f["score"],
+            out.append({"instrument": f["instrument"], "at": f["occurred_at"], "score": f["score"], "fact_id": f.get("id"),
                         "answers": f["answers"], "names": f.get("activity_names") or {},
                         **({"source": "assess"} if f["instrument"] == "nprs" else {})})
         elif f["type"] == "checkin" and f.get("pain") is not None:
-            out.append({"instrument": "nprs", "at": f["occurred_at"], "score": f["pain"],
+            out.append({"instrument": "nprs", "at": f["occurred_at"], "score": f["pain"], "fact_id": f.get("id"),
                         "answers": {"pain": f["pain"]}, "source": "checkin"})
     return out
 
 
 def assessment(f: dict) -> dict[str, Any]:
     """One assessment as ``recap`` lists it."""
-    return {"fact_id": f["id"], "at": f["occurred_at"], "instrument": f["instrument"],
+    return {"fact_id": f.get("id"), "at": f["occurred_at"], "instrument": f["instrument"],
             "instrument_version": f["instrument_version"], "score": f["score"]}
 
 

@@ -90,14 +90,34 @@ def test_help_touches_no_store(run):
     assert not (run.home.exists() and any(run.home.glob("*.sqlite")))
 
 
-@pytest.mark.parametrize("args", [("--help",), ("show", "--help"), ("log", "--help")])
-def test_help_imports_neither_flask_nor_sqlalchemy(run, args):
-    r = run(*args, python_flags=("-X", "importtime"))
-    assert r.returncode == 0
+def imported(r: subprocess.CompletedProcess) -> set[str]:
+    """The modules a ``python -X importtime`` run imported."""
     modules = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
     assert "click" in modules  # the import log was captured
-    heavy = sorted(m for m in modules if m.split(".")[0] in ("flask", "werkzeug", "sqlalchemy"))
+    return modules
+
+
+@pytest.mark.parametrize("args", [("--help",), ("show", "--help"), ("log", "--help"), ("chart", "--help"),
+                                  ("report", "--help")])
+def test_help_imports_neither_flask_nor_sqlalchemy_nor_matplotlib(run, args):
+    r = run(*args, python_flags=("-X", "importtime"))
+    assert r.returncode == 0
+    heavy = sorted(m for m in imported(r) if m.split(".")[0] in ("flask", "werkzeug", "sqlalchemy", "matplotlib",
+                                                                  "jinja2", "numpy"))
     assert heavy == []
+
+
+def test_only_drawing_imports_matplotlib(run, tmp_path):
+    """Commands that read the record load no matplotlib; ``chart`` does, when it draws."""
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    assert run("--db", db, "init", "--name", "Light").returncode == 0
+    for args in (("show",), ("recap",), ("history",), ("outcomes",)):
+        r = run("--db", db, *args, python_flags=("-X", "importtime"))
+        assert r.returncode == 0, r.stderr
+        assert not any(m.split(".")[0] in ("matplotlib", "numpy") for m in imported(r)), args
+    r = run("--db", db, "chart", "timeline", "--out", str(tmp_path / "t.svg"), python_flags=("-X", "importtime"))
+    assert r.returncode == 0, r.stderr
+    assert "matplotlib" in imported(r)
 
 
 def test_version(run):

@@ -1,0 +1,117 @@
+"""What the charts read, read once: the program, its time zone and the period's facts.
+
+A ``Source`` is shared by every chart drawn for one answer (the report draws
+five), so the month streams of facts are loaded once. Voided facts are left
+out; corrections are applied (``service.handling.facts_between``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from service.application import Ledger, UnitOfWork, require_program
+
+Reader = Ledger | UnitOfWork
+
+
+class Remembering:
+    """A reader that loads the program, its decisions and each fact month once (a report asks several times)."""
+
+    def __init__(self, reader: Reader):
+        self._reader = reader
+        self._decisions: list | None = None
+        self._months: dict[str, Any] = {}
+        self._program: Any = None
+
+    def program(self) -> Any:
+        if self._program is None:
+            self._program = self._reader.program()
+        return self._program
+
+    def decisions(self) -> list:
+        if self._decisions is None:
+            self._decisions = list(self._reader.decisions())
+        return list(self._decisions)
+
+    def fact_log(self, month: str) -> Any:
+        if month not in self._months:
+            self._months[month] = self._reader.fact_log(month)
+        return self._months[month]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+@dataclass
+class Source:
+    reader: Reader
+    since: datetime | None
+    until: datetime | None
+    now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reader, Remembering):
+            self.reader = Remembering(self.reader)
+
+    @cached_property
+    def program(self) -> Any:
+        return require_program(self.reader)
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.program.view().timezone)
+
+    @cached_property
+    def start(self) -> datetime:
+        """``since``, else the program's start less the outcomes' look-back (a baseline taken at the clinic)."""
+        from service.outcomes import LOOK_BACK
+
+        if self.since is not None:
+            return self.since
+        return datetime.fromisoformat(self.program.view().started).replace(tzinfo=timezone.utc) - LOOK_BACK
+
+    @cached_property
+    def end(self) -> datetime:
+        return self.until or self.now or datetime.now(timezone.utc)
+
+    @cached_property
+    def facts(self) -> list[dict]:
+        from service.handling import facts_between
+
+        return [f for f in facts_between(self.reader, self.start, self.end) if not f["voided"]]
+
+    @cached_property
+    def _by_type(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for f in self.facts:
+            out.setdefault(f["type"], []).append(f)
+        return out
+
+    def of(self, *types: str) -> list[dict]:
+        """The facts of these types, in time order."""
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], []))
+        wanted = set(types)
+        return [f for f in self.facts if f["type"] in wanted]
+
+    @cached_property
+    def decisions(self) -> list[Any]:
+        """Every decision of the program (any valid time), in valid-time order."""
+        from domain.timeline import time_key
+
+        return sorted(self.reader.decisions(), key=lambda e: (time_key(e.occurred_at), e.originator_version))
+
+    @cached_property
+    def _local(self) -> dict[str, datetime]:
+        return {}
+
+    def local(self, iso: str) -> datetime:
+        """An ISO time in the program's zone (remembered: several charts read the same facts)."""
+        found = self._local.get(iso)
+        if found is None:
+            found = self._local[iso] = datetime.fromisoformat(iso).astimezone(self.zone)
+        return found

@@ -1,0 +1,134 @@
+"""Micro-breaks per day against the target, with the longest stretch without a break.
+
+Policy ``micro-breaks`` v1: waking hours 08:00 to 22:00 in the program's time
+zone, at most 60 minutes without a break. The longest stretch is the longest
+gap within waking hours between their start, each break or logged session (a
+session counts as a break) and their end; breaks outside waking hours do not
+shorten it. It is counted only for days that are over. Days shown are those
+with anything recorded. Over ``MAX_POINTS`` days the chart draws weekly figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from service.charts._common import MAX_POINTS
+
+TITLE = "Micro-breaks per day"
+ORDER = 3
+
+# The policy's defaults until domain/policies.py serves the policy in force: switch here, in one line.
+POLICY = {"id": "micro-breaks", "version": 1, "waking_from": time(8, 0), "waking_until": time(22, 0),
+          "max_minutes_without_break": 60}
+
+
+def longest_without_break(day: date, moments: list[datetime], zone: tzinfo, policy: dict = POLICY) -> float:
+    """Minutes of the longest gap in the waking hours of ``day`` between breaks (and sessions)."""
+    start = datetime.combine(day, policy["waking_from"], zone)
+    end = datetime.combine(day, policy["waking_until"], zone)
+    marks = [start, *sorted(m for m in moments if start <= m <= end), end]
+    return round(max((b - a).total_seconds() for a, b in zip(marks, marks[1:])) / 60, 1)
+
+
+def collect(source: Any) -> dict:
+    now = (source.now or datetime.now(source.zone)).astimezone(source.zone)
+    breaks: dict[date, int] = defaultdict(int)
+    moments: dict[date, list[datetime]] = defaultdict(list)
+    recorded: set[date] = set()
+    for f in source.facts:
+        at = source.local(f["occurred_at"])
+        recorded.add(at.date())
+        if f["type"] in ("break", "log"):
+            moments[at.date()].append(at)
+            if f["type"] == "break":
+                breaks[at.date()] += 1
+    limit = POLICY["max_minutes_without_break"]
+    days = []
+    for d in sorted(recorded):
+        over = datetime.combine(d + timedelta(days=1), time.min, source.zone) <= now
+        longest = longest_without_break(d, moments[d], source.zone) if over else None
+        days.append({"date": d, "breaks": breaks[d], "longest_without_break_min": longest,
+                     "met_target": None if longest is None else longest <= limit})
+    weekly_figures = len(days) > MAX_POINTS
+    if weekly_figures:
+        days = _weeks(days)
+    judged = [d for d in days if d["met_target"] is not None]
+    return {"days": days, "weekly": weekly_figures, "policy": POLICY,
+            "share_days_met": round(sum(1 for d in judged if d["met_target"]) / len(judged), 3) if judged else None}
+
+
+def _weeks(days: list[dict]) -> list[dict]:
+    """Per ISO week: mean breaks per recorded day, the week's longest stretch, met if every day over met it."""
+    weeks: dict[tuple[int, int], list[dict]] = defaultdict(list)
+    for d in days:
+        weeks[d["date"].isocalendar()[:2]].append(d)
+    out = []
+    for (year, week), items in sorted(weeks.items()):
+        over = [d["longest_without_break_min"] for d in items if d["longest_without_break_min"] is not None]
+        out.append({"date": date.fromisocalendar(year, week, 4), "week": f"{year}-W{week:02d}",
+                    "breaks": round(sum(d["breaks"] for d in items) / len(items), 1), "days": len(items),
+                    "longest_without_break_min": max(over) if over else None,
+                    "met_target": None if not over else max(over) <= POLICY["max_minutes_without_break"]})
+    return out
+
+
+def _label(d: dict) -> str:
+    return f"week {d['week']}" if "week" in d else d["date"].isoformat()
+
+
+def draw(data: dict, zone: tzinfo) -> Any:
+    import matplotlib.dates as mdates
+    from matplotlib.collections import PolyCollection
+
+    from service.charts._figure import GREY, OKABE_ITO, Picture, date_axis, empty, figure, legend_below, title
+
+    fig, (top, bottom) = figure(9.0, 5.8, rows=2, top=0.4, bottom=1.05, gap=0.45)
+    picture = Picture(fig)
+    unit = "mean per day, by week" if data["weekly"] else "per day"
+    title(fig, TITLE + (" (weekly)" if data["weekly"] else ""))
+    days = data["days"]
+    if not days:
+        empty(top, "Nothing recorded in this period")
+        empty(bottom, "")
+        return picture
+    at = [datetime.combine(d["date"], time(12), zone) for d in days]
+    width = 5.0 if data["weekly"] else 0.7  # days
+    # one artist for every bar (a patch per bar would cost a second on five years of days)
+    bars = PolyCollection([[(x - width / 2, 0), (x - width / 2, d["breaks"]), (x + width / 2, d["breaks"]),
+                            (x + width / 2, 0)] for x, d in zip(mdates.date2num(at), days)],
+                          facecolors=OKABE_ITO["sky"], edgecolors=OKABE_ITO["blue"], linewidths=0.5,
+                          gid="breaks-per-day", label=f"micro-breaks ({unit})")
+    top.add_collection(bars)
+    top.autoscale_view()
+    top.set_ylim(bottom=0)
+    picture.titles["breaks-per-day"] = f"Micro-breaks {unit}"
+    top.yaxis.get_major_locator().set_params(integer=True)
+    top.set_ylabel(f"Breaks ({'mean per day' if data['weekly'] else 'count'})")
+    limit = data["policy"]["max_minutes_without_break"]
+    bottom.set_title(f"Longest stretch without a break, {data['policy']['waking_from']:%H:%M}-"
+                     f"{data['policy']['waking_until']:%H:%M} (target: at most {limit} min)", loc="left",
+                     fontsize=9, fontweight="normal")
+    bottom.axhline(limit, color=GREY, linestyle="--", linewidth=1, gid="target", label=f"target: {limit} min")
+    picture.titles["target"] = f"Target: at most {limit} minutes without a break in waking hours"
+    for met, (label, marker, colour, fill) in {True: ("target met", "o", "green", True),
+                                               False: ("target missed", "X", "vermillion", True)}.items():
+        chosen = [(x, d) for x, d in zip(at, days) if d["met_target"] is met]
+        if not chosen:
+            continue
+        gid = f"series-{'met' if met else 'missed'}"
+        bottom.plot([x for x, _ in chosen], [d["longest_without_break_min"] for _, d in chosen], linestyle="none",
+                    marker=marker, markersize=5, color=OKABE_ITO[colour], label=label, gid=gid)
+        picture.points[gid] = [
+            (f"point-{_label(d)}", f"{_label(d)}: longest {d['longest_without_break_min']:g} min without a break, "
+                                   f"{d['breaks']:g} breaks{' a day' if data['weekly'] else ''}") for _, d in chosen]
+    bottom.set_ylabel("Minutes without a break")
+    bottom.set_ylim(bottom=0)
+    date_axis(bottom, zone)
+    share = data["share_days_met"]
+    if share is not None:
+        bottom.text(0.99, 1.02, f"target met on {share:.0%} of {'weeks' if data['weekly'] else 'days'}",
+                    transform=bottom.transAxes, ha="right", va="bottom", gid="share-met")
+    legend_below(fig, bottom.get_legend_handles_labels()[0], ncol=3)
+    return picture

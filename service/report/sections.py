@@ -1,0 +1,108 @@
+"""The report's sections: what each shows, computed from one shared ``Context``.
+
+Each ``Section`` names its template (``templates/sections/<id>.html.j2``) and
+a function giving the template's values, or ``None`` to leave it out. Add a
+section (the insights of issue 12: lights, tension suggestions, the 23-hour
+day, fittings) by appending to ``SECTIONS``; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Callable
+
+from service.charts._source import Source
+
+
+class Context(Source):
+    """The period being reported, read once: the charts' ``Source`` plus the program then and now."""
+
+    @cached_property
+    def then(self) -> dict:
+        from service.queries import show
+
+        return show(self.reader, self.start)
+
+    @cached_property
+    def current(self) -> dict:
+        from service.queries import show
+
+        return show(self.reader, self.end)
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        return {e.id: e.name for e in self.program.view().exercises.values()}
+
+    @cached_property
+    def generated(self) -> datetime:
+        return (self.now or datetime.now(timezone.utc)).astimezone(self.zone)
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    heading: str
+    build: Callable[[Context], dict | None]
+
+    @property
+    def template(self) -> str:
+        return f"sections/{self.id}.html.j2"
+
+
+def program(ctx: Context) -> dict:
+    return {"then": ctx.then, "now": ctx.current}
+
+
+def decisions(ctx: Context) -> dict:
+    from service.queries import history
+
+    return {"entries": history(ctx.reader, since=ctx.start, until=ctx.end)["entries"], "names": ctx.names}
+
+
+def charts(ctx: Context) -> dict:
+    from service import charts as drawing
+
+    out = []
+    for name in drawing.in_order():
+        svg = drawing.draw(ctx, name, "svg").decode("utf-8")
+        about = " ".join(drawing.module(name).__doc__.split("\n\n")[0].split())  # the module's first paragraph
+        out.append({"name": name, "title": drawing.module(name).TITLE, "about": about, "svg": svg[svg.index("<svg"):]})
+    return {"charts": out}
+
+
+def signature(ctx: Context) -> dict:
+    from service.queries import signature as library
+
+    return library(ctx.reader)
+
+
+def outcomes(ctx: Context) -> dict:
+    """Each instrument's change from its first to its latest measurement within the period (as the chart)."""
+    from domain.mcid import summarize
+    from service.outcomes import measures
+
+    return summarize(measures(ctx.facts))
+
+
+#: The most recent notes a report lists; a shorter period lists the others (a busy year writes thousands).
+NOTES_SHOWN = 200
+
+
+def notes(ctx: Context) -> dict:
+    found = [f for f in ctx.of("log", "checkin", "flare-start", "flare-end") if f.get("note")]
+    shown = found[-NOTES_SHOWN:]
+    return {"notes": [{"at": f["occurred_at"], "type": f["type"], "exercise": f.get("exercise"), "note": f["note"]}
+                      for f in shown], "total": len(found)}
+
+
+SECTIONS: list[Section] = [
+    Section("program", "The program then and now", program),
+    Section("decisions", "Decisions and their reasons", decisions),
+    Section("charts", "Charts", charts),
+    Section("signature", "Signature library", signature),
+    Section("outcomes", "Outcome measures", outcomes),
+    Section("notes", "Notes of the period", notes),
+    # Insights (issue 12: traffic lights, tension suggestions, the 23-hour day, fittings) join here.
+]

@@ -1,0 +1,62 @@
+"""The HTML report: self-contained, escaped, every section, and the period's program then and now."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service import charts
+from service.report import SECTIONS, build
+from tests.integration import chart_history as h
+from tests.integration.chart_history import chart_store  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(scope="module")
+def html(chart_store):  # noqa: F811
+    ledger, _ = chart_store
+    return build(ledger, h.at(50, 0), h.at(0, 23, 59))
+
+
+def test_the_report_loads_nothing_and_runs_nothing(html):
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in html
+    assert not re.search(r"<script|<link|<iframe|<object|<embed|<img|<[a-z][^>]*[\s:](src|href)=\"(?!#)|@import|url\(http", html, re.I)
+    # the only URLs are the XML namespaces of the inline SVG
+    assert set(re.findall(r"https?://[^\s\"')]+", html)) <= {
+        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://purl.org/dc/elements/1.1/",
+        "http://creativecommons.org/ns#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "http://purl.org/dc/dcmitype/StillImage"}
+
+
+def test_names_reasons_and_notes_are_text(html):
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "felt it &lt;/script&gt;&lt;b&gt;here&lt;/b&gt;" in html
+    assert "flare &lt;/script&gt; too much" in html
+    assert "</script>" not in html and "<b>here" not in html
+
+
+def test_every_section_and_chart_is_there(html):
+    for section in SECTIONS:
+        assert f'<section id="{section.id}"' in html
+    assert html.count("<svg ") == len(charts.names())
+    for gid in ("series-before", "marks-progress", "series-missed", "tension-count-hip_flexors-both", "series-odi"):
+        assert f'id="{gid}"' in html
+
+
+def test_the_program_then_and_now_and_the_decisions_of_the_period(html):
+    program = html[html.index('<section id="program"'):html.index('<section id="decisions"')]
+    now, then = program.split("At the period")
+    assert "Leg lift" in now and "Short plank" in now and "Side plank" in now  # deconstructed, still listed
+    assert "Leg lift" not in then and "Dead bug" in then
+    decisions = html[html.index('<section id="decisions"'):html.index('<section id="charts"')]
+    for reason in ("easy for a week", "aggravates the QL", "hip pinch", "calms the back"):
+        assert reason in decisions
+    assert "first fitting" not in decisions  # the adds were before the period
+
+
+def test_signature_outcomes_and_print_styles(html):
+    signature = html[html.index('<section id="signature"'):html.index('<section id="outcomes"')]
+    assert "Dead bug" in signature and "forced past the rule" in signature
+    outcomes = html[html.index('<section id="outcomes"'):html.index('<section id="notes"')]
+    assert "ODI" in outcomes and "improved" in outcomes and "not a diagnosis" in outcomes
+    assert "@page { size: A4;" in html and "@media print" in html
