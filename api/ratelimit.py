@@ -84,7 +84,7 @@ def cost_of(endpoint: str | None, args) -> int:
 
 #: The endpoints that read every fact of a period (up to the whole history), charged ``RECAP_COST``.
 WHOLE_PERIOD_READS = frozenset(("reads.recap", "fhir.export_fhir", "fittings.fitting_report", "toolkit.flares",
-                                "tension.tension", "day.breaks"))
+                                "tension.tension", "day.breaks", "pending.pending"))
 #: The list endpoints answered in pages charged by their size (``cost_of``).
 PAGED = frozenset(("reads.sessions", "reads.history", "reads.exercise_history", "reads.conflicts",
                    "devices.devices"))

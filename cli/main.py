@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "cli.signature": ("signature", "kit", "flares"),
     "cli.charts": ("chart", "report"),
     "cli.day": ("day", "breaks"),
+    "cli.lights": ("sessions", "pending"),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 # Values in words are shared with the HTML report (service.wording).
-from service.wording import changes, dose, prescription, words  # noqa: F401 (cli.tables reads them here)
+from service.wording import changes, dose, guarded, prescription, words  # noqa: F401 (cli.tables reads them here)
 
 
 def _short(x: str | None) -> str:
@@ -44,6 +44,8 @@ def confirmation(result: dict) -> str:
                                  {k: c["to"] for k, c in r["changes"].items()})
     if r.get("components"):
         text += "\n  components: " + ", ".join(c["name"] for c in r["components"])
+    if r.get("override"):
+        text += "\n  forced past the pain-monitoring guard: " + guarded(r["override"])
     if r.get("forced"):
         text += "\n  forced past the evidence rule: " + "; ".join(r["evidence"]["unmet"])
     return text
@@ -140,6 +142,8 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
         lines.append(f"check-ins: {data['checkins']}" + (f", average pain {words(avg)}" if avg is not None else ""))
     if data.get("flares"):
         lines.append(f"flares: {data['flares']}")
+    if data.get("lights") and data["sessions"]:
+        lines.append("lights: " + ", ".join(f"{c} {n}" for c, n in data["lights"].items()))
     if data.get("next_day"):
         lines.append("next day: " + ", ".join(f"{v} {data['next_day'][v]}" for v in ("better", "same", "worse")
                                               if v in data["next_day"]))

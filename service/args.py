@@ -176,7 +176,7 @@ SPECS: dict[str, dict[str, Parser]] = {
     "init": {"name": name_text, "timezone": timezone_name},
     "add": {"name": name_text, "kind": text, **RX_CHANGE, "per_side": boolean, "target": text_list,
             "protect": text_list, "cues": text_list, **DECISION},
-    "progress": {**EXERCISE, **RX_CHANGE, **DECISION},
+    "progress": {**EXERCISE, **RX_CHANGE, "force": boolean, **DECISION},
     "regress": {**EXERCISE, **RX_CHANGE, **DECISION},
     "adapt": {**EXERCISE, **RX_CHANGE, "per_side": boolean, "target": text_list, "protect": text_list,
               "cues": text_list, **DECISION},

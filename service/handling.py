@@ -27,7 +27,7 @@ from domain.program import Context, Program
 from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
-from service import overrides
+from service import guard, overrides
 from service.application import Ledger, UnitOfWork, require_program
 from service.fact_reads import facts_between, months_between  # noqa: F401 - read here and by callers
 
@@ -225,10 +225,17 @@ def _on_change(kind: str) -> Callable[..., Step]:
         program = require_program(uow)
         ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
         restore, records = overrides.overridden(uow, m)
+        premature = (guard.progression_evidence(uow, ex.id, m.occurred_at)
+                     if kind == "progress" and ex.status in ("active", "paused") else None)  # else refused anyway
+        if premature is not None and m.accepted and not parsed.get("force"):
+            premature = None  # applied before (an import replays it): it was judged where it was made
         program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now),
-                                    restore=restore or None)
-        changes = program.pending_events[-1].changes
-        return _won(uow, m, ex, records, now, {"exercise_id": ex.id, "exercise": ex.name, "changes": changes})
+                                    restore=restore or None, premature=premature, force=bool(parsed.get("force")))
+        event = program.pending_events[-1]
+        result = {"exercise_id": ex.id, "exercise": ex.name, "changes": event.changes}
+        if getattr(event, "override", None) is not None:
+            result["override"] = event.override
+        return _won(uow, m, ex, records, now, result)
     return handler
 
 
@@ -453,9 +460,12 @@ def on_resolve(uow, m, parsed, now) -> Step:
     resolution = "apply-mine" if parsed.get("apply_mine") else "keep-current"
     step = Step([log], {"conflict_id": conflict["id"], "resolution": resolution})
     if resolution == "apply-mine":
+        # Applying a kept progression is decided seeing the conflict's reason: it goes past the
+        # pain-monitoring guard as a forced one, recorded with the evidence it overrides.
+        args = {**conflict["args"], "force": True} if conflict["type"] == "progress" else conflict["args"]
         mine = Mutation(mutation_id=m.mutation_id, type=conflict["type"],
                         occurred_at=datetime.fromisoformat(conflict["occurred_at"]), device_id=m.device_id,
-                        args=conflict["args"], supersede_later=m.supersede_later)
+                        args=args, supersede_later=m.supersede_later)
         applied = run(uow, mine, argspec.parse(mine.type, mine.args), now)
         step.aggregates += applied.aggregates
         step.result["applied"] = applied.result

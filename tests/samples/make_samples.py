@@ -26,6 +26,8 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
 - ``events_v7.jsonl``: Program.PolicyChanged v1 (``policy set``: a rule's parameters from a valid time on).
 - ``events_v8.jsonl``: FactLog.SleepRecorded v1 (May's log: a night's sleep, recorded the morning after, and its
   correction).
+- ``events_v9.jsonl``: Program.ExerciseProgressed v2 (``override``: a progression forced past the
+  pain-monitoring guard keeps the evidence it overrode).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -125,6 +127,12 @@ def program_events(program_id) -> list:
     p.cover("checkin", ctx(-2, recorded=14))
     # a person tuned the pain-monitoring lights (events_v7)
     p.set_policy("pain-monitoring", {"green_max": 3}, ctx(14.5, "physio's advice", "therapist"))
+    # a progression forced past the pain-monitoring guard, with the evidence it overrode (events_v9)
+    p.change_prescription("progress", deadlift, {"reps": 6}, ctx(15, "physio says go on", "therapist"),
+                          premature={"session_id": sid("fact:deadlift-session"), "exercise": DEADLIFT,
+                                     "occurred_at": day(14.8).astimezone(PARIS).isoformat(), "light": "red",
+                                     "light_reasons": ["pain during 6: above 5"], "awaiting_next_day": True,
+                                     "policy": {"id": "pain-monitoring", "version": 1}}, force=True)
     return list(p.pending_events)
 
 

@@ -89,7 +89,7 @@ def hostile(server):
         device.m("sleep", 7, hours=7, position="side", note=HTML),
         device.m("flare-start", 6, pain=5, note=HTML),
         device.m("fitting-open", 5, notes=BIDI),
-        device.m("progress", 4, exercise=f"sql {SQL}", sets=3, reason=CONTROL, reason_code="pain"))
+        device.m("progress", 4, exercise=f"sql {SQL}", sets=3, reason=CONTROL, reason_code="pain", force=True))
     assert [r["status"] for r in results] == ["applied"] * len(results), [r for r in results
                                                                          if r["status"] != "applied"]
     return device
