@@ -13,7 +13,7 @@ from marshmallow import fields
 
 from api.blueprint import ApiBlueprint
 from api.query_dates import Zone, check_period, check_span, moment, read_models
-from api.schemas import Iso, Strict, When
+from api.schemas import Iso, RuleRefSchema, SessionSchema, Strict, When
 from service import dates
 
 blp = ApiBlueprint("day", __name__, url_prefix="/v1", description="The 23-hour day: micro-breaks, sleep, flares")
@@ -28,12 +28,6 @@ def Minutes(**kwargs) -> fields.Raw:
 MET = "whether the longest stretch stayed within the policy's max_gap_min; null until the day is over"
 
 
-class MicroBreaksPolicySchema(Strict):
-    id = fields.String(metadata={"description": "micro-breaks"})
-    version = fields.Integer(metadata={"description": "the version of the rule's logic"})
-    params = fields.Dict(keys=fields.String(), metadata={
-        "description": "waking_start and waking_end (HH:MM, wall clock in the program's zone), max_gap_min"})
-
 
 class DayQuerySchema(Strict):
     date = When(metadata={"description": "The day (default today, in the program's time zone); a datetime "
@@ -46,38 +40,7 @@ class BreakSchema(Strict):
     seconds = fields.Integer(allow_none=True)
 
 
-class NextDaySchema(Strict):
-    verdict = fields.String(metadata={"enum": ["better", "same", "worse"]})
-    pain = fields.Integer(allow_none=True)
-    fact_id = fields.String()
 
-
-class LightPolicySchema(Strict):
-    id = fields.String(metadata={"description": "pain-monitoring"})
-    version = fields.Integer()
-    params = fields.Dict(keys=fields.String())
-
-
-class DaySessionSchema(Strict):
-    """A logged session with its pain-monitoring light (``service.insights.lights``)."""
-
-    id = fields.String(metadata={"description": "the session's fact id"})
-    exercise = fields.String(allow_none=True)
-    exercise_id = fields.String(allow_none=True)
-    occurred_at = Iso()
-    sets = fields.Integer(allow_none=True)
-    reps = fields.Integer(allow_none=True)
-    hold_s = fields.Integer(allow_none=True)
-    load = fields.Dict(allow_none=True)
-    pain_before = fields.Integer(allow_none=True)
-    pain_during = fields.Integer(allow_none=True)
-    pain_after = fields.Integer(allow_none=True)
-    effort = fields.Integer(allow_none=True)
-    tension = fields.List(fields.Dict())
-    next_day = fields.Nested(NextDaySchema, allow_none=True)
-    light = fields.String(metadata={"enum": ["green", "amber", "red"]})
-    light_reasons = fields.List(fields.String())
-    policy = fields.Nested(LightPolicySchema)
 
 
 class SleepSchema(Strict):
@@ -101,7 +64,7 @@ class CheckinSchema(Strict):
 
 class DaySchema(Strict):
     date = fields.String(metadata={"description": "the local date (YYYY-MM-DD) in the program's time zone"})
-    sessions = fields.List(fields.Nested(DaySessionSchema))
+    sessions = fields.List(fields.Nested(SessionSchema))
     breaks = fields.List(fields.Nested(BreakSchema), metadata={"description": "every break of the day, also "
                                                                                "outside waking hours"})
     longest_without_break_min = Minutes(description=STRETCH)
@@ -114,7 +77,7 @@ class DaySchema(Strict):
     checkins = fields.List(fields.Nested(CheckinSchema))
     in_flare = fields.Boolean(metadata={"description": "a flare started on or before this day and had not ended "
                                                        "before it"})
-    policy = fields.Nested(MicroBreaksPolicySchema,
+    policy = fields.Nested(RuleRefSchema,
                            metadata={"description": "the micro-breaks policy in force at the day's start"})
 
 
@@ -137,7 +100,7 @@ class BreaksSchema(Strict):
     share_days_met = fields.Float(allow_none=True, metadata={
         "description": "share (0..1, two decimals) of the listed days that are over and met the target; null "
                        "when none is over"})
-    policy = fields.Nested(MicroBreaksPolicySchema, metadata={
+    policy = fields.Nested(RuleRefSchema, metadata={
         "description": "the policy in force at until (each day is judged under the one at its start)"})
 
 

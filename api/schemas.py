@@ -378,6 +378,18 @@ class RuleRefSchema(Strict):
     params = fields.Dict(keys=fields.String(), metadata={"description": "the parameters in force"})
 
 
+class SuggestionSchema(Strict):
+    """A suggestion (never an event): the rule that made it and exactly the facts it rests on."""
+
+    rule_id = fields.String(metadata={"description": "the policy that produced it"})
+    rule_version = fields.Integer()
+    exercise = fields.String(allow_none=True)
+    message = fields.String()
+    facts = fields.List(fields.String(), metadata={"description": "ids of the facts it rests on"})
+    muscles = fields.List(fields.String(), metadata={"description": "tension rules: the muscles that made it fire"})
+    why = fields.String(metadata={"description": "tension rules: what was found, in words"})
+
+
 class SessionSchema(Strict):
     id = fields.String()
     exercise_id = fields.String(allow_none=True)
