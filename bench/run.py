@@ -33,9 +33,12 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
   of history (10,000 events, ``bench/asof.py``'s builder, built once per run), against the same
   ``python -c "import click"`` runs (interleaved with them and with ``--help``).
 - ``report_s``: ``backstory --db URL report --since START --until END --out FILE`` as a whole process over
-  the whole 5-year history (the 100,000-event as-of store), median wall time; against the floor of its
+  the whole 5-year, 50,000-event history (built next to the as-of stores), median wall time; against the floor of its
   imports (``python -c "import matplotlib.pyplot, jinja2"``) and the default (last month's) report,
   interleaved, each with its CPU time.
+- ``insight_month_ms``, ``insight_all_ms``, ``day_ms`` (``bench/insights.py``): the insight commands
+  (sessions, tension, breaks, flares, fitting report, day) as whole processes on that history, the slowest
+  command's median for a one-month and a whole-history question.
 
 ``--quick`` (about 2 minutes on 2 cores): 2,000 pushed facts, 10,000 pulled entries, 4 concurrent
 devices x 1,000 facts (x 2,000, and as many behind, for ``projection_per_s``), the same
@@ -69,9 +72,10 @@ for path in (str(HERE), str(ROOT)):
         sys.path.insert(0, path)
 
 # bench/asof.py: the history builder, process timing; bench/sync.py: workload, server, client, stores;
-# bench/follow.py: the projections' positions
+# bench/follow.py: the projections' positions; bench/insights.py: the insight commands as processes
 import asof
 import follow
+import insights
 import sync
 
 from service.accounts import create_account
@@ -83,10 +87,10 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SIZES = {
     "quick": {"facts": 2_000, "pull": 10_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 41,
               "warm_repeats": 15, "help_runs": 21, "year_events": 10_000, "devices": 4, "device_facts": 1_000, "pull_repeats": 3,
-              "pg_rounds": 1, "report_runs": 3, "keep_facts": 2_000},
+              "pg_rounds": 1, "report_runs": 3, "keep_facts": 2_000, "insight_runs": 3},
     "full": {"facts": 10_000, "pull": 50_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 81,
              "warm_repeats": 30, "help_runs": 31, "year_events": 10_000, "devices": 8, "device_facts": 2_000, "pull_repeats": 3,
-             "pg_rounds": 2, "report_runs": 5, "keep_facts": 2_000},
+             "pg_rounds": 2, "report_runs": 5, "keep_facts": 2_000, "insight_runs": 5},
 }
 
 TARGETS = [
@@ -101,6 +105,9 @@ TARGETS = [
     ("cli_show_ratio", "<=", 2.5),
     ("server_peak_rss_mb", "<=", 200.0),
     ("report_s", "<=", 3.0),
+    ("insight_month_ms", "<=", 300.0),
+    ("insight_all_ms", "<=", 2000.0),
+    ("day_ms", "<=", 200.0),
 ]
 
 
@@ -651,18 +658,20 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
     # The program as of random dates, on a small and a large history.
     # Nothing is timed while they are built, so the small one is built in a second process next to the
     # large one (2 cores); each build's own time is context only.
-    small, large = size["asof_small"], size["asof_large"]
+    small, large, five = size["asof_small"], size["asof_large"], insights.HISTORY_EVENTS
 
-    def build_both() -> dict[str, dict]:
+    def build_all() -> dict[str, dict]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            pending = pool.submit(build_history, tmp, small, a.seed, "small")
+            pending = [pool.submit(build_history, tmp, n, a.seed, name) for n, name in ((small, "small"), (five, "five"))]
             built_large = build_history(tmp, large, a.seed, "large")
-            return {"small": pending.result(timeout=600), "large": built_large}
+            built_small, built_five = (p.result(timeout=900) for p in pending)
+            return {"small": built_small, "large": built_large, "five": built_five}
 
-    histories = phases.run(f"building histories of {small:,} and {large:,} events (SQLite, in parallel)", build_both)
+    histories = phases.run(f"building histories of {small:,}, {five:,} and {large:,} events (SQLite, two at a time)",
+                           build_all)
     q = phases.run("as-of queries at random dates",
                    lambda: asof_queries(histories, size["asof_dates"], size["warm_repeats"], a.seed))
     f.update({"as_of_ms_small": q["small"]["cold_ms"], "as_of_ms_large": q["large"]["cold_ms"],
@@ -671,9 +680,13 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
               "as_of_events_small": q["small"]["events"], "as_of_events_large": q["large"]["events"]})
     context["as_of"] = q
     r = phases.run("the report of the 5-year history as a whole process",
-                   lambda: report_processes(size["report_runs"], tmp, histories["large"]))
+                   lambda: report_processes(size["report_runs"], tmp, histories["five"]))
     f["report_s"] = r.pop("report_s")
     context["report"] = r
+    i = phases.run("the insight commands on the 5-year, 50,000-event history, as whole processes",
+                   lambda: insights.figures(tmp, five, a.seed, size["insight_runs"], built=histories["five"]))
+    f.update({k: i.pop(k) for k in ("insight_month_ms", "insight_all_ms", "day_ms")})
+    context["insights"] = i
     f["context"] = context
     return f
 
@@ -772,6 +785,10 @@ def table(f: dict[str, Any]) -> str:
         f"{rep['report_command']} over {rep['report_days']:,} days ({rep['report_events']:,} events), "
         f"{rep['report_kb']:,} kB; CPU {rep['report_cpu_s']:.2f} s; fastest {rep['report_best_s']:.2f} s; "
         f"default month {rep['report_month_s']:.2f} s (CPU {rep['report_month_cpu_s']:.2f} s)")
+    ins = c["insights"]["by_command"]
+    for key, period in (("insight_month_ms", "month"), ("insight_all_ms", "all")):
+        row(key, _n(f[key], "ms"), "slowest command", ", ".join(f"{k} {v:.0f}" for k, v in ins[period].items()))
+    row("day_ms", _n(f["day_ms"], "ms"), "", "backstory day DATE --json, a day of the last month")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for i, r in enumerate(rows):
