@@ -179,10 +179,10 @@ def create_app(config: dict | None = None) -> Flask:
     errors.install_http_server_problems()
     _hooks(flask_app)
 
-    from api import devices, fhir, fittings, health, outcomes, policies, reads, sync, tension, toolkit
+    from api import day, devices, fhir, fittings, health, outcomes, pending, policies, reads, sync, tension, toolkit
 
     for blueprint in (sync.blp, devices.blp, reads.blp, outcomes.blp, policies.blp, fhir.blp, health.blp,
-                      fittings.blp, toolkit.blp, tension.blp):
+                      fittings.blp, toolkit.blp, tension.blp, day.blp, pending.blp):
         api.register_blueprint(blueprint)
     from api.web import register as register_dashboard
 

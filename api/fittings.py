@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from api.blueprint import ApiBlueprint
 from api.query_dates import read_models
-from api.schemas import DecisionSchema, Iso, Strict
+from api.schemas import DecisionSchema, Iso, RuleRefSchema, Strict, SuggestionSchema
 from service.insights.fittings import report
 
 blp = ApiBlueprint("fittings", __name__, url_prefix="/v1", description="Fittings: the program's 1-2 week cycles")
@@ -19,11 +19,6 @@ class FittingQuerySchema(Strict):
     number = fields.Integer(validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "The fitting's number (default: the open one, else the last)"})
 
-
-class RuleSchema(Strict):
-    id = fields.String(metadata={"description": "the rule (policy) id"})
-    version = fields.Integer(metadata={"description": "the version of the rule's logic"})
-    params = fields.Dict(keys=fields.String(), metadata={"description": "the parameters in force"})
 
 
 class FittingSchema(Strict):
@@ -53,25 +48,18 @@ class FittingExerciseSchema(Strict):
     next_day = fields.Nested(NextDayCountsSchema, metadata={"description": "their next-day verdicts"})
 
 
-class FittingSuggestionSchema(Strict):
-    rule_id = fields.String()
-    rule_version = fields.Integer()
-    exercise = fields.String(allow_none=True)
-    message = fields.String()
-    facts = fields.List(fields.String(), metadata={"description": "ids of the facts it rests on"})
-
 
 class FittingReportSchema(Strict):
     fitting = fields.Nested(FittingSchema)
     decisions = fields.List(fields.Nested(DecisionSchema), metadata={"description": "decisions within it"})
     exercises = fields.List(fields.Nested(FittingExerciseSchema))
-    suggestions = fields.List(fields.Nested(FittingSuggestionSchema), metadata={
+    suggestions = fields.List(fields.Nested(SuggestionSchema), metadata={
         "description": "what the insights suggest for the period; never applied by themselves"})
     next_due = Iso(metadata={"description": "when the next fitting is due: max_days after an open one began; "
                                             "after a closed one, once it closed and min_days after it began"})
     due = fields.Boolean(metadata={"description": "the fitting is open and past next_due"})
     days = fields.Float(metadata={"description": "days from its opening to its close (or now)"})
-    policy = fields.Nested(RuleSchema, metadata={"description": "the fittings policy in force when it opened"})
+    policy = fields.Nested(RuleRefSchema, metadata={"description": "the fittings policy in force when it opened"})
     note = fields.String(metadata={"description": "heuristics, not a diagnosis"})
 
 

@@ -67,13 +67,11 @@ def retry_after(seconds: float) -> str:
 
 def cost_of(endpoint: str | None, args) -> int:
     """The tokens a request takes: 1; a read page 1 more per ``PAGE_COST_ITEMS`` items asked beyond the first
-    ``PAGE_COST_ITEMS``; a recap, a FHIR export, a fitting report or the flares (whole
-    periods read) or a chart (drawn anew) ``RECAP_COST``; the dashboard's pages as their endpoints. ``args`` is
-    the query (a bad ``limit`` costs 1: it is refused)."""
+    ``PAGE_COST_ITEMS``; a read of whole periods (``WHOLE_PERIOD_READS``) ``RECAP_COST``. ``args`` is the
+    query (a bad ``limit`` costs 1: it is refused)."""
     from api import limits
 
-    if endpoint in ("reads.recap", "fhir.export_fhir", "fittings.fitting_report", "toolkit.flares", "web.recap",
-                    "web.chart_svg"):
+    if endpoint in WHOLE_PERIOD_READS:
         return limits.RECAP_COST
     if endpoint in PAGED:
         try:
@@ -84,6 +82,10 @@ def cost_of(endpoint: str | None, args) -> int:
     return 1
 
 
+#: The endpoints that read every fact of a period (up to the whole history), charged ``RECAP_COST``.
+WHOLE_PERIOD_READS = frozenset(("reads.recap", "fhir.export_fhir", "fittings.fitting_report", "toolkit.flares",
+                                "tension.tension", "day.breaks", "pending.pending",
+                                "web.recap", "web.tension", "web.chart_svg"))  # the dashboard's (a chart: drawn anew)
 #: The list endpoints answered in pages charged by their size (``cost_of``).
 PAGED = frozenset(("reads.sessions", "reads.history", "reads.exercise_history", "reads.conflicts",
                    "devices.devices", "web.sessions", "web.history", "web.conflicts"))

@@ -32,6 +32,7 @@ from api.schemas import (
     RangePageQuerySchema,
     RecapQuerySchema,
     RecapSchema,
+    SessionsQuerySchema,
     SessionsSchema,
     SignatureSchema,
 )
@@ -98,21 +99,26 @@ def exercise_in_path(exercise: str) -> str:
 
 @blp.route("/sessions", methods=["GET"])
 @blp.protected()
-@blp.arguments(RangePageQuerySchema, location="query")
+@blp.arguments(SessionsQuerySchema, location="query")
 @blp.response(200, SessionsSchema)
-@blp.alt_response(404, response="NOT_FOUND", description="No program yet")
+@blp.alt_response(404, response="NOT_FOUND", description="No program yet, or no such exercise")
 def sessions(query):
-    """Logged sessions and pain by day over a period (valid time), oldest first, in pages."""
+    """Logged sessions with their pain-monitoring light, and pain by day, over a period (valid time), in pages.
+
+    Each session as ``backstory sessions --json`` lists it (light, reasons, next-day response, the rule),
+    with what the record keeps of it besides (recorded time, device, note, corrections; a voided one
+    flagged). Lights are heuristics from the pain-monitoring model, not a diagnosis.
+    """
     return sessions_of(query)
 
 
 def sessions_of(query: dict) -> dict:
-    """One page of sessions, with pain by day, for a parsed ``RangePageQuerySchema`` query."""
+    """One page of sessions, with pain by day, for a parsed ``SessionsQuerySchema`` query."""
     zone = Zone()
     since, until = period_of(query, zone)
     after = page_after(query, "sessions", (str, int, str, str))  # time key, position, fact id, local day
     projections, program_id = read_models()
-    out = dict(projections.sessions(program_id, since, until, after, query["limit"]))
+    out = dict(projections.sessions(program_id, since, until, after, query["limit"], query.get("exercise")))
     last_key, has_more = out.pop("last_key"), out.pop("has_more")
     first, last = [m.astimezone(zone.get()).date().isoformat() if m else None for m in (since, until)]
     # Each day once over the pages: after the previous page's last day, up to this page's.

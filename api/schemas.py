@@ -307,6 +307,13 @@ class RangePageQuerySchema(RangeQuerySchema, PageQuerySchema):
     """A valid-time range read in pages, oldest first."""
 
 
+class SessionsQuerySchema(RangePageQuerySchema):
+    """Sessions over a valid-time range in pages, of one exercise if named."""
+
+    exercise = fields.String(validate=validate.Length(min=1, max=limits.MAX_NAME_CHARS), metadata={
+        "description": "Only this exercise's sessions: its name (case-insensitive) or id prefix"})
+
+
 class ProgramInfoSchema(Strict):
     name = fields.String(allow_none=True)
     timezone = fields.String(allow_none=True)
@@ -359,6 +366,30 @@ class HistorySchema(Strict):
     has_more = _has_more("decisions")
 
 
+class NextDaySchema(Strict):
+    verdict = fields.String(metadata={"enum": ["better", "same", "worse"]})
+    pain = fields.Integer(allow_none=True)
+    fact_id = fields.String(metadata={"description": "the next-day response's fact id"})
+
+
+class RuleRefSchema(Strict):
+    id = fields.String(metadata={"description": "the rule's id, e.g. pain-monitoring"})
+    version = fields.Integer(metadata={"description": "the version of the rule's logic"})
+    params = fields.Dict(keys=fields.String(), metadata={"description": "the parameters in force"})
+
+
+class SuggestionSchema(Strict):
+    """A suggestion (never an event): the rule that made it and exactly the facts it rests on."""
+
+    rule_id = fields.String(metadata={"description": "the policy that produced it"})
+    rule_version = fields.Integer()
+    exercise = fields.String(allow_none=True)
+    message = fields.String()
+    facts = fields.List(fields.String(), metadata={"description": "ids of the facts it rests on"})
+    muscles = fields.List(fields.String(), metadata={"description": "tension rules: the muscles that made it fire"})
+    why = fields.String(metadata={"description": "tension rules: what was found, in words"})
+
+
 class SessionSchema(Strict):
     id = fields.String()
     exercise_id = fields.String(allow_none=True)
@@ -378,6 +409,14 @@ class SessionSchema(Strict):
     note = fields.String(allow_none=True)
     voided = fields.Boolean(allow_none=True)
     corrections = fields.Raw(allow_none=True)
+    next_day = fields.Nested(NextDaySchema, allow_none=True, metadata={
+        "description": "the next-day response naming this session (the latest), null when none yet"})
+    light = fields.String(metadata={"enum": ["green", "amber", "red"], "description": (
+        "pain-monitoring light under the policy in force at the session's valid time: green when pain during "
+        "is at most green_max, amber at most amber_max, red above or when the next day is worse or its pain "
+        "rises next_day_rise over pain before. A heuristic, not a diagnosis")})
+    light_reasons = fields.List(fields.String(), metadata={"description": "why the session has its light"})
+    policy = fields.Nested(RuleRefSchema, metadata={"description": "the rule that gave the light"})
 
 
 class PainDaySchema(Strict):
@@ -419,12 +458,18 @@ class RecapSchema(Strict):
     tension = fields.List(fields.Dict())
     breaks = fields.Integer()
     breaks_per_day = fields.Dict(keys=fields.String(), values=fields.Integer())
+    breaks_share_days_met = fields.Float(allow_none=True, metadata={
+        "description": "share (0..1, two decimals) of the finished days with anything recorded whose longest stretch "
+                       "without a micro-break met the micro-breaks policy in force that day (GET /v1/breaks); null "
+                       "when no such day is over"})
     next_day = fields.Dict(keys=fields.String(), values=fields.Integer())
     checkins = fields.Integer()
     checkin_pain_avg = fields.Float(allow_none=True)
     flares = fields.Integer()
     assessments = fields.List(fields.Nested(AssessmentSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))
+    lights = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "sessions by pain-monitoring light: {\"green\": n, \"amber\": n, \"red\": n}"})
 
 
 class SignatureExerciseSchema(Strict):

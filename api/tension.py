@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 
 from api.blueprint import ApiBlueprint
 from api.query_dates import Zone, check_period, moment, read_models
-from api.schemas import Iso, RangeQuerySchema, Strict, When
+from api.schemas import Iso, RangeQuerySchema, RuleRefSchema, Strict, SuggestionSchema, When
 from domain.values import MUSCLES, SIDES, TENSION_KINDS
 from service.insights import HEURISTICS_NOTE
 
@@ -52,20 +52,6 @@ class AsymmetrySchema(Strict):
     facts = fields.List(fields.String(), metadata={"description": "their session (log fact) ids"})
 
 
-class SuggestionSchema(Strict):
-    rule_id = fields.String(metadata={"description": "the policy that produced it (tension-suggestions)"})
-    rule_version = fields.Integer()
-    exercise = fields.String()
-    message = fields.String()
-    facts = fields.List(fields.String(), metadata={"description": "exactly the session ids it rests on"})
-    muscles = fields.List(fields.String(), metadata={"description": "the muscles that made it fire"})
-    why = fields.String(metadata={"description": "what was found, in words"})
-
-
-class PolicyRefSchema(Strict):
-    id = fields.String()
-    version = fields.Integer()
-    params = fields.Dict(keys=fields.String())
 
 
 class TensionSchema(Strict):
@@ -77,7 +63,7 @@ class TensionSchema(Strict):
     suggestions = fields.List(fields.Nested(SuggestionSchema), metadata={
         "description": "never events; each under the policy in force at its exercise's last session. "
                        + HEURISTICS_NOTE})
-    policy = fields.Nested(PolicyRefSchema, metadata={
+    policy = fields.Nested(RuleRefSchema, metadata={
         "description": "the policy the asymmetries were judged under: in force at the period's last session"})
 
 

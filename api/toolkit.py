@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from marshmallow import fields, validate
 
 from api.blueprint import ApiBlueprint
-from api.fittings import RuleSchema
 from api.query_dates import read_models
 from api.reads import exercise_in_path
-from api.schemas import Iso, NoQuerySchema, Strict
+from api.schemas import Iso, NoQuerySchema, RuleRefSchema, Strict
 from service.insights import flares as flare_insight
 from service.insights import kit as kit_insight
 from service.insights import signature as signature_insight
@@ -52,7 +51,7 @@ class ExplainSchema(Strict):
     signature = fields.Boolean(metadata={"description": "already in the signature library"})
     at = Iso()
     rule = fields.Nested(SignatureRuleSchema, metadata={"description": "the signature-evidence rule in force now"})
-    policy = fields.Nested(RuleSchema)
+    policy = fields.Nested(RuleRefSchema)
     window_start = Iso()
     clauses = fields.List(fields.Nested(ClauseSchema))
     met = fields.Boolean(metadata={"description": "every clause is met: a promotion would be accepted"})
@@ -70,7 +69,7 @@ class CandidateSchema(Strict):
 class CandidatesSchema(Strict):
     at = Iso()
     rule = fields.Nested(SignatureRuleSchema)
-    policy = fields.Nested(RuleSchema)
+    policy = fields.Nested(RuleRefSchema)
     candidates = fields.List(fields.Nested(CandidateSchema), metadata={
         "description": "active exercises that meet the rule now and are not signature"})
 
@@ -106,7 +105,7 @@ class KitSchema(Strict):
     exercises = fields.List(fields.Nested(KitExerciseSchema))
     left_out = fields.List(fields.Nested(LeftOutSchema))
     at = Iso()
-    policy = fields.Nested(RuleSchema, metadata={"description": "the kit policy in force now"})
+    policy = fields.Nested(RuleRefSchema, metadata={"description": "the kit policy in force now"})
     note = fields.String()
 
 

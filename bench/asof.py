@@ -753,13 +753,22 @@ def measure_processes(url: str, dates: list[date], runs: int, home: str) -> dict
     helps = [run([py, "-m", "cli", "--help"]) for _ in range(runs)]
     shows = [run(show + [dates[i % len(dates)].isoformat()]) for i in range(runs)]
     shows_nocache = [run(show + [dates[i % len(dates)].isoformat()], nocache) for i in range(runs)]
+    # `backstory day`: one day's facts (a month log or two, and back to the last flare), against show
+    day = [py, "-m", "cli", "--db", url, "day"]
+    run(day + [dates[0].isoformat()])
+    days = [run(day + [dates[i % len(dates)].isoformat()]) for i in range(runs)]
+    one_day = json.loads(subprocess.run(day + [dates[-1].isoformat(), "--json"], cwd=ROOT, env=cached,
+                                        capture_output=True, text=True, check=True).stdout)
+    if one_day["date"] != dates[-1].isoformat() or not one_day["breaks"]:
+        raise RuntimeError(f"backstory day {dates[-1]} listed no breaks")
     # the same query as JSON must list the program as of that day
     out = subprocess.run(show + [dates[-1].isoformat(), "--json"], cwd=ROOT, env=cached,
                          capture_output=True, text=True, check=True).stdout
     shown = json.loads(out)
     return {"import_click_ms": median_ms(click), "help_process_ms": median_ms(helps),
             "show_process_ms": median_ms(shows), "show_process_nocache_ms": median_ms(shows_nocache),
-            "show_exercises": len(shown["exercises"])}
+            "show_exercises": len(shown["exercises"]), "day_process_ms": median_ms(days),
+            "day_show_ratio": round(median_ms(days) / median_ms(shows), 3)}
 
 
 # ----- stores --------------------------------------------------------------------------------------
@@ -929,6 +938,8 @@ def print_report(r: dict) -> None:
     print(f"  python -m cli --help                 {r['help_process_ms']:>8.1f} ms")
     print(f"  python -m cli --db URL show --as-of  {r['show_process_ms']:>8.1f} ms   "
           f"({r['show_process_nocache_ms']:.1f} ms without cached bytecode)")
+    print(f"  python -m cli --db URL day DATE      {r['day_process_ms']:>8.1f} ms   "
+          f"({r['day_show_ratio']:.2f}x show)")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ from service.application import BackstoryApp  # noqa: E402
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _lag(conn, schema: str, events_table: str) -> tuple[int, int]:
+def positions(conn, schema: str, events_table: str) -> tuple[int, int]:
+    """(head of the notification log, lowest projection position), read with psycopg ``conn``."""
     head = conn.execute(f'select coalesce(max(notification_id), 0) from "{schema}"."{events_table}"').fetchone()[0]
     low = conn.execute(f'select coalesce(min(position), 0) from "{schema}".proj_tracking').fetchone()[0]
     return head, low
@@ -84,20 +85,20 @@ def measure(base: str, workers: int, devices: int, seconds: float, batch: int, s
 
             samples: list[tuple[float, int, int]] = []
             with stores._pg() as conn:
-                head0, low0 = _lag(conn, schema, table)
+                head0, low0 = positions(conn, schema, table)
                 threads = [threading.Thread(target=device, args=(i,), daemon=True) for i in range(devices)]
                 t0 = time.perf_counter()
                 for t in threads:
                     t.start()
                 while time.perf_counter() - t0 < seconds:
                     time.sleep(0.5)
-                    head, low = _lag(conn, schema, table)
+                    head, low = positions(conn, schema, table)
                     samples.append((time.perf_counter() - t0, head, low))
                 stop.set()
                 for t in threads:
                     t.join()
                 window = time.perf_counter() - t0
-                head1, low1 = _lag(conn, schema, table)
+                head1, low1 = positions(conn, schema, table)
                 if errors:
                     raise RuntimeError(f"{len(errors)} device(s) failed; first: {errors[0]!r}\n{server.tail()}")
                 # the pull right after: it must answer at once, saying how far behind the feed is
@@ -108,7 +109,7 @@ def measure(base: str, workers: int, devices: int, seconds: float, batch: int, s
                 client.close()
                 td = time.perf_counter()
                 while True:
-                    head, low = _lag(conn, schema, table)
+                    head, low = positions(conn, schema, table)
                     if low >= head or time.perf_counter() - td > 600:
                         break
                     time.sleep(0.2)

@@ -467,7 +467,7 @@ def decision(rng: random.Random, seq: int, version: int | None) -> dict:
     now, exercise = datetime.now(UTC), rng.choice(EXERCISES)
     if rng.random() < 0.5:
         return _mutation(rng, seq, "progress", now, {"exercise": exercise, "sets": rng.randint(2, 8),
-                                                     "reason": "felt easy"}, version)
+                                                     "reason": "felt easy", "force": True}, version)
     return _mutation(rng, seq, "regress", now, {"exercise": exercise, "reps": rng.randint(1, 10),
                                                 "reason": "sore the next morning"}, version)
 

@@ -10,13 +10,19 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
   ``push_ratio``; ``server_peak_rss_mb`` (largest VmHWM of the server's processes after the push);
   ``pull_per_s`` (fresh devices pull the whole feed) against a plain SQL select of the same rows,
   ``pull_ratio``.
-- ``projection_per_s``: the events per second the projections absorb catching up from zero on that
-  pushed history (the read-model tables dropped, then ``Projections(app, url).catch_up()`` timed).
+- ``sqlite_projection_per_s`` (context): the events per second the projections absorb catching up from
+  zero on that pushed history (the read-model tables dropped, then ``Projections(app, url).catch_up()`` timed).
 - PostgreSQL (a fresh schema per measurement, made and dropped with psycopg): ``pg_push_per_s``,
   ``pg_raw_append_per_s``, ``pg_push_ratio`` as above; ``pg_push_per_s_1`` and ``pg_push_per_s_n``:
   several devices of different accounts push at once to ``python -m cli --db URL serve --workers W``
   with W = 1 and W = N (2..4), while ``pg_locks`` is sampled to see how often the event store's
   table lock (``LOCK TABLE ... IN EXCLUSIVE MODE`` on every insert) is held and waited for.
+- ``projection_per_s`` (PostgreSQL, several writers): the same devices push again to W = N processes
+  whose follower (``backstory projections follow``, as ``serve`` starts it) starts behind by as many
+  facts again (pushed first, then the read models dropped and the server restarted): the events the
+  projections applied during the pushes per second, against ``pg_push_events_per_s``, the events the
+  pushes stored per second in the same window; ``projection_ratio`` = projection / push must be 1.0
+  or more (the lag does not grow while several writers push).
 - As of a date (``bench/asof.py``'s builder, SQLite): the program as of random dates on a 10,000-event
   and a 100,000-event history. Cold = a fresh ``BackstoryApp`` (as a new CLI or server process opens
   it) + ``ledger.program().view(as_of)``; ``as_of_ms_small``/``as_of_ms_large`` are the cold medians,
@@ -30,13 +36,16 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
   of history (10,000 events, ``bench/asof.py``'s builder, built once per run), against the same
   ``python -c "import click"`` runs (interleaved with them and with ``--help``).
 - ``report_s``: ``backstory --db URL report --since START --until END --out FILE`` as a whole process over
-  the whole 5-year history (the 100,000-event as-of store), median wall time; against the floor of its
+  the whole 5-year, 50,000-event history (built next to the as-of stores), median wall time; against the floor of its
   imports (``python -c "import matplotlib.pyplot, jinja2"``) and the default (last month's) report,
   interleaved, each with its CPU time.
+- ``insight_month_ms``, ``insight_all_ms``, ``day_ms`` (``bench/insights.py``): the insight commands
+  (sessions, tension, breaks, flares, fitting report, day) as whole processes on that history, the slowest
+  command's median for a one-month and a whole-history question.
 
-``--quick`` (under 2 minutes on 2 cores): 2,000 pushed facts, 10,000 pulled entries, 4 concurrent
-devices x 1,000 facts, the same 10,000/100,000-event histories. Full: 10,000 facts, 50,000 entries,
-8 devices x 2,000 facts. ``--json`` prints one JSON object on stdout (progress goes to stderr).
+``--quick`` (about 2 minutes on 2 cores): 2,000 pushed facts, 10,000 pulled entries, 4 concurrent
+devices x 1,000 facts (x 2,000, and as many behind, for ``projection_per_s``), the same
+10,000/100,000-event histories. Full: 10,000 facts, 50,000 entries, 8 devices x 2,000 facts. ``--json`` prints one JSON object on stdout (progress goes to stderr).
 """
 
 from __future__ import annotations
@@ -65,9 +74,12 @@ for path in (str(HERE), str(ROOT)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-# bench/asof.py: the history builder, process timing; bench/sync.py: workload, server, client, stores
+# bench/asof.py: the history builder, process timing; bench/sync.py: workload, server, client, stores;
+# bench/follow.py: the projections' positions; bench/insights.py: the insight commands as processes
 import asof
 import dashboard
+import follow
+import insights
 import sync
 
 from service.accounts import create_account
@@ -79,10 +91,12 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SIZES = {
     "quick": {"facts": 2_000, "pull": 10_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 41,
               "warm_repeats": 15, "help_runs": 21, "year_events": 10_000, "devices": 4, "device_facts": 1_000, "pull_repeats": 3,
-              "pg_rounds": 1, "report_runs": 3, "dashboard_events": 10_000, "dashboard_dates": 41},
+              "pg_rounds": 1, "report_runs": 3, "keep_facts": 2_000, "insight_runs": 3, "dashboard_events": 10_000,
+              "dashboard_dates": 41},
     "full": {"facts": 10_000, "pull": 50_000, "asof_small": 10_000, "asof_large": 100_000, "asof_dates": 81,
              "warm_repeats": 30, "help_runs": 31, "year_events": 10_000, "devices": 8, "device_facts": 2_000, "pull_repeats": 3,
-             "pg_rounds": 2, "report_runs": 5, "dashboard_events": 100_000, "dashboard_dates": 81},
+             "pg_rounds": 2, "report_runs": 5, "keep_facts": 2_000, "insight_runs": 5, "dashboard_events": 100_000,
+             "dashboard_dates": 81},
 }
 
 TARGETS = [
@@ -92,11 +106,14 @@ TARGETS = [
     ("pull_ratio", ">=", 0.3),
     ("as_of_ms_large", "<=", 20.0),
     ("as_of_ratio", "<=", 2.0),
-    ("projection_per_s", ">=", "push_per_s"),
+    ("projection_ratio", ">=", 1.0),
     ("cli_help_ratio", "<=", 1.5),
     ("cli_show_ratio", "<=", 2.5),
     ("server_peak_rss_mb", "<=", 200.0),
     ("report_s", "<=", 3.0),
+    ("insight_month_ms", "<=", 300.0),
+    ("insight_all_ms", "<=", 2000.0),
+    ("day_ms", "<=", 200.0),
     ("dashboard_ms", "<", dashboard.TARGET_MS),
 ]
 
@@ -237,14 +254,9 @@ def projections_from_zero(url: str) -> dict[str, Any]:
     every projection at the head of the notification log.
     """
     from projections import Projections
-    from projections.engine import make_engine
     from projections.tables import metadata
 
-    engine = make_engine(url)
-    try:
-        metadata.drop_all(engine)
-    finally:
-        engine.dispose()
+    _drop_read_models(url)
     app = BackstoryApp(parse_store(url).env)
     try:
         head = app.recorder.max_notification_id() or 0
@@ -327,8 +339,16 @@ def _tree_cpu_s(pid: int) -> float:
 
 
 def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_device: int,
-                    seed: int) -> dict[str, Any]:
-    """``devices`` devices, each of its own account, push ``per_device`` facts at once (batches of 500)."""
+                    seed: int, backlog: int = 0) -> dict[str, Any]:
+    """``devices`` devices, each of its own account, push ``per_device`` facts at once (batches of 500).
+
+    With ``backlog``, each device first pushes that many facts (untimed) to a first server; the read
+    models are then dropped and a second server started, so its follower starts that far behind (with
+    the setup too) and is busy throughout the timed pushes. The projections' positions are read at the
+    start and the end of the pushes: ``projection_per_s`` (events they applied meanwhile, per second)
+    against ``push_events_per_s`` (events the pushes stored, per second). A ratio of 1.0 or more
+    means the lag did not grow while several writers pushed.
+    """
     stores = sync.Stores(sync._with_schema(base_url, schema))
     try:
         app = BackstoryApp(stores.env)
@@ -340,16 +360,24 @@ def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_
         end = datetime.now(UTC) - timedelta(hours=1)
         works = [sync.Workload(seed * 1000 + i, end) for i in range(devices)]
         setups = [w.setup() for w in works]
+        earlier = [w.facts(backlog) if backlog else [] for w in works]
         facts = [w.facts(per_device) for w in works]
         bodies = [[(b, sync.push_body(b)) for b in sync.batches(f)] for f in facts]
 
         server = sync.Server(stores.url, stores.tmp, workers=workers, name=f"server-w{workers}")
         try:
             start_s = server.wait_ready()
-            for account, setup in zip(accounts, setups):  # untimed: each program's init and adds
+            for account, setup, before in zip(accounts, setups, earlier):  # untimed: init, adds, any backlog
                 client = sync.Client(server.port, account["token"])
-                sync.check_applied(setup, client.push(sync.push_body(setup)))
+                for batch in [setup, *sync.batches(before)]:
+                    sync.check_applied(batch, client.push(sync.push_body(batch)))
                 client.close()
+            if backlog:
+                server.stop()
+                _drop_read_models(stores.url)
+                server = sync.Server(stores.url, stores.tmp, workers=workers, name=f"server-w{workers}-behind")
+                start_s = server.wait_ready()
+                _wait_for_follower(stores, schema, table, server)
 
             barrier = threading.Barrier(devices + 1)
             done: list[float] = [0.0] * devices
@@ -377,12 +405,20 @@ def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_
             threads = [threading.Thread(target=device, args=(i,), daemon=True) for i in range(devices)]
             for t in threads:
                 t.start()
-            with LockSampler(stores.env, schema, table) as sampler:
+            with LockSampler(stores.env, schema, table) as sampler, stores._pg() as conn:
                 cpu0, server_cpu0 = _machine_cpu(), _tree_cpu_s(server.proc.pid)
                 barrier.wait()
                 t_start = time.perf_counter()
+                head0, low0 = follow.positions(conn, schema, table)
+                moves = [(0.0, low0)]  # (time, lowest position) each time the projections committed a step
+                while any(t.is_alive() for t in threads):
+                    time.sleep(0.05)
+                    low = follow.positions(conn, schema, table)[1]
+                    if low != moves[-1][1]:
+                        moves.append((time.perf_counter() - t_start, low))
                 for t in threads:
                     t.join()
+                head1, low1 = follow.positions(conn, schema, table)
                 cpu1, server_cpu1 = _machine_cpu(), _tree_cpu_s(server.proc.pid)
             if errors:
                 raise RuntimeError(f"{len(errors)} device(s) failed; first: {errors[0]!r}\n{server.tail()}")
@@ -391,7 +427,7 @@ def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_
         finally:
             server.stop()
         total = devices * per_device
-        expected = total + sum(len(setup) for setup in setups)
+        expected = total + sum(len(setup) for setup in setups) + devices * backlog
         stored = _count_records(stores, table)
         if stored != expected:
             raise RuntimeError(f"{stored} mutation records stored for {expected} mutations pushed")
@@ -403,9 +439,48 @@ def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_
                 "server_cpu_s": round(server_cpu1 - server_cpu0, 2),
                 "server_cpu_ms_per_fact": round((server_cpu1 - server_cpu0) * 1000 / total, 3),
                 "machine_busy_share": round((cpu1[0] - cpu0[0]) / max(cpu1[1] - cpu0[1], 1), 3),
+                "push_events_per_s": round((head1 - head0) / wall, 1),
+                "projection_per_s": _rate(moves, low1 - low0, wall),
+                "lag_start": head0 - low0, "lag_end": head1 - low1, "backlog_facts": devices * backlog,
                 **sampler.summary()}
     finally:
         stores.close()
+
+
+def _rate(moves: list[tuple[float, int]], applied: int, wall: float) -> float:
+    """Events per second between the first and the last step the projections committed during the pushes.
+
+    The position moves by whole steps (up to 2,000 events): counted from step to step, not from the start
+    to the end of the window, a step that straddles either end does not skew the rate. With fewer than
+    two steps, what was applied over the window.
+    """
+    steps = moves[1:]
+    if len(steps) < 2 or steps[-1][0] <= steps[0][0]:
+        return round(applied / wall, 1)
+    return round((steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0]), 1)
+
+
+def _wait_for_follower(stores: sync.Stores, schema: str, table: str, server: sync.Server,
+                       timeout: float = 60.0) -> None:
+    """Wait until the server's follower has applied its first step (its process is up and working)."""
+    deadline = time.perf_counter() + timeout
+    with stores._pg() as conn:
+        while follow.positions(conn, schema, table)[1] == 0:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"the follower applied nothing in {timeout:.0f} s:\n{server.tail()}")
+            time.sleep(0.05)
+
+
+def _drop_read_models(url: str) -> None:
+    """Drop every read-model table of a store (the next ``Projections`` makes them anew, at position 0)."""
+    from projections.engine import make_engine
+    from projections.tables import metadata
+
+    engine = make_engine(url)
+    try:
+        metadata.drop_all(engine)
+    finally:
+        engine.dispose()
 
 
 def _count_records(stores: sync.Stores, table: str) -> int:
@@ -539,7 +614,7 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
     f.update({k: s[k] for k in ("push_per_s", "push_ratio", "raw_append_per_s", "pull_per_s", "pull_ratio",
                                 "server_peak_rss_mb")})
     f["sql_select_per_s"] = s["sql_select_per_s"]
-    f["projection_per_s"] = proj["per_s"]
+    f["sqlite_projection_per_s"] = proj["per_s"]
     context["sqlite_sync"] = s
     context["projections"] = proj
 
@@ -576,21 +651,34 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
         context["pg_concurrent_1"] = one
         context["pg_concurrent_n"] = many
 
+        # The read models against several writers: N processes push while the follower starts behind.
+        # Steps of up to 2,000 events move the positions: the pushes must last several steps.
+        keep = phases.run(
+            f"PostgreSQL projections against {size['devices']} devices and {n} server processes "
+            f"(follower {size['devices'] * size['keep_facts']:,} facts behind)",
+            lambda: concurrent_push(base, f"{tag}_keep", n, size["devices"], size["keep_facts"], a.seed,
+                                    backlog=size["keep_facts"]))
+        f.update({"projection_per_s": keep["projection_per_s"], "pg_push_events_per_s": keep["push_events_per_s"],
+                  "projection_ratio": round(keep["projection_per_s"] / keep["push_events_per_s"], 3)})
+        context["pg_projections_keeping_pace"] = keep
+
     # The program as of random dates, on a small and a large history.
     # Nothing is timed while they are built, so the small one is built in a second process next to the
     # large one (2 cores); each build's own time is context only.
-    small, large = size["asof_small"], size["asof_large"]
+    small, large, five = size["asof_small"], size["asof_large"], insights.HISTORY_EVENTS
 
-    def build_both() -> dict[str, dict]:
+    def build_all() -> dict[str, dict]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            pending = pool.submit(build_history, tmp, small, a.seed, "small")
+            pending = [pool.submit(build_history, tmp, n, a.seed, name) for n, name in ((small, "small"), (five, "five"))]
             built_large = build_history(tmp, large, a.seed, "large")
-            return {"small": pending.result(timeout=600), "large": built_large}
+            built_small, built_five = (p.result(timeout=900) for p in pending)
+            return {"small": built_small, "large": built_large, "five": built_five}
 
-    histories = phases.run(f"building histories of {small:,} and {large:,} events (SQLite, in parallel)", build_both)
+    histories = phases.run(f"building histories of {small:,}, {five:,} and {large:,} events (SQLite, two at a time)",
+                           build_all)
     q = phases.run("as-of queries at random dates",
                    lambda: asof_queries(histories, size["asof_dates"], size["warm_repeats"], a.seed))
     f.update({"as_of_ms_small": q["small"]["cold_ms"], "as_of_ms_large": q["large"]["cold_ms"],
@@ -599,9 +687,13 @@ def run(a: argparse.Namespace, size: dict, tmp: str, phases: Phases) -> dict[str
               "as_of_events_small": q["small"]["events"], "as_of_events_large": q["large"]["events"]})
     context["as_of"] = q
     r = phases.run("the report of the 5-year history as a whole process",
-                   lambda: report_processes(size["report_runs"], tmp, histories["large"]))
+                   lambda: report_processes(size["report_runs"], tmp, histories["five"]))
     f["report_s"] = r.pop("report_s")
     context["report"] = r
+    i = phases.run("the insight commands on the 5-year, 50,000-event history, as whole processes",
+                   lambda: insights.figures(tmp, five, a.seed, size["insight_runs"], built=histories["five"]))
+    f.update({k: i.pop(k) for k in ("insight_month_ms", "insight_all_ms", "day_ms")})
+    context["insights"] = i
 
     d = phases.run(f"dashboard program page on a 5-year history of {size['dashboard_events']:,} events",
                    lambda: dashboard.dashboard_bench(tmp, size["dashboard_events"], size["dashboard_dates"], a.seed,
@@ -658,8 +750,8 @@ def table(f: dict[str, Any]) -> str:
         f"SQLite, {s['pulled']:,} entries by a fresh device, pages of 1,000")
     row("pull_ratio", _n(f["pull_ratio"]))
     p = c["projections"]
-    row("projection_per_s", _n(f["projection_per_s"], "events/s"), f"push_per_s {_n(f['push_per_s'])}",
-        f"SQLite, {p['events']:,} events from zero in {p['s']:.1f} s")
+    row("sqlite_projection_per_s", _n(f["sqlite_projection_per_s"], "events/s"), "",
+        f"SQLite, {p['events']:,} events from zero in {p['s']:.1f} s (context)")
     if "pg_push_per_s" in f:
         ps = c["pg_sync"]
         row("pg_push_per_s", _n(f["pg_push_per_s"], "facts/s"),
@@ -669,6 +761,13 @@ def table(f: dict[str, Any]) -> str:
         pp = c["pg_projections"]
         row("pg_projection_per_s", _n(f["pg_projection_per_s"], "events/s"), f"pg_push_per_s {_n(f['pg_push_per_s'])}",
             f"PostgreSQL, {pp['events']:,} events from zero")
+        k = c["pg_projections_keeping_pace"]
+        row("projection_per_s", _n(f["projection_per_s"], "events/s"),
+            f"pg_push_events_per_s {_n(f['pg_push_events_per_s'])}",
+            f"PostgreSQL, {k['devices']} accounts x {k['facts'] // k['devices']:,} facts at once, {k['workers']} "
+            f"processes, the follower {k['lag_start']:,} events behind at the start, {k['lag_end']:,} at the end"
+            + (" (caught up: the ratio is a lower bound)" if k["lag_end"] == 0 else ""))
+        row("projection_ratio", _n(f["projection_ratio"]), "", "projection_per_s / pg_push_events_per_s")
         for key, name in (("pg_concurrent_1", "pg_push_per_s_1"), ("pg_concurrent_n", "pg_push_per_s_n")):
             r = c[key]
             against = "" if key.endswith("_1") else f"x{f['pg_scaling_n']:.2f} of 1 process"
@@ -699,6 +798,10 @@ def table(f: dict[str, Any]) -> str:
         f"{rep['report_command']} over {rep['report_days']:,} days ({rep['report_events']:,} events), "
         f"{rep['report_kb']:,} kB; CPU {rep['report_cpu_s']:.2f} s; fastest {rep['report_best_s']:.2f} s; "
         f"default month {rep['report_month_s']:.2f} s (CPU {rep['report_month_cpu_s']:.2f} s)")
+    ins = c["insights"]["by_command"]
+    for key, period in (("insight_month_ms", "month"), ("insight_all_ms", "all")):
+        row(key, _n(f[key], "ms"), "slowest command", ", ".join(f"{k} {v:.0f}" for k, v in ins[period].items()))
+    row("day_ms", _n(f["day_ms"], "ms"), "", "backstory day DATE --json, a day of the last month")
     d = c["dashboard"]
     row("dashboard_ms", _n(f["dashboard_ms"], "ms"), f"/v1/program {_n(f['dashboard_api_ms'], 'ms')}",
         f"server time, median of {d['dates']} random days; {d['events']:,} events over {d['years']} years, "

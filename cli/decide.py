@@ -62,15 +62,21 @@ def add(session, name, position, load, direction, sets, reps, hold, range_, per_
 
 def _change_command(kind: str, doc: str, extra: bool = False) -> click.Command:
     def command(session, exercise, position, load, direction, sets, reps, hold, range_, reason, reason_code, at,
-                as_json, per_side=None, target=(), protect=(), cues=()):
+                as_json, per_side=None, target=(), protect=(), cues=(), force=False):
         args = {"exercise": exercise, "position": position, "load": load, "direction": direction, "sets": sets,
                 "reps": reps, "hold": hold, "range": range_, "per_side": per_side, "target": list(target),
                 "protect": list(protect), "cues": list(cues), "reason": reason, "reason_code": reason_code}
+        if force:
+            args["force"] = True
         _run(session, kind, args, at, as_json)
 
     command.__doc__ = doc
     command = click.pass_obj(command)
     command = json_option(at_option(reason_options(required=True)(command)))
+    if kind == "progress":
+        command = click.option("--force", is_flag=True, help=(
+            "Progress although the last session is red or still awaits its next-day response "
+            "(recorded with that evidence)."))(command)
     if extra:
         command = click.option("--cue", "cues", multiple=True, metavar="TEXT", help="Replace the cues.")(command)
         command = click.option("--protect", multiple=True, metavar="MUSCLE", help="Replace the protect muscles.")(command)
@@ -81,7 +87,11 @@ def _change_command(kind: str, doc: str, extra: bool = False) -> click.Command:
     return click.command(name=kind)(command)
 
 
-progress = _change_command("progress", "Raise one or more dimensions of an exercise (and lower none).")
+progress = _change_command("progress", """Raise one or more dimensions of an exercise (and lower none).
+
+Refused while the exercise's last session is red or was the first after an add or a progression
+and has no next-day response yet (`backstory pending`), unless --force. Heuristics from the
+clinical literature (the pain-monitoring model), not a diagnosis.""")
 regress = _change_command("regress", "Lower one or more dimensions of an exercise (and raise none).")
 adapt = _change_command("adapt", "Change an exercise in a way that is neither a progression nor a regression.", True)
 

@@ -17,7 +17,7 @@ import click
 COMMAND_MODULES = {
     "cli.decide": ("init", "add", "progress", "regress", "adapt", "deconstruct", "rebuild", "promote", "demote",
                    "retire", "pause", "resume", "fitting"),
-    "cli.record": ("log", "next-day", "break", "checkin", "flare", "correct", "void"),
+    "cli.record": ("log", "next-day", "break", "checkin", "sleep", "flare", "correct", "void"),
     "cli.assess": ("assess", "outcomes"),
     "cli.read": ("show", "history", "diff", "recap"),
     "cli.transfer": ("export", "import", "demo"),
@@ -27,6 +27,8 @@ COMMAND_MODULES = {
     "cli.tension": ("tension",),
     "cli.signature": ("signature", "kit", "flares"),
     "cli.charts": ("chart", "report"),
+    "cli.day": ("day", "breaks"),
+    "cli.lights": ("sessions", "pending"),
 }
 MODULE_OF = {name: module for module, names in COMMAND_MODULES.items() for name in names}
 

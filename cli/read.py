@@ -43,10 +43,23 @@ def history(session, exercise, since, until, as_json):
     start = when(session, since, "start", name="--since", zone=tz)
     end = when(session, until, "end", name="--until", zone=tz)
     period(start, end, session.now())
-    data = query(session.reader(), exercise, start, end)
+    reader = session.reader()
+    data = query(reader, exercise, start, end)
     pending = session.device.pending_ids()  # queued here, not yet answered by the server
     for entry in data["entries"]:
         entry["pending"] = entry["mutation_id"] in pending
+    if exercise:  # and how the back responded to it: its sessions' lights (service.insights.lights)
+        from cli.lights import lights_lines
+        from service.application import require_program
+        from service.handling import resolve_exercise
+        from service.insights.lights import exercise_lights
+        from service.record import ledger_record
+
+        exercise_id = resolve_exercise(require_program(reader).view(), exercise).id
+        data.update(exercise_lights(ledger_record(reader), exercise_id, start, end))
+        text = partial(render.history, zone=tz)
+        emit(data, as_json, lambda d: "\n".join([text(d), *lights_lines(d, tz)]), zone=tz)
+        return
     emit(data, as_json, partial(render.history, zone=tz), table="history", zone=tz)
 
 

@@ -70,6 +70,21 @@ def checkin(session, pain, starts, travels, note, at, as_json):
     _run(session, "checkin", {"pain": pain, "starts": starts, "travels": list(travels), "note": note}, at, as_json)
 
 
+@click.command()
+@click.option("--hours", type=float, metavar="H", help="Hours slept, 0-24 in whole or half hours, e.g. 7.5.")
+@click.option("--quality", type=int, metavar="0-10", help="How well you slept: 0 worst, 10 best.")
+@click.option("--position", type=click.Choice(["back", "side", "front", "mixed"]), help="The position you slept in.")
+@click.option("--pain-morning", type=int, metavar="0-10", help="Pain on waking.")
+@click.option("--note", metavar="TEXT")
+@at_option
+@json_option
+@click.pass_obj
+def sleep(session, hours, quality, position, pain_morning, note, at, as_json):
+    """Record last night's sleep (record it in the morning: `backstory day` shows it on that date)."""
+    _run(session, "sleep", {"hours": hours, "quality": quality, "position": position, "pain_morning": pain_morning,
+                            "note": note}, at, as_json)
+
+
 @click.group()
 def flare():
     """Record the start or end of a flare."""
@@ -101,6 +116,10 @@ _flare_command("end")
 @click.option("--effort", type=int)
 @click.option("--pain", type=int, help="For check-ins, next-day responses and flares.")
 @click.option("--verdict", type=click.Choice(["better", "same", "worse"]))
+@click.option("--hours", type=float, metavar="H", help="For sleep: hours slept.")
+@click.option("--quality", type=int, metavar="0-10", help="For sleep: how well you slept.")
+@click.option("--position", type=click.Choice(["back", "side", "front", "mixed"]), help="For sleep.")
+@click.option("--pain-morning", type=int, metavar="0-10", help="For sleep: pain on waking.")
 @click.option("--note", metavar="TEXT")
 @click.option("--answers", metavar="LIST", help="For ODI and RMDQ assessments, as assess takes them.")
 @click.option("--answers-yes-no", metavar="LIST", help="For RMDQ assessments: 24 y/n values.")
@@ -110,12 +129,13 @@ _flare_command("end")
 @at_option
 @json_option
 @click.pass_obj
-def correct(session, fact, sets, reps, hold, pain_before, pain_during, pain_after, effort, pain, verdict, note,
-            answers, answers_yes_no, activities, reason, at, as_json):
+def correct(session, fact, sets, reps, hold, pain_before, pain_during, pain_after, effort, pain, verdict, hours,
+            quality, position, pain_morning, note, answers, answers_yes_no, activities, reason, at, as_json):
     """Correct a recorded fact (the original stays in the history)."""
     _run(session, "correct", {"fact": fact, "sets": sets, "reps": reps, "hold": hold, "pain_before": pain_before,
                               "pain_during": pain_during, "pain_after": pain_after, "effort": effort, "pain": pain,
-                              "verdict": verdict, "note": note, "answers": answers, "answers_yes_no": answers_yes_no,
+                              "verdict": verdict, "hours": hours, "quality": quality, "position": position,
+                              "pain_morning": pain_morning, "note": note, "answers": answers, "answers_yes_no": answers_yes_no,
                               "activity": list(activities) or None, "reason": reason}, at, as_json)
 
 
@@ -130,4 +150,4 @@ def void(session, fact, reason, at, as_json):
     _run(session, "void", {"fact": fact, "reason": reason}, at, as_json)
 
 
-COMMANDS = [log, next_day, break_, checkin, flare, correct, void]
+COMMANDS = [log, next_day, break_, checkin, sleep, flare, correct, void]

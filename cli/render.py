@@ -12,7 +12,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 # Values in words are shared with the HTML report (service.wording).
-from service.wording import changes, dose, local, prescription, words  # noqa: F401 (cli.tables reads them here)
+from service.wording import changes, dose, guarded, local, prescription, words  # noqa: F401 (cli.tables reads them here)
 
 
 def _short(x: str | None) -> str:
@@ -31,6 +31,8 @@ def confirmation(result: dict) -> str:
                                  {k: c["to"] for k, c in r["changes"].items()})
     if r.get("components"):
         text += "\n  components: " + ", ".join(c["name"] for c in r["components"])
+    if r.get("override"):
+        text += "\n  forced past the pain-monitoring guard: " + guarded(r["override"])
     if r.get("forced"):
         text += "\n  forced past the evidence rule: " + "; ".join(r["evidence"]["unmet"])
     return text
@@ -127,6 +129,8 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
         lines.append(f"check-ins: {data['checkins']}" + (f", average pain {words(avg)}" if avg is not None else ""))
     if data.get("flares"):
         lines.append(f"flares: {data['flares']}")
+    if data.get("lights") and data["sessions"]:
+        lines.append("lights: " + ", ".join(f"{c} {n}" for c, n in data["lights"].items()))
     if data.get("next_day"):
         lines.append("next day: " + ", ".join(f"{v} {data['next_day'][v]}" for v in ("better", "same", "worse")
                                               if v in data["next_day"]))
@@ -135,6 +139,9 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
     if data["breaks_per_day"]:
         days = len(data["breaks_per_day"])
         lines.append(f"micro-breaks on {days} days, {data['breaks'] / days:.1f} per day on those days")
+    if data.get("breaks_share_days_met") is not None:
+        lines.append(f"longest stretch without a break within target on {data['breaks_share_days_met']:.0%} "
+                     "of the finished days (`backstory breaks`)")
     if data["decisions"]:
         lines.append(f"{len(data['decisions'])} decisions:")
         lines += [f"  {local(d['occurred_at'], zone, 10)} {d['type']} {d['exercise'] or ''}".rstrip()

@@ -20,7 +20,7 @@ from domain import outcomes
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.program import check_time
 from domain.timeline import time_key
-from domain.values import BREAK_KINDS, REGIONS, VERDICTS, Load, Tension, int_in, one_of, pain
+from domain.values import BREAK_KINDS, REGIONS, SLEEP_POSITIONS, VERDICTS, Load, Tension, int_in, one_of, pain
 
 FACTS_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/facts")
 
@@ -71,6 +71,23 @@ def _regions(field: str, value: Any) -> list[str]:
     return [one_of(field, r, REGIONS) for r in (value or [])]
 
 
+def _hours(field: str, value: Any) -> int | float | None:
+    """Hours of sleep: a number from 0 to 24 in whole or half hours (7, 7.5); kept as an int when whole."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidValue(field, f"{value!r} is not a number; give hours from 0 to 24, e.g. 7.5")
+    if not 0 <= value <= 24:
+        raise InvalidValue(field, f"{value:g} is out of range; allowed 0..24 hours")
+    if (value * 2) != int(value * 2):
+        raise InvalidValue(field, f"{value:g} is not allowed; give whole or half hours, e.g. 7 or 7.5")
+    return int(value) if float(value).is_integer() else float(value)
+
+
+#: What a sleep fact records; at least one of them (``sleep_values``).
+SLEEP_FIELDS = ("hours", "quality", "position", "pain_morning")
+
+
 FIELDS: dict[str, dict[str, Callable[[str, Any], Any]]] = {
     "log": {
         "sets": _opt_int(0, 50), "reps": _opt_int(0, 500), "hold_s": _opt_int(0, 3600), "load": _load,
@@ -86,6 +103,11 @@ FIELDS: dict[str, dict[str, Callable[[str, Any], Any]]] = {
     },
     "flare-start": {"pain": pain, "note": _text(100_000)},
     "flare-end": {"pain": pain, "note": _text(100_000)},
+    "sleep": {
+        "hours": _hours, "quality": _opt_int(0, 10),
+        "position": lambda f, v: None if v is None else one_of(f, v, SLEEP_POSITIONS),
+        "pain_morning": pain, "note": _text(100_000),
+    },
 }
 
 
@@ -93,6 +115,14 @@ def validate(command: str, values: dict[str, Any]) -> dict[str, Any]:
     """Check every value of a fact; the first bad one raises, naming its field."""
     spec = FIELDS[command]
     return {f: check(f.replace("hold_s", "hold"), values.get(f)) for f, check in spec.items()}
+
+
+def sleep_values(values: dict[str, Any]) -> dict[str, Any]:
+    """A night's sleep checked; one with none of hours, quality, position or morning pain is refused."""
+    checked = validate("sleep", values)
+    if all(checked[f] is None for f in SLEEP_FIELDS):
+        raise InvalidValue("hours", "a sleep record needs at least one of hours, quality, position or pain_morning")
+    return checked
 
 
 ASSESS_CORRECTABLE = ("answers", "answers_yes_no", "activity", "pain")
@@ -191,6 +221,16 @@ class FactLog(Aggregate):
         def values(self):
             return dict(self.details)
 
+    class SleepRecorded(Fact):
+        """A night's sleep, recorded the morning after: hours, quality 0..10, position, pain on waking."""
+
+        class_version = 1
+        details: dict
+        command = "sleep"
+
+        def values(self):
+            return dict(self.details)
+
     class OutcomeAssessed(Fact):
         """An outcome measure: instrument and version, item answers, activity names (PSFS), score."""
 
@@ -235,7 +275,7 @@ class FactLog(Aggregate):
     # By name: the library replaces nested event classes after the class body runs.
     EVENTS = {"log": "SessionLogged", "next-day": "NextDayRecorded", "break": "MicroBreakTaken",
               "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded",
-              "assess": "OutcomeAssessed"}
+              "assess": "OutcomeAssessed", "sleep": "SleepRecorded"}
 
     def __init__(self, program_id: str, month: str):
         self.program_id = program_id

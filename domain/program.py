@@ -96,6 +96,21 @@ def _restoring(prescription: dict, restore: dict | None) -> dict:
     return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
 
 
+def premature_reason(name: str, premature: dict, zone: str) -> str:
+    """Why a progression is refused: the session, its local date and its light or the missing response."""
+    from zoneinfo import ZoneInfo
+
+    day = datetime.fromisoformat(premature["occurred_at"]).astimezone(ZoneInfo(zone or "UTC")).date()
+    session = f"session {premature['session_id'][:8]} of {day}"
+    if premature["light"] == "red":
+        why = f"the last session of {name!r} ({session}) is red: {'; '.join(premature['light_reasons'])}"
+    else:
+        why = (f"the last session of {name!r} ({session}) was the first after it was added or progressed "
+               f"and has no next-day response yet (its light so far: {premature['light']}); record one "
+               f"with `backstory next-day`")
+    return why
+
+
 class Program(Aggregate):
     """One person's program: the decisions, and a bitemporal index of their effects."""
 
@@ -193,9 +208,25 @@ class Program(Aggregate):
             return ({d: c["from"] for d, c in self.changes.items()}, {d: c["to"] for d, c in self.changes.items()})
 
     class ExerciseProgressed(PrescriptionChanged):
-        """The prescription was made harder (``progress``)."""
+        """The prescription was made harder (``progress``).
 
+        v2 added ``override``: a progression forced past the pain-monitoring guard (``--force``)
+        keeps the evidence it overrode (the last session, its date and light, whether it awaited
+        its next day); None for one nothing stood in the way of.
+        """
+
+        class_version = 2
+        override: dict | None
         command = "progress"
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["override"] = None
+
+        def change(self):
+            before, after = super().change()
+            return (before, after) if self.override is None else (before, {**after, "forced": True,
+                                                                           "override": self.override})
 
     class ExerciseRegressed(PrescriptionChanged):
         """The prescription was made easier (``regress``)."""
@@ -511,12 +542,15 @@ class Program(Aggregate):
                      prescription=normalize(prescription))
 
     def change_prescription(self, kind: str, exercise_id: str, changes: dict, ctx: Context,
-                            restore: dict | None = None) -> None:
+                            restore: dict | None = None, premature: dict | None = None,
+                            force: bool = False) -> None:
         """``kind`` is progress, regress or adapt; the move is checked dimension by dimension.
 
         ``restore`` (sync: a stale regression that wins over concurrent edits) gives dimensions
         back their values from before those edits; the move is then checked from that prescription,
         and against the one in force it must raise nothing ("the most conservative wins").
+        ``premature`` (progress only): why the pain-monitoring guard stands in the way (the last
+        session, red or awaiting its next day); refused unless ``force``, then kept as the override.
         """
         self._require_reason(ctx, kind)
         view = self._view_for(ctx)
@@ -538,8 +572,14 @@ class Program(Aggregate):
             cmp = check_move(kind, before, after)
         event = {"progress": self.ExerciseProgressed, "regress": self.ExerciseRegressed,
                  "adapt": self.ExerciseAdapted}[kind]
+        extra = {}
+        if kind == "progress":
+            if premature is not None and not force:
+                raise Refused("progression_guard", premature_reason(ex.name, premature, view.timezone)
+                              + ". Use --force with --reason to progress anyway (recorded with this evidence)")
+            extra["override"] = premature
         self._decide(event, ctx, exercise_id=ex.id, raised=cmp.raised, lowered=cmp.lowered,
-                     changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()})
+                     changes={d: {"from": f, "to": t} for d, (f, t) in cmp.changed.items()}, **extra)
 
     def change_status(self, command: str, exercise_id: str, ctx: Context, restore: dict | None = None) -> None:
         """pause, resume, retire or rebuild; ``restore``: what a late retire gives back (sync)."""

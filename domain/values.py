@@ -40,6 +40,7 @@ REASON_CODES = (
 )
 BREAK_KINDS = ("stand", "walk", "extend", "rotate", "reset")
 VERDICTS = ("better", "same", "worse")
+SLEEP_POSITIONS = ("back", "side", "front", "mixed")
 REGIONS = (
     "low_back", "mid_back", "upper_back", "neck", "left_buttock",
     "right_buttock", "left_hip", "right_hip", "left_thigh", "right_thigh",

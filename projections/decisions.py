@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, insert, tuple_
 
 from domain.timeline import time_key
 from projections.base import Context, Item, Projection
+from projections.bulk import bulk_insert
 from projections.program import decisions as program_decisions
 from projections.tables import decision_exercises, decisions, promotions
 
@@ -40,10 +41,10 @@ class DecisionsProjection(Projection):
         rows = [decision_row(i) for i in program_decisions(items)]
         if not rows:
             return
-        conn.execute(insert(decisions), rows)
+        bulk_insert(conn, decisions, rows)
         links = {(r["program_id"], x, r["version"]) for r in rows for x in r["exercise_ids"]}
         if links:
-            conn.execute(insert(decision_exercises), [
+            bulk_insert(conn, decision_exercises, [
                 {"program_id": p, "exercise_id": x, "version": v} for p, x, v in sorted(links)])
 
 

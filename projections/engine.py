@@ -4,7 +4,8 @@
 ``sqlite:///path`` opens the very same file as the event store; a
 ``postgresql://...?schema=NAME`` URL opens the same database with
 ``search_path`` set to that schema (the ``schema`` parameter itself is not a
-libpq option and is removed), through the ``postgresql+psycopg`` driver.
+libpq option and is removed), through the ``postgresql+psycopg`` driver, with
+``synchronous_commit`` off (read models are rebuilt from the store; see ``make_engine``).
 
 Writers and readers share one engine. ``writer(engine)`` marks a connection as
 a writer: on SQLite its transactions start with ``BEGIN IMMEDIATE`` (one writer
@@ -46,11 +47,15 @@ def make_engine(url: str) -> Engine:
     if isinstance(schema, tuple):
         schema = schema[0]
     parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+psycopg")
-    connect_args = {"connect_timeout": 10}
+    # The read models' commits do not wait for their WAL to reach the disk: a crash may lose the last
+    # few steps, but each whole (rows and tracking positions together), so they are applied again
+    # after a restart, exactly once; the event store's own commits are untouched (its connections).
+    options = ["-csynchronous_commit=off"]
     if schema:
         if '"' in schema:
             raise StoreConfigError(f"schema name {schema!r} may not contain a double quote")
-        connect_args["options"] = f'-csearch_path="{schema}"'
+        options.append(f'-csearch_path="{schema}"')
+    connect_args = {"connect_timeout": 10, "options": " ".join(options)}
     return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
 
 

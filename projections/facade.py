@@ -87,9 +87,10 @@ class Projections:
         return self._read(lambda c: queries.history(c, str(program_id), exercise, since, until, after, limit))
 
     def sessions(self, program_id: UUID | str, since: datetime | None = None, until: datetime | None = None,
-                 after: list | None = None, limit: int | None = None) -> dict:
-        """Sessions; with ``limit``, one page after the keyset ``after``, with ``last_key`` and ``has_more``."""
-        return self._read(lambda c: queries.sessions(c, str(program_id), since, until, after, limit))
+                 after: list | None = None, limit: int | None = None, exercise: str | None = None) -> dict:
+        """Sessions with their lights (of one exercise, if named); with ``limit``, one page after the keyset
+        ``after``, with ``last_key`` and ``has_more``."""
+        return self._read(lambda c: queries.sessions(c, str(program_id), since, until, after, limit, exercise))
 
     def recap(self, program_id: UUID | str, since: datetime, until: datetime, tz) -> dict:
         return self._read(lambda c: queries.recap(c, str(program_id), since, until, tz))

@@ -3,9 +3,12 @@
 The ``sessions`` projection keeps each fact exactly as ``FactLog.facts`` holds
 it (the domain's own ``apply`` builds and corrects the dict), indexed by
 program, valid-time key and local day (in the program's time zone), and a
-``pain_days`` row per program and day, recomputed whenever a fact of that day
-arrives, is corrected or is voided. The ``tension`` projection keeps one row
-per tension observation of a logged session, by muscle and side.
+``pain_days`` row per program and day. That row keeps the sums and counts its
+averages come from: a new fact is added to them (a busy day's facts are not
+read again at every batch), and a day whose earlier fact is corrected or voided
+is counted again from its facts; both give the same row. The ``tension``
+projection keeps one row per tension observation of a logged session, by
+muscle and side.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from collections import defaultdict
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, select, tuple_, update
 
 from domain.timeline import time_key
 from projections.base import Context, Item, Projection
-from projections.tables import facts, pain_days, tension, tension_facts
+from projections.bulk import bulk_insert
+from projections.tables import PAIN_SUMS, facts, pain_days, tension, tension_facts
 
 FACTS = "domain.facts:FactLog."
 Key = tuple[str, str]
@@ -57,20 +61,53 @@ def avg(values: list[Any]) -> float | None:
     return round(mean(present), 2) if present else None
 
 
+PAIN_COUNTS = ("sessions", "checkins", "breaks", "flares")
+
+
+def _add(sums: dict, fact: dict) -> None:
+    """Count one (not voided) fact into a day's sums; pain values are whole numbers (``domain.values.pain``)."""
+    kind = fact["type"]
+    if kind == "log":
+        sums["sessions"] += 1
+        for name, total, n in (("pain_before", "before_sum", "before_n"), ("pain_after", "after_sum", "after_n")):
+            if fact.get(name) is not None:
+                sums[total] += fact[name]
+                sums[n] += 1
+        during = fact.get("pain_during")
+        if during is not None and (sums["pain_during_max"] is None or during > sums["pain_during_max"]):
+            sums["pain_during_max"] = during
+    elif kind == "checkin":
+        sums["checkins"] += 1
+        if fact.get("pain") is not None:
+            sums["checkin_sum"] += fact["pain"]
+            sums["checkin_n"] += 1
+    elif kind == "break":
+        sums["breaks"] += 1
+    elif kind == "flare-start":
+        sums["flares"] += 1
+
+
+def _avg(total: int, n: int) -> float | None:
+    return round(total / n, 2) if n else None
+
+
+def _finish(sums: dict) -> dict:
+    """The day's row: its sums, and the averages made from them (the same whichever way the sums were added)."""
+    return {**sums, "pain_before_avg": _avg(sums["before_sum"], sums["before_n"]),
+            "pain_after_avg": _avg(sums["after_sum"], sums["after_n"]),
+            "checkin_pain_avg": _avg(sums["checkin_sum"], sums["checkin_n"])}
+
+
+def _empty(program_id: str, day: str) -> dict:
+    return {"program_id": program_id, "day": day, "pain_during_max": None, **dict.fromkeys(PAIN_SUMS + PAIN_COUNTS, 0)}
+
+
 def pain_day(program_id: str, day: str, rows: list[dict]) -> dict:
     """One day's sessions, pain, check-ins, breaks and flares (voided facts left out)."""
-    sessions = [f for f in rows if f["type"] == "log"]
-    checkins = [f for f in rows if f["type"] == "checkin"]
-    during = [s["pain_during"] for s in sessions if s.get("pain_during") is not None]
-    return {
-        "program_id": program_id, "day": day, "sessions": len(sessions),
-        "pain_before_avg": avg([s.get("pain_before") for s in sessions]),
-        "pain_during_max": max(during) if during else None,
-        "pain_after_avg": avg([s.get("pain_after") for s in sessions]),
-        "checkins": len(checkins), "checkin_pain_avg": avg([c.get("pain") for c in checkins]),
-        "breaks": sum(1 for f in rows if f["type"] == "break"),
-        "flares": sum(1 for f in rows if f["type"] == "flare-start"),
-    }
+    sums = _empty(program_id, day)
+    for fact in rows:
+        _add(sums, fact)
+    return _finish(sums)
 
 
 class SessionsProjection(Projection):
@@ -107,14 +144,18 @@ class SessionsProjection(Projection):
             rows[key].update(data=logs[key[0]].facts[key[1]], voided=logs[key[0]].facts[key[1]]["voided"])
         fresh = set(new)
         if new:
-            conn.execute(insert(facts), [rows[k] for k in new])
+            bulk_insert(conn, facts, [rows[k] for k in new])
         for key in dirty - fresh:
             conn.execute(update(facts).where(facts.c.program_id == key[0], facts.c.fact_id == key[1])
                          .values(data=rows[key]["data"], voided=rows[key]["voided"]))
-        self._pain_days(conn, {(rows[k]["program_id"], rows[k]["day"]) for k in dirty})
+        # A day with an earlier fact corrected or voided is counted again from its facts; a day that only
+        # gains new facts adds them to the sums it has (no re-reading of a busy day's every fact).
+        recount = {(rows[k]["program_id"], rows[k]["day"]) for k in dirty - fresh}
+        self._recount(conn, recount)
+        self._add_days(conn, [rows[k] for k in new if (rows[k]["program_id"], rows[k]["day"]) not in recount])
 
     @staticmethod
-    def _pain_days(conn: Connection, touched: set[tuple[str, str]]) -> None:
+    def _recount(conn: Connection, touched: set[tuple[str, str]]) -> None:
         by_program: dict[str, list[str]] = defaultdict(list)
         for program_id, day in sorted(touched):
             by_program[program_id].append(day)
@@ -127,7 +168,34 @@ class SessionsProjection(Projection):
             conn.execute(delete(pain_days).where(pain_days.c.program_id == program_id, pain_days.c.day.in_(days)))
             rows = [pain_day(program_id, day, found[day]) for day in days if found[day]]
             if rows:
-                conn.execute(insert(pain_days), rows)
+                bulk_insert(conn, pain_days, rows)
+
+    @staticmethod
+    def _add_days(conn: Connection, added: list[dict]) -> None:
+        """Add new facts (not voided) to their days' sums: one read, one delete and one insert for the batch."""
+        counted = [f for f in added if not f["voided"]]
+        keys = sorted({(f["program_id"], f["day"]) for f in counted})
+        if not keys:
+            return
+        days = {(r["program_id"], r["day"]): r for r in _load_days(conn, keys)}
+        had = list(days)
+        for fact in counted:
+            key = (fact["program_id"], fact["day"])
+            if key not in days:
+                days[key] = _empty(*key)
+            _add(days[key], fact["data"])
+        for chunk in range(0, len(had), 200):
+            conn.execute(delete(pain_days).where(
+                tuple_(pain_days.c.program_id, pain_days.c.day).in_(had[chunk:chunk + 200])))
+        bulk_insert(conn, pain_days, [_finish(days[k]) for k in keys])
+
+
+def _load_days(conn: Connection, keys: list[tuple[str, str]]) -> list[dict]:
+    out = []
+    for chunk in range(0, len(keys), 200):
+        out += [dict(r) for r in conn.execute(select(pain_days).where(
+            tuple_(pain_days.c.program_id, pain_days.c.day).in_(keys[chunk:chunk + 200]))).mappings()]
+    return out
 
 
 def _observations(key: Key, fact: dict, observations: list[dict] | None) -> list[dict]:
@@ -164,11 +232,11 @@ class TensionProjection(Projection):
             elif key in known and "tension" in e.changes:
                 observed[key] = list(e.changes["tension"]["to"] or [])
         if new:
-            conn.execute(insert(tension_facts), [known[k] for k in sorted(new)])
+            bulk_insert(conn, tension_facts, [known[k] for k in sorted(new)])
         rows: list[dict] = []
         for key, observations in observed.items():
-            where = and_(tension.c.program_id == key[0], tension.c.fact_id == key[1])
             if key not in new:
+                where = and_(tension.c.program_id == key[0], tension.c.fact_id == key[1])
                 conn.execute(update(tension_facts).where(
                     tension_facts.c.program_id == key[0], tension_facts.c.fact_id == key[1])
                     .values(voided=known[key]["voided"]))
@@ -177,5 +245,4 @@ class TensionProjection(Projection):
                     continue
                 conn.execute(delete(tension).where(where))
             rows += _observations(key, known[key], observations)
-        if rows:
-            conn.execute(insert(tension), rows)
+        bulk_insert(conn, tension, rows)

@@ -19,10 +19,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 
 from domain.accounts import OPERATOR
 from projections.base import Context, Item, Projection
+from projections.bulk import bulk_insert
 from projections.tables import feed, feed_heads
 
 KINDS = (
@@ -102,13 +103,10 @@ class FeedProjection(Projection):
             position = heads.get(item.program_id, 0) + 1
             heads[item.program_id] = position
             rows.append({"program_id": item.program_id, "position": position, **entry(item, kind)})
-        conn.execute(insert(feed), rows)
-        for program_id, position in heads.items():
-            if program_id in known:
-                conn.execute(update(feed_heads).where(feed_heads.c.program_id == program_id)
-                             .values(position=position))
-            else:
-                conn.execute(insert(feed_heads).values(program_id=program_id, position=position))
+        bulk_insert(conn, feed, rows)
+        if known:  # one delete and one insert, whatever the number of programs in the batch
+            conn.execute(delete(feed_heads).where(feed_heads.c.program_id.in_(list(known))))
+        conn.execute(insert(feed_heads), [{"program_id": p, "position": n} for p, n in heads.items()])
 
 
 def read(conn: Connection, program_id: str, after: int, limit: int) -> tuple[list[dict], bool]:

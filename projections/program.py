@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, tuple_
 from domain.timeline import earliest_wins, time_key
 from domain.view import materialize
 from projections.base import Context, Item, Projection
+from projections.bulk import bulk_insert
 from projections.tables import program_exercises, program_fields, programs, timeline
 
 PROGRAM = "domain.program:Program."
@@ -47,7 +48,7 @@ class TimelineProjection(Projection):
     def apply(self, conn: Connection, items: list[Item], ctx: Context) -> None:
         rows = [r for i in decisions(items) for r in effect_rows(i)]
         if rows:
-            conn.execute(insert(timeline), rows)
+            bulk_insert(conn, timeline, rows)
 
 
 def _order(row: dict) -> tuple[str, int, int]:

@@ -13,7 +13,7 @@ aggregate would.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
@@ -27,6 +27,7 @@ from projections.facts import avg
 from projections.outcomes import assessments
 from projections.tables import conflicts as conflicts_t
 from projections.tables import (
+    PAIN_DAY_COLUMNS,
     decision_exercises,
     decisions,
     facts,
@@ -185,20 +186,40 @@ def history(conn: Connection, program_id: str, exercise: str | None = None, sinc
 
 
 def sessions(conn: Connection, program_id: str, since: datetime | None, until: datetime | None,
-             after: list | None = None, limit: int | None = None) -> dict[str, Any]:
-    """Logged sessions by valid time; with ``limit``, one page after the keyset ``after`` (``SESSIONS_KEY``),
-    its last key as ``last_key`` and ``has_more``."""
-    require_program(conn, program_id)
+             after: list | None = None, limit: int | None = None, exercise: str | None = None) -> dict[str, Any]:
+    """Logged sessions by valid time, each with its pain-monitoring light (``service.insights.lights``);
+    of one exercise (name or id prefix) if given; with ``limit``, one page after the keyset ``after``
+    (``SESSIONS_KEY``), its last key as ``last_key`` and ``has_more``."""
+    head = require_program(conn, program_id)
     order = [facts.c.occurred_key, facts.c.position, facts.c.fact_id]
     q = select(facts.c.data, *order, facts.c.day).where(facts.c.program_id == program_id, facts.c.type == "log")
+    if exercise is not None:
+        wanted = resolve_exercise(current_view(conn, head), exercise).id
+        q = q.where(facts.c.data["exercise_id"].as_string() == wanted)
     if since is not None:
         q = q.where(facts.c.occurred_key >= time_key(since))
     if until is not None:
         q = q.where(facts.c.occurred_key <= time_key(until))
     rows, last_key, has_more = _keyset(conn, q, order, after, limit, SESSIONS_KEY)  # the day only rides along
-    out = {"since": _iso(since), "until": _iso(until),
-           "sessions": [{k: r["data"].get(k) for k in SESSION_FIELDS} for r in rows]}
+    out = {"since": _iso(since), "until": _iso(until), "sessions": _judged(conn, program_id, [r["data"] for r in rows])}
     return out if limit is None else {**out, "last_key": last_key, "has_more": has_more}
+
+
+def _judged(conn: Connection, program_id: str, logs: list[dict]) -> list[dict]:
+    """Each session's fields, and its light under the policy in force then with its next-day response."""
+    from service.insights.lights import judged, next_days
+
+    if not logs:
+        return []
+    first, last = (datetime.fromisoformat(logs[i]["occurred_at"]) for i in (0, -1))
+    found = conn.execute(select(facts.c.data).where(
+        facts.c.program_id == program_id, facts.c.type == "next-day", facts.c.occurred_key >= time_key(first),
+        facts.c.occurred_key <= time_key(last + timedelta(days=3)))).all()
+    responses = next_days([r.data for r in found])
+    book = policy_book(conn, program_id)
+    return [{**{k: s.get(k) for k in SESSION_FIELDS},
+             **judged(s, responses.get(s["id"]), book.at("pain-monitoring", datetime.fromisoformat(s["occurred_at"])))}
+            for s in logs]
 
 
 def tension(conn: Connection, program_id: str, since: datetime | None, until: datetime | None) -> list[dict]:
@@ -235,7 +256,11 @@ def _logs_by_exercise(conn: Connection, program_id: str, since: datetime, until:
 
 
 def recap(conn: Connection, program_id: str, since: datetime, until: datetime, tz) -> dict[str, Any]:
-    require_program(conn, program_id)
+    from projections.record import projected_record  # it reads this module's queries
+    from service.insights.breaks import share_days_met
+    from service.insights.lights import recap_lights
+
+    record = projected_record(conn, program_id)
     by_exercise = _logs_by_exercise(conn, program_id, since, until)
     d = facts.c.data
     found = conn.execute(
@@ -256,11 +281,13 @@ def recap(conn: Connection, program_id: str, since: datetime, until: datetime, t
                     for t in tension(conn, program_id, since, until)],
         "breaks": len(breaks),
         "breaks_per_day": dict(sorted(per_day.items())),
+        "breaks_share_days_met": share_days_met(record, since, until, datetime.now(UTC)),
         "next_day": dict(Counter(f.verdict for f in found if f.type == "next-day")),
         "checkins": len(checkins), "checkin_pain_avg": avg([c.pain for c in checkins]),
         "flares": sum(1 for f in found if f.type == "flare-start"),
         "assessments": assessments(conn, program_id, since, until),
         "decisions": history(conn, program_id, since=since, until=until)["entries"],
+        "lights": recap_lights(record, since, until),
     }
 
 
@@ -270,15 +297,14 @@ def pain_by_day(conn: Connection, program_id: str, since: str | None = None, unt
 
     From ``since`` or from after the day ``after``, up to ``until``, all included when given.
     """
-    q = select(pain_days).where(pain_days.c.program_id == program_id)
+    q = select(*PAIN_DAY_COLUMNS).where(pain_days.c.program_id == program_id)
     if after is not None:
         q = q.where(pain_days.c.day > after)
     if since is not None:
         q = q.where(pain_days.c.day >= since)
     if until is not None:
         q = q.where(pain_days.c.day <= until)
-    return [{k: v for k, v in r.items() if k != "program_id"}
-            for r in conn.execute(q.order_by(pain_days.c.day)).mappings()]
+    return [dict(r) for r in conn.execute(q.order_by(pain_days.c.day)).mappings()]
 
 
 def signature(conn: Connection, program_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, inspect, select, text, update
 
 from projections import streams
 from projections.base import Context, Item, Projection
@@ -28,6 +28,7 @@ from projections.tables import meta, metadata, tracking
 from projections.tables import streams as streams_table
 
 BATCH = 500
+GROWTH = 4  # an unbounded catch-up (the follower's) that stays behind takes steps of up to BATCH * GROWTH
 SKIP = ("eventsourcing.",)  # snapshots and other library records are not domain events
 
 
@@ -42,6 +43,7 @@ class Runner:
         self.projections = projections
         self.by_name = {p.name: p for p in projections}
         self.batch = batch
+        self._owners: dict[str, dict] = {}  # proj_streams rows read so far (they never change)
 
     # ----- setup --------------------------------------------------------------------------
 
@@ -54,13 +56,35 @@ class Runner:
             if not is_sqlite(self.engine):
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :what))"),
                              {"what": "/backstory-projections"})
+            stale = self._stale(conn)
             metadata.create_all(conn, checkfirst=True)
+            if stale:
+                conn.execute(update(tracking).where(tracking.c.name.in_(stale)).values(position=0))
             have = set(conn.scalars(select(tracking.c.name)))
             missing = [{"name": p.name, "position": 0} for p in self.projections if p.name not in have]
             if missing:
                 conn.execute(insert(tracking), missing)
             if conn.scalar(select(meta.c.value).where(meta.c.key == "database_id")) is None:
                 conn.execute(insert(meta).values(key="database_id", value=str(uuid.uuid4())))
+
+    def _stale(self, conn: Connection) -> list[str]:
+        """Projections whose tables are missing or laid out otherwise than ``projections.tables`` says.
+
+        Their remaining tables are dropped (to be made anew) and the caller moves them back to position 0,
+        so the next catch-up rebuilds them: an upgrade that adds a table or a column needs no migration.
+        """
+        inspector = inspect(conn)
+        stale = []
+        for projection in self.projections:
+            layouts = [{c["name"] for c in inspector.get_columns(t.name)} if inspector.has_table(t.name) else None
+                       for t in projection.tables]
+            if all(have == set(t.c.keys()) for have, t in zip(layouts, projection.tables)):
+                continue
+            stale.append(projection.name)
+            for table, have in zip(projection.tables, layouts):
+                if have is not None:
+                    table.drop(conn)
+        return stale
 
     def database_id(self) -> str:
         with self.reader.connect() as conn:
@@ -89,12 +113,16 @@ class Runner:
         if min(self.positions().values(), default=0) >= self.head():
             return 0  # nothing new: do not queue for the write lock
         done = 0
+        size = self.batch
         while limit is None or done < limit:
-            size = self.batch if limit is None else min(self.batch, limit - done)
+            if limit is not None:
+                size = min(self.batch, limit - done)
             applied = retrying(lambda size=size: self._step(size))
             done += applied
             if applied < size:
                 break
+            if limit is None:  # behind: larger steps spread each step's fixed round trips over more events
+                size = min(size * 2, self.batch * GROWTH)
         return done
 
     def _early_read(self, size: int) -> tuple[int, list] | None:
@@ -119,16 +147,18 @@ class Runner:
                 return 0
             items = [Item(n, self.app.mapper.to_domain_event(n)) for n in notes if not n.topic.startswith(SKIP)]
             streams.record(conn, items)
-            ctx = Context(streams.lookup(conn, items))
+            ctx = Context(streams.lookup(conn, items, self._owners))
             last = notes[-1].id
+            moved = []
             for projection in self.projections:
                 position = positions[projection.name]
                 if position >= last:
                     continue
-                mine = [i for i in items if i.id > position]
+                mine = items if position < start else [i for i in items if i.id > position]
                 if mine:
                     projection.apply(conn, mine, ctx)
-                conn.execute(update(tracking).where(tracking.c.name == projection.name).values(position=last))
+                moved.append(projection.name)
+            conn.execute(update(tracking).where(tracking.c.name.in_(moved)).values(position=last))
             return len(notes)
 
     def rebuild(self, names: list[str] | None = None) -> None:

@@ -58,24 +58,30 @@ def record(conn: Connection, items: list[Item]) -> None:
         conn.execute(insert(streams), new)
 
 
-def lookup(conn: Connection, items: list[Item]) -> dict[str, tuple[str | None, int]]:
-    """Set each item's program and account; return the time zones of the programs involved."""
+def _find(conn: Connection, ids: set[str], known: dict[str, dict]) -> None:
+    """Add the map rows of ``ids`` to ``known``, reading only those it does not hold yet."""
+    missing = [i for i in ids if i not in known]
+    for chunk in range(0, len(missing), 500):
+        for row in conn.execute(select(streams).where(streams.c.stream_id.in_(missing[chunk:chunk + 500]))).mappings():
+            known[row["stream_id"]] = dict(row)
+
+
+def lookup(conn: Connection, items: list[Item], known: dict[str, dict] | None = None) -> dict[str, tuple[str | None, int]]:
+    """Set each item's program and account; return the time zones of the programs involved.
+
+    ``known`` keeps the map rows already read, across batches: a row never changes once written (and is
+    the same whoever writes it), so a follower reads each stream's owner once, not at every batch.
+    """
+    known = {} if known is None else known
     for item in items:
         if item.topic == SELF_OWNED:
             item.program_id = item.event.program_id
-    ids = list({i.stream for i in items if i.topic != SELF_OWNED})
-    found: dict[str, dict] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk:chunk + 500]
-        for row in conn.execute(select(streams).where(streams.c.stream_id.in_(part))).mappings():
-            found[row["stream_id"]] = dict(row)
+    _find(conn, {i.stream for i in items if i.topic != SELF_OWNED}, known)
     for item in items:
-        row = None if item.topic == SELF_OWNED else found.get(item.stream)
+        row = None if item.topic == SELF_OWNED else known.get(item.stream)
         if row is not None:
             item.program_id, item.account_id = row["program_id"], row["account_id"]
-    program_ids = list({i.program_id for i in items if i.program_id} - set(found))
-    for chunk in range(0, len(program_ids), 500):
-        part = program_ids[chunk:chunk + 500]
-        for row in conn.execute(select(streams).where(streams.c.stream_id.in_(part))).mappings():
-            found[row["stream_id"]] = dict(row)
-    return {sid: (r["timezone"], r["position"]) for sid, r in found.items() if r["kind"] == "program"}
+    programs = {i.program_id for i in items if i.program_id}
+    _find(conn, programs, known)
+    return {sid: (known[sid]["timezone"], known[sid]["position"]) for sid in programs
+            if sid in known and known[sid]["kind"] == "program"}

@@ -152,6 +152,7 @@ facts = Table(
 Index("proj_facts_time", facts.c.program_id, facts.c.occurred_key)
 Index("proj_facts_day", facts.c.program_id, facts.c.day)
 
+PAIN_SUMS = ("before_sum", "before_n", "after_sum", "after_n", "checkin_sum", "checkin_n")
 pain_days = Table(
     "proj_pain_days", metadata,
     _id("program_id", primary_key=True), Column("day", String(10), primary_key=True),
@@ -159,7 +160,11 @@ pain_days = Table(
     Column("pain_before_avg", Float), Column("pain_during_max", Integer), Column("pain_after_avg", Float),
     Column("checkins", Integer, nullable=False), Column("checkin_pain_avg", Float),
     Column("breaks", Integer, nullable=False), Column("flares", Integer, nullable=False),
+    # the sums and counts the averages come from, so a day that gains facts adds them without a re-read
+    *(Column(name, Integer, nullable=False) for name in PAIN_SUMS),
 )
+#: The columns of ``pain_days`` that the queries answer (the rest are the projection's own sums).
+PAIN_DAY_COLUMNS = tuple(c for c in pain_days.c if c.name != "program_id" and c.name not in PAIN_SUMS)
 
 # ----- tension by muscle and side --------------------------------------------------------------
 

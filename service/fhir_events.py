@@ -1,7 +1,8 @@
 """The event resources of the FHIR export: sessions, pain scores and assessments (``service.fhir``).
 
 A logged session is a ``Procedure``; each pain score (a session's before,
-during and after, a next-morning answer, a check-in) an ``Observation`` coded
+during and after, a next-morning answer, a check-in, the pain on waking a sleep
+record gives) an ``Observation`` coded
 LOINC 72514-3; an assessment a ``QuestionnaireResponse`` (item answers only,
 no item texts) with a score ``Observation`` in the local code system.
 """
@@ -19,7 +20,7 @@ SURVEY = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observat
                        "code": "survey", "display": "Survey"}]}]
 MOMENTS = {"pain_before": "before", "pain_during": "during", "pain_after": "after"}
 MOMENT_TEXT = {"before": "before the session", "during": "during the session", "after": "after the session",
-               "next-morning": "the next morning", "check-in": "check-in"}
+               "next-morning": "the next morning", "check-in": "check-in", "on-waking": "on waking"}
 SCORES = {"odi": "Oswestry Disability Index v2.1a score (%)", "rmdq": "Roland-Morris Disability Questionnaire score",
           "psfs": "Patient-Specific Functional Scale mean score", "nprs": "Numeric pain rating scale score"}
 
@@ -111,6 +112,8 @@ def events(ctx: Context, facts: list[dict]) -> list[dict]:
             out.append(_pain(ctx, f, "next-morning", f["pain"], **({"focus": [ref(session)]} if session else {})))
         elif f["type"] == "checkin":
             out.append(_pain(ctx, f, "check-in", f["pain"]))
+        elif f["type"] == "sleep" and f.get("pain_morning") is not None:
+            out.append(_pain(ctx, f, "on-waking", f["pain_morning"]))
         elif f["type"] == "assess":
             names.update(f.get("activity_names") or {})  # a PSFS activity keeps the name it was last given
             out += _assessment(ctx, f, names)

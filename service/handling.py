@@ -21,14 +21,15 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
 from domain.evidence import evidence_inputs, signature_rule
-from domain.facts import FactLog, month_of, validate
+from domain.facts import FactLog, month_of, sleep_values, validate
 from domain.mutations import MutationRecord
 from domain.program import Context, Program
 from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
-from service import overrides
+from service import guard, overrides
 from service.application import Ledger, UnitOfWork, require_program
+from service.fact_reads import facts_between, months_between  # noqa: F401 - read here and by callers
 
 IDS = uuid5(NAMESPACE_URL, "https://backstory.invalid/ids")
 RETRIES = 8
@@ -199,34 +200,6 @@ def _rx_changes(parsed: dict) -> dict:
     return {names[k]: v for k, v in parsed.items() if k in names}
 
 
-def months_between(start: datetime, end: datetime) -> list[str]:
-    months, y, mo = [], start.year, start.month
-    last = month_of(end)
-    while True:
-        key = f"{y:04d}-{mo:02d}"
-        months.append(key)
-        if key >= last:
-            return months
-        y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
-
-
-def facts_between(reader: Ledger | UnitOfWork, since: datetime, until: datetime) -> list[dict]:
-    """Every fact (with corrections applied) whose valid time is in [since, until], in time order."""
-    # No fact lies beyond the clock tolerance, and none before 1900: do not visit empty months there.
-    until = min(until, datetime.now(timezone.utc) + timedelta(days=1))
-    since = max(since, datetime(1900, 1, 1, tzinfo=timezone.utc))
-    if since > until:
-        return []
-    lo, hi = time_key(since), time_key(until)
-    out = []
-    for month in months_between(since.astimezone(timezone.utc), until.astimezone(timezone.utc)):
-        log = reader.fact_log(month)
-        if log is not None:
-            out.extend(f for f in log.facts.values() if lo <= f["key"] <= hi)
-    out.sort(key=lambda f: f["key"])
-    return out
-
-
 # ----- decisions -------------------------------------------------------------------------------
 
 
@@ -252,10 +225,17 @@ def _on_change(kind: str) -> Callable[..., Step]:
         program = require_program(uow)
         ex = exercise_at(uow, parsed["exercise"], m.occurred_at)
         restore, records = overrides.overridden(uow, m)
+        premature = (guard.progression_evidence(uow, ex.id, m.occurred_at)
+                     if kind == "progress" and ex.status in ("active", "paused") else None)  # else refused anyway
+        if premature is not None and m.accepted and not parsed.get("force"):
+            premature = None  # applied before (an import replays it): it was judged where it was made
         program.change_prescription(kind, ex.id, _rx_changes(parsed), decision_context(m, parsed, now),
-                                    restore=restore or None)
-        changes = program.pending_events[-1].changes
-        return _won(uow, m, ex, records, now, {"exercise_id": ex.id, "exercise": ex.name, "changes": changes})
+                                    restore=restore or None, premature=premature, force=bool(parsed.get("force")))
+        event = program.pending_events[-1]
+        result = {"exercise_id": ex.id, "exercise": ex.name, "changes": event.changes}
+        if getattr(event, "override", None) is not None:
+            result["override"] = event.override
+        return _won(uow, m, ex, records, now, result)
     return handler
 
 
@@ -416,6 +396,11 @@ def _on_simple_fact(command: str) -> Callable[..., Step]:
     return handler
 
 
+def on_sleep(uow, m, parsed, now) -> Step:
+    """A night's sleep, dated the morning it is recorded (``backstory day`` shows it on that date)."""
+    return _record_fact(uow, m, now, "sleep", details=sleep_values(parsed))
+
+
 def on_assess(uow, m, parsed, now) -> Step:
     """An outcome measure: its answers scored here; a score the mutation carries (an export) must match."""
     from domain import outcomes
@@ -475,9 +460,12 @@ def on_resolve(uow, m, parsed, now) -> Step:
     resolution = "apply-mine" if parsed.get("apply_mine") else "keep-current"
     step = Step([log], {"conflict_id": conflict["id"], "resolution": resolution})
     if resolution == "apply-mine":
+        # Applying a kept progression is decided seeing the conflict's reason: it goes past the
+        # pain-monitoring guard as a forced one, recorded with the evidence it overrides.
+        args = {**conflict["args"], "force": True} if conflict["type"] == "progress" else conflict["args"]
         mine = Mutation(mutation_id=m.mutation_id, type=conflict["type"],
                         occurred_at=datetime.fromisoformat(conflict["occurred_at"]), device_id=m.device_id,
-                        args=conflict["args"], supersede_later=m.supersede_later)
+                        args=args, supersede_later=m.supersede_later)
         applied = run(uow, mine, argspec.parse(mine.type, mine.args), now)
         step.aggregates += applied.aggregates
         step.result["applied"] = applied.result
@@ -493,7 +481,7 @@ HANDLERS: dict[str, Callable[..., Step]] = {
     "demote": on_demote, "policy-set": on_policy_set, "fitting-open": _on_fitting("open"), "fitting-close": _on_fitting("close"),
     "log": on_log, "next-day": on_next_day, "break": _on_simple_fact("break"),
     "checkin": _on_simple_fact("checkin"), "flare-start": _on_simple_fact("flare-start"),
-    "flare-end": _on_simple_fact("flare-end"), "assess": on_assess, "correct": on_correct, "void": on_void,
+    "flare-end": _on_simple_fact("flare-end"), "sleep": on_sleep, "assess": on_assess, "correct": on_correct, "void": on_void,
     "resolve": on_resolve,
 }
 DECISIONS = ("init", "add", "progress", "regress", "adapt", "pause", "resume", "retire", "rebuild",

@@ -8,7 +8,7 @@ dates), ``recap`` (what was done and felt over a period) and ``signature``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.program import FAR_FUTURE, Program
@@ -108,8 +108,12 @@ def _avg(values: list[int | None]) -> float | None:
 def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any]:
     """Sessions, pain, tension, breaks and decisions with valid time in [since, until]."""
     from service.handling import facts_between
+    from service.insights.breaks import share_days_met
+    from service.insights.lights import recap_lights as lights
     from service.outcomes import assessment
+    from service.record import ledger_record
 
+    record = ledger_record(reader)
     facts = [f for f in facts_between(reader, since, until) if not f["voided"]]
     sessions = [f for f in facts if f["type"] == "log"]
     by_exercise: dict[str, list[dict]] = defaultdict(list)
@@ -133,11 +137,13 @@ def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any
                     for (m, s), n in sorted(tension.items(), key=lambda kv: (-kv[1], kv[0]))],
         "breaks": len(breaks),
         "breaks_per_day": dict(sorted(per_day.items())),
+        "breaks_share_days_met": share_days_met(record, since, until, datetime.now(UTC)),
         "next_day": dict(Counter(f["verdict"] for f in facts if f["type"] == "next-day")),
         "checkins": len(checkins), "checkin_pain_avg": _avg([c.get("pain") for c in checkins]),
         "flares": sum(1 for f in facts if f["type"] == "flare-start"),
         "assessments": [assessment(f) for f in facts if f["type"] == "assess"],
         "decisions": history(reader, since=since, until=until)["entries"],
+        "lights": lights(record, since, until),
     }
 
 

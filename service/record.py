@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from domain.policies import PolicyBook
@@ -48,17 +48,47 @@ class Record:
         return self.view_at(as_of)
 
 
+class Remembering:
+    """A reader that loads the program, its decisions and each fact month once: an insight may read overlapping
+    periods (a day, its next days' responses, back to the last flare), a report asks several times."""
+
+    def __init__(self, reader: Ledger | UnitOfWork):
+        self._reader = reader
+        self._decisions: list | None = None
+        self._months: dict[str, Any] = {}
+        self._program: Any = None
+
+    def program(self) -> Any:
+        if self._program is None:
+            self._program = self._reader.program()
+        return self._program
+
+    def decisions(self) -> list:
+        if self._decisions is None:
+            self._decisions = list(self._reader.decisions())
+        return list(self._decisions)
+
+    def fact_log(self, month: str) -> Any:
+        if month not in self._months:
+            self._months[month] = self._reader.fact_log(month)
+        return self._months[month]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 def ledger_record(reader: Ledger | UnitOfWork) -> Record:
     """A ``Record`` read from the event store (what the CLI asks)."""
-    from service.handling import facts_between
+    from service.fact_reads import facts_between
     from service.queries import history
 
-    program = require_program(reader)
+    remembering = Remembering(reader)
+    program = require_program(remembering)
     return Record(
         timezone=ZoneInfo(program.view().timezone), started=program.started_at(),
         policies=program.policy_book(),
-        read_facts=lambda since, until: facts_between(reader, max(since, program.started_at() - timedelta(days=1)),
-                                                      until),
-        read_decisions=lambda: history(reader)["entries"],
+        read_facts=lambda since, until: facts_between(
+            remembering, max(since, program.started_at() - timedelta(days=1)), until),
+        read_decisions=lambda: history(remembering)["entries"],
         view_at=program.view,
     )

@@ -16,7 +16,9 @@ edits to other exercises rebase and apply; a stale progression or adaptation of
 the same exercise is a conflict (the current program is kept); a stale
 regression applies if it still lowers the current prescription ("the most
 conservative wins"); a stale retire or deconstruct wins over the edits made
-meanwhile. A winner that arrives after the edits it wins over takes effect after them
+meanwhile. A progression the pain-monitoring guard stands in the way of on the server (the
+device had not seen a red session, or one awaiting its next day, logged on another device) is
+a conflict too (``service.guard``). A winner that arrives after the edits it wins over takes effect after them
 and keeps them as conflicts (``service.overrides``), so the order of arrival does not
 change the outcome. Every conflict is kept in the program's ConflictLog.
 """
@@ -31,11 +33,11 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.accounts import Device
 from domain.conflicts import ConflictLog
-from domain.errors import DomainError, InvalidValue
+from domain.errors import DomainError, InvalidValue, Refused
 from domain.mutations import mutation_record_id
-from domain.program import CLOCK_TOLERANCE
+from domain.program import CLOCK_TOLERANCE, premature_reason
 from service import args as argspec
-from service import overrides
+from service import guard, overrides
 from service.accounts import Principal
 from service.application import BackstoryApp, UnitOfWork
 from service.handling import DECISIONS, RETRIES, Mutation, conflict_id, exercise_at, remember, run
@@ -173,6 +175,22 @@ def _one(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta,
 
 
 def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> tuple[str, dict]:
+    try:
+        return _decide(uow, m, parsed, now)
+    except Refused as e:
+        if e.rule != "progression_guard":
+            raise
+        # The device had not seen what the server knows (a red session, a session awaiting its next day,
+        # logged on another device): the progression is kept as a conflict, never silently applied.
+        target = exercise_at(uow, parsed["exercise"], m.occurred_at)
+        why = premature_reason(target.name, guard.progression_evidence(uow, target.id, m.occurred_at),
+                               uow.program().view().timezone)
+        return _conflict(uow, m, target, [], now, f"a progression the device decided without knowing that {why}; "
+                                                   "the current prescription is kept (resolve: apply mine to "
+                                                   "progress anyway, recorded with this evidence)")
+
+
+def _decide(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> tuple[str, dict]:
     program = uow.program()
     stale = (m.type in DECISIONS and m.base_version is not None and program is not None
              and program.version > m.base_version and "exercise" in parsed)

@@ -72,16 +72,23 @@ def words(v: Any, names: dict[str, str] | None = None, key: str = "") -> str:
     return (names or {}).get(v, str(v)) if isinstance(v, str) else str(v)
 
 
+def guarded(override: dict) -> str:
+    """What a progression forced past the pain-monitoring guard went past: the last session's date and light."""
+    waiting = ", awaiting its next-day response" if override.get("awaiting_next_day") else ""
+    return f"last session {override['occurred_at'][:10]} {override['light']}{waiting}"
+
+
 def changes(before: dict | None, after: dict | None, names: dict[str, str] | None = None) -> str:
     """``key: from -> to`` for each changed value, in words; empty for a decision without a before."""
     if not before:
         return ""
     parts = []
     for k, v in (after or {}).items():
-        if k == "evidence" or (k not in before and (v is None or v is False)):
+        if k in ("evidence", "override") or (k not in before and (v is None or v is False)):
             continue
         if k == "forced":
-            parts.append("forced past the evidence rule")
+            parts.append("forced past the evidence rule" if "override" not in after else
+                         f"forced past the pain-monitoring guard ({guarded(after['override'])})")
         elif k in before:
             parts.append(f"{LABELS.get(k, k)}: {words(before[k], names, k)} -> {words(v, names, k)}")
         else:

@@ -92,7 +92,7 @@ def period_page(name: str, schema: type[ma.Schema], read, **extra):
 
 @bp.route("/sessions", methods=["GET"])
 def sessions():
-    return period_page("sessions", schemas.RangePageQuerySchema, reads.sessions_of)
+    return period_page("sessions", schemas.SessionsQuerySchema, reads.sessions_of)
 
 
 @bp.route("/tension", methods=["GET"])

@@ -14,36 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from service.application import Ledger, UnitOfWork, require_program
+from service.record import Remembering
 
 Reader = Ledger | UnitOfWork
-
-
-class Remembering:
-    """A reader that loads the program, its decisions and each fact month once (a report asks several times)."""
-
-    def __init__(self, reader: Reader):
-        self._reader = reader
-        self._decisions: list | None = None
-        self._months: dict[str, Any] = {}
-        self._program: Any = None
-
-    def program(self) -> Any:
-        if self._program is None:
-            self._program = self._reader.program()
-        return self._program
-
-    def decisions(self) -> list:
-        if self._decisions is None:
-            self._decisions = list(self._reader.decisions())
-        return list(self._decisions)
-
-    def fact_log(self, month: str) -> Any:
-        if month not in self._months:
-            self._months[month] = self._reader.fact_log(month)
-        return self._months[month]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reader, name)
 
 
 @dataclass

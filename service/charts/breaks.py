@@ -1,17 +1,15 @@
 """Micro-breaks per day against the target, with the longest stretch without a break.
 
-Policy ``micro-breaks`` v1: waking hours 08:00 to 22:00 in the program's time
-zone, at most 60 minutes without a break. The longest stretch is the longest
-gap within waking hours between their start, each break or logged session (a
-session counts as a break) and their end; breaks outside waking hours do not
-shorten it. It is counted only for days that are over. Days shown are those
-with anything recorded. Over ``MAX_POINTS`` days the chart draws weekly figures.
+The days are ``backstory breaks``'s (``service.insights.breaks``, under the ``micro-breaks``
+policy in force: by default waking hours 08:00 to 22:00 in the program's time zone, at most 60
+minutes without a break), so the chart and the command always agree. Over ``MAX_POINTS`` days
+the chart draws weekly figures.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from service.charts._common import MAX_POINTS
@@ -19,47 +17,23 @@ from service.charts._common import MAX_POINTS
 TITLE = "Micro-breaks per day"
 ORDER = 3
 
-# The policy's defaults until domain/policies.py serves the policy in force: switch here, in one line.
-POLICY = {"id": "micro-breaks", "version": 1, "waking_from": time(8, 0), "waking_until": time(22, 0),
-          "max_minutes_without_break": 60}
-
-
-def longest_without_break(day: date, moments: list[datetime], zone: tzinfo, policy: dict = POLICY) -> float:
-    """Minutes of the longest gap in the waking hours of ``day`` between breaks (and sessions)."""
-    start = datetime.combine(day, policy["waking_from"], zone)
-    end = datetime.combine(day, policy["waking_until"], zone)
-    marks = [start, *sorted(m for m in moments if start <= m <= end), end]
-    return round(max((b - a).total_seconds() for a, b in zip(marks, marks[1:])) / 60, 1)
-
-
 def collect(source: Any) -> dict:
+    """Each day with anything recorded, as ``backstory breaks`` judges it (``service.insights.breaks``)."""
+    from service.insights.breaks import breaks
+    from service.record import ledger_record
+
     now = (source.now or datetime.now(source.zone)).astimezone(source.zone)
-    breaks: dict[date, int] = defaultdict(int)
-    moments: dict[date, list[datetime]] = defaultdict(list)
-    recorded: set[date] = set()
-    for f in source.facts:
-        at = source.local(f["occurred_at"])
-        recorded.add(at.date())
-        if f["type"] in ("break", "log"):
-            moments[at.date()].append(at)
-            if f["type"] == "break":
-                breaks[at.date()] += 1
-    limit = POLICY["max_minutes_without_break"]
-    days = []
-    for d in sorted(recorded):
-        over = datetime.combine(d + timedelta(days=1), time.min, source.zone) <= now
-        longest = longest_without_break(d, moments[d], source.zone) if over else None
-        days.append({"date": d, "breaks": breaks[d], "longest_without_break_min": longest,
-                     "met_target": None if longest is None else longest <= limit})
+    answer = breaks(ledger_record(source.reader), source.start, source.end, now)
+    policy = answer["policy"]["params"]
+    days = [{**d, "date": date.fromisoformat(d["date"])} for d in answer["days"]]
     weekly_figures = len(days) > MAX_POINTS
     if weekly_figures:
-        days = _weeks(days)
-    judged = [d for d in days if d["met_target"] is not None]
-    return {"days": days, "weekly": weekly_figures, "policy": POLICY,
-            "share_days_met": round(sum(1 for d in judged if d["met_target"]) / len(judged), 3) if judged else None}
+        days = _weeks(days, policy["max_gap_min"])
+    return {"days": days, "weekly": weekly_figures, "policy": answer["policy"],
+            "share_days_met": answer["share_days_met"]}
 
 
-def _weeks(days: list[dict]) -> list[dict]:
+def _weeks(days: list[dict], limit: int) -> list[dict]:
     """Per ISO week: mean breaks per recorded day, the week's longest stretch, met if every day over met it."""
     weeks: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for d in days:
@@ -70,7 +44,7 @@ def _weeks(days: list[dict]) -> list[dict]:
         out.append({"date": date.fromisocalendar(year, week, 4), "week": f"{year}-W{week:02d}",
                     "breaks": round(sum(d["breaks"] for d in items) / len(items), 1), "days": len(items),
                     "longest_without_break_min": max(over) if over else None,
-                    "met_target": None if not over else max(over) <= POLICY["max_minutes_without_break"]})
+                    "met_target": None if not over else max(over) <= limit})
     return out
 
 
@@ -106,9 +80,10 @@ def draw(data: dict, zone: tzinfo) -> Any:
     picture.titles["breaks-per-day"] = f"Micro-breaks {unit}"
     top.yaxis.get_major_locator().set_params(integer=True)
     top.set_ylabel(f"Breaks ({'mean per day' if data['weekly'] else 'count'})")
-    limit = data["policy"]["max_minutes_without_break"]
-    bottom.set_title(f"Longest stretch without a break, {data['policy']['waking_from']:%H:%M}-"
-                     f"{data['policy']['waking_until']:%H:%M} (target: at most {limit} min)", loc="left",
+    policy = data["policy"]["params"]
+    limit = policy["max_gap_min"]
+    bottom.set_title(f"Longest stretch without a break, {policy['waking_start']}-"
+                     f"{policy['waking_end']} (target: at most {limit} min)", loc="left",
                      fontsize=9, fontweight="normal")
     bottom.axhline(limit, color=GREY, linestyle="--", linewidth=1, gid="target", label=f"target: {limit} min")
     picture.titles["target"] = f"Target: at most {limit} minutes without a break in waking hours"

@@ -80,7 +80,7 @@ def test_offline_work_on_two_devices_converges(pair):
     assert report["applied"] == 3 and report["pulled"] >= 3
     tablet.ok("sync")
     tablet.ok("add", "Bird dog", "--position", "2:quadruped", "--sets", "3", "--reps", "6", "--at", day(20))
-    phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy", "--at", day(21))
+    phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy", "--force", "--at", day(21))  # unanswered session
     phone.ok("break", "--kind", "walk", "--at", day(19))
     for cli in (tablet, phone, tablet):
         cli.ok("sync")

@@ -70,8 +70,8 @@ def test_push_twice_applies_once(api, sam):
 
 def test_a_retry_after_a_lost_response_gets_the_original_results(api, sam):
     started(sam)
-    batch = [sam.m("log", exercise="Bridge", pain_before=4, pain_after=2),
-             sam.m("progress", exercise="Bridge", sets=4, reason="easy now", base_version=3),
+    batch = [sam.m("log", exercise="Bird dog", pain_before=4, pain_after=2),  # (a Bridge session awaiting its
+             sam.m("progress", exercise="Bridge", sets=4, reason="easy now", base_version=3),  # next day: guarded)
              sam.m("log", exercise="Nope", pain_before=3)]
     lost = sam.push(*batch).json  # the device never saw this answer
     retried = sam.push(*batch)

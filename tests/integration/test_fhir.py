@@ -22,7 +22,8 @@ def mut(mutation_type: str, days_ago: float, **args) -> Mutation:
 
 
 def record(ledger) -> None:
-    """Exercises added, progressed, paused, retired and deconstructed; sessions, next-day, check-ins, ODI, PSFS."""
+    """Exercises added, progressed, paused, retired and deconstructed; sessions, next-day, check-ins, sleep, ODI,
+    PSFS."""
     handle(ledger, mut("init", 60, name="Sam's back", timezone="Europe/Berlin"))
     handle(ledger, mut("add", 58, name="Dead bug", position="1:supine", sets=3, reps=8))
     handle(ledger, mut("add", 58, name="Bird dog", position="kneeling:quadruped", sets=3, reps=6, per_side=True))
@@ -39,6 +40,8 @@ def record(ledger) -> None:
     handle(ledger, mut("deconstruct", 15, exercise="Side plank", into=["Arm reach", "Leg reach"], reason="aggravates"))
     handle(ledger, mut("checkin", 12, pain=4))
     handle(ledger, mut("checkin", 3, pain=2))
+    handle(ledger, mut("sleep", 2.5, hours=6.5, quality=4, pain_morning=4))
+    handle(ledger, mut("sleep", 1.5, hours=8))  # no pain on waking: no observation
     handle(ledger, mut("assess", 55, instrument="odi", answers="3,2,1,-,0,2,1,1,2,-"))
     handle(ledger, mut("assess", 5, instrument="psfs", activity=["lift-child=4", "sit-1h=6", "walk-30min=3"],
                        activity_name=["lift-child=Lift my child"]))
@@ -89,8 +92,9 @@ def test_bundle_is_valid_fhir_with_every_reference_inside(ledger):
     assert set(references(data)) <= urls
     kinds = by_type(data)
     counts = Counter({k: len(v) for k, v in kinds.items()})
-    # 3 sessions (the voided one left out), 6 session pains + 1 next-morning + 2 check-ins, 3 assessments
-    assert counts == {"Patient": 1, "CarePlan": 1, "ServiceRequest": 7, "Procedure": 3, "Observation": 12,
+    # 3 sessions (the voided one left out), 6 session pains + 1 next-morning + 2 check-ins + 1 on waking,
+    # 3 assessments
+    assert counts == {"Patient": 1, "CarePlan": 1, "ServiceRequest": 7, "Procedure": 3, "Observation": 13,
                       "QuestionnaireResponse": 3}, counts
 
     assert kinds["Patient"][0]["name"] == [{"text": "Sam's back"}] and set(kinds["Patient"][0]) == {
@@ -127,7 +131,8 @@ def test_bundle_is_valid_fhir_with_every_reference_inside(ledger):
                     + [(p["performedDateTime"], "during", 2) for p in kinds["Procedure"] if p["code"]["text"] == "Bird dog"])
     assert in_sessions == logged
     others = sorted((moment(o), o["valueInteger"], "focus" in o) for o in pains if "partOf" not in o)
-    assert others == [("check-in", 2, False), ("check-in", 4, False), ("next-morning", 2, True)]
+    assert others == [("check-in", 2, False), ("check-in", 4, False), ("next-morning", 2, True),
+                      ("on-waking", 4, False)]
 
     # assessments: a response with item answers, a score observation derived from it
     responses = {r["identifier"]["value"]: r for r in kinds["QuestionnaireResponse"]}

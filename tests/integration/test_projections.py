@@ -31,6 +31,8 @@ from service.application import BackstoryApp, program_id_for
 from service.config import parse_store
 from service.demo import mutations as demo_mutations
 from service.handling import Mutation, facts_between, handle
+from service.insights.lights import judged_sessions
+from service.record import ledger_record
 from service.insights.tension import tension as tension_insight
 from service.sync import push
 
@@ -270,7 +272,13 @@ def check_program(p: Projections, ledger, rng: random.Random, count: int = 120) 
         assert p.history(pid, None, since, until) == queries.history(ledger, None, since, until)
         expected = [{k: f.get(k) for k in SESSION_FIELDS} for f in facts_between(ledger, since, until)
                     if f["type"] == "log"]
-        assert p.sessions(pid, since, until)["sessions"] == expected
+        got = p.sessions(pid, since, until)["sessions"]
+        assert [{k: s[k] for k in SESSION_FIELDS} for s in got] == expected
+        # each session's light is the one the CLI gives it (service.insights.lights, under the same rule)
+        judged = {s["id"]: s for s in judged_sessions(ledger_record(ledger), since, until)}
+        lit = ("light", "light_reasons", "next_day", "policy")
+        assert [{k: s[k] for k in lit} for s in got if not s["voided"]] == [
+            {k: judged[s["id"]][k] for k in lit} for s in got if not s["voided"]]
     for ex in ledger.program().view().exercises.values():
         for name in (ex.name, ex.id[:8]):
             assert p.history(pid, name, None, None) == queries.history(ledger, name)

@@ -48,12 +48,12 @@ def _decision(rng: random.Random, sets: dict[str, int]) -> tuple[str, dict]:
     name = rng.choice(EXERCISES)
     if sets[name] < 6 and rng.random() < 0.6:
         sets[name] += 1
-        return "progress", {"exercise": name, "sets": sets[name], "reason": "felt easy"}
+        return "progress", {"exercise": name, "sets": sets[name], "reason": "felt easy", "force": True}
     if sets[name] > 1:
         sets[name] -= 1
         return "regress", {"exercise": name, "sets": sets[name], "reason": "sore", "reason_code": "flare"}
     sets[name] += 1
-    return "progress", {"exercise": name, "sets": sets[name], "reason": "felt easy"}
+    return "progress", {"exercise": name, "sets": sets[name], "reason": "felt easy", "force": True}
 
 
 def history_mutations(count: int, seed: int, device_id: str = "cli-history") -> list:

@@ -73,6 +73,8 @@ SEMANTIC_400 = {
     "/v1/recap": _RANGE,  # and at most MAX_RECAP_DAYS between them
     "/v1/export/fhir": _RANGE,  # as the recap's
     "/v1/tension": _RANGE,  # since after until
+    "/v1/day": re.compile(r"date"),  # a calendar date
+    "/v1/breaks": _RANGE,  # as the recap's
     "/v1/sync/push": re.compile(r"mutations\.\d+\.(occurred_at|args(\..+)?)"),
     "/v1/devices": re.compile(r"name|after"),
 }

@@ -70,7 +70,7 @@ def _mutations(days_ago: int) -> list[tuple[str, int, dict]]:
                                "tension": ["hip_flexors:left:overactive:5"], "note": "fine"}),
         ("break", days_ago - 2, {"kind": "walk", "seconds": 45}),
         ("checkin", days_ago - 3, {"pain": 3, "note": "morning"}),
-        ("progress", days_ago - 4, {"exercise": "Dead bug", "reps": 10, "reason": "easy"}),
+        ("progress", days_ago - 4, {"exercise": "Dead bug", "reps": 10, "reason": "easy", "force": True}),
         ("log", days_ago - 5, {"exercise": "Bird dog", "pain_before": 3, "pain_after": 4}),
         ("regress", days_ago - 6, {"exercise": "Bird dog", "sets": 2, "reason": "flare", "reason_code": "flare"}),
         ("flare-start", days_ago - 6, {"pain": 6}),

@@ -144,7 +144,7 @@ def record_history(phone: Cli, tablet: Cli) -> str:
     tablet.ok("flare", "start", "--pain", "6", "--note", "gardening", "--at", d(16))
     tablet.ok("flare", "end", "--pain", "3", "--at", d(18))
     tablet.ok("sync")
-    phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "felt strong", "--at", d(17))
+    phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "felt strong", "--force", "--at", d(17))
     phone.ok("adapt", "Bird dog", "--direction", "anti_rotation", "--reason", "therapist's idea", "--at", d(17))
     phone.ok("adapt", "Bridge", "--direction", "hinge:sagittal", "--reason", "new pattern", "--at", d(17))
     report = phone.ok("sync", "--json").json()
@@ -275,7 +275,7 @@ def test_a_revoked_devices_unsynced_changes_travel_in_its_export(tmp_path):
         tablet.ok("sync")
         tablet.ok("device", "revoke", str(uuid.UUID(hex=token.split("_")[1])), "--yes")  # it paired the tablet
         phone.ok("log", "Dead bug", "--pain-before", "5", "--pain-after", "3", "--at", d(5))
-        phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy now", "--at", d(6))
+        phone.ok("progress", "Dead bug", "--sets", "4", "--reason", "easy now", "--force", "--at", d(6))
         assert phone("sync").code == 1  # 403: the changes stay in the outbox
         path = tmp_path / "phone.jsonl"
         assert "(2 not yet synced, marked pending)" in phone.ok("export", "-o", str(path)).err
@@ -396,14 +396,15 @@ def test_a_store_of_old_events_loads_through_the_current_code(store_url, tmp_pat
 
     shown = cli.ok("show", "--as-of", "2024-04-01", "--json").json()
     assert (shown["program"]["name"], shown["program"]["timezone"], shown["version"]) == (
-        "Sample program", "Europe/Paris", 17)
+        "Sample program", "Europe/Paris", 19)  # events_v7's policy change, events_v9's forced progression
     assert {e["name"]: e["status"] for e in shown["exercises"]} == {
         "Glute bridge": "active", "Dead bug": "retired", "Deadlift": "active", "Hip hinge drill": "active",
         "Brace": "active"}
     earlier = {e["name"]: e for e in cli.ok("show", "--as-of", "2024-03-05", "--json").json()["exercises"]}
     assert earlier["Glute bridge"]["prescription"]["sets"] == 4 and "Brace" not in earlier
     history = cli.ok("history", "--json").json()["entries"]
-    assert len(history) == 17 and history[-1]["type"] == "fitting-close"
+    assert len(history) == 19 and [e["type"] for e in history[-3:]] == ["fitting-close", "policy-set", "progress"]
+    assert history[-1]["to"]["forced"] is True and history[-1]["to"]["override"]["light"] == "red"
     # in valid-time order, the backfill's move of the start (events_v6) comes before the init
     assert [e["type"] for e in history[:2]] == ["start-moved-back", "init"]
     recap = cli.ok("recap", "--since", "2024-03-01", "--until", "2024-03-31", "--json").json()

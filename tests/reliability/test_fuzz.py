@@ -179,6 +179,11 @@ def test_errors_outside_the_document_are_problems_too(live):
         ("GET", "/v1/recap?until=0001-01-01", token, None, None, 400),  # before 1900: out of the one range
         ("GET", "/v1/recap?until=9999-12-31", token, None, None, 200),
         ("GET", "/v1/sessions?since=1900-01-01&until=9999-12-31", token, None, None, 200),
+        ("GET", "/v1/day?date=9999-12-31", token, None, None, 200),  # the last day there is: nothing, no overflow
+        ("GET", "/v1/day?date=1900-01-01", token, None, None, 200),
+        ("GET", "/v1/day?date=1899-12-31", token, None, None, 400),
+        ("GET", "/v1/breaks?until=9999-12-31", token, None, None, 200),
+        ("GET", "/v1/breaks?since=1900-01-01&until=9999-12-31", token, None, None, 400),  # over MAX_RECAP_DAYS
         ("GET", "/v1/sessions?since=0001-01-01", token, None, None, 400),  # before year 1 in UTC (Paris LMT)
         ("GET", "/v1/program?as_of=9999-12-31T23:59:59-12:00", token, None, None, 400),
         ("GET", "/v1/devices?x=1", token, None, None, 400),

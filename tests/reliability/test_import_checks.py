@@ -113,7 +113,7 @@ def test_into_this_program_adds_another_programs_changes_whole_or_not_at_all(led
     handle(other, mut("init", days_ago(40), name="Other", timezone="UTC"))
     handle(other, mut("add", days_ago(39), name="Cat camel", position="kneeling:quadruped", sets=2, reps=10))
     handle(other, mut("log", days_ago(38), exercise="Cat camel", pain_before=3, pain_after=1))
-    handle(other, mut("progress", days_ago(37), exercise="Cat camel", reps=12, reason="easy"))
+    handle(other, mut("progress", days_ago(37), exercise="Cat camel", reps=12, reason="easy", force=True))
     lines = list(export_lines(other, NOW))
     moment = datetime.now(UTC)
     assert import_mutations(ledger, rebased(read_export(lines), moment)) == {
@@ -185,7 +185,7 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_line(ledger, tmp_path):
 def test_pending_changes_are_exported_marked_and_imported_once(ledger, other):
     program(ledger, "Sam")
     pending = [mut("log", days_ago(2), device="tablet", exercise="Dead bug", pain_before=5, pain_after=3),
-               mut("progress", days_ago(1), device="tablet", exercise="Dead bug", sets=4, reason="easy")]
+               mut("progress", days_ago(1), device="tablet", exercise="Dead bug", sets=4, reason="easy", force=True)]
     pending = [Mutation(m.mutation_id, m.type, m.occurred_at, m.device_id, m.args, base_version=6) for m in pending]
     lines = list(export_lines(ledger, NOW, pending))
     assert json.loads(lines[0])["version"] == 3

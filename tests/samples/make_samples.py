@@ -24,6 +24,10 @@ each change of the event schema gets a file of its own. ``--check`` only lists w
 - ``events_v6.jsonl``: Program.StartMovedBack v1 (a backfill: a decision or fact dated before the
   program's start moved the start back to it).
 - ``events_v7.jsonl``: Program.PolicyChanged v1 (``policy set``: a rule's parameters from a valid time on).
+- ``events_v8.jsonl``: FactLog.SleepRecorded v1 (May's log: a night's sleep, recorded the morning after, and its
+  correction).
+- ``events_v9.jsonl``: Program.ExerciseProgressed v2 (``override``: a progression forced past the
+  pain-monitoring guard keeps the evidence it overrode).
 
 Each line: ``{"topic", "originator_id", "originator_version", "state", "class_version"}`` where
 ``state`` is the stored state as a (UTF-8 JSON) string.
@@ -123,6 +127,12 @@ def program_events(program_id) -> list:
     p.cover("checkin", ctx(-2, recorded=14))
     # a person tuned the pain-monitoring lights (events_v7)
     p.set_policy("pain-monitoring", {"green_max": 3}, ctx(14.5, "physio's advice", "therapist"))
+    # a progression forced past the pain-monitoring guard, with the evidence it overrode (events_v9)
+    p.change_prescription("progress", deadlift, {"reps": 6}, ctx(15, "physio says go on", "therapist"),
+                          premature={"session_id": sid("fact:deadlift-session"), "exercise": DEADLIFT,
+                                     "occurred_at": day(14.8).astimezone(PARIS).isoformat(), "light": "red",
+                                     "light_reasons": ["pain during 6: above 5"], "awaiting_next_day": True,
+                                     "policy": {"id": "pain-monitoring", "version": 1}}, force=True)
     return list(p.pending_events)
 
 
@@ -172,6 +182,20 @@ def assessment_events(program_id) -> list:
                score=outcomes.score("odi", odi))
     log.correct(sid("fact:odi"), {"answers": "3,2,1,-,0,2,1,1,2,1"}, "section 10 misread", sid("fact:correct-odi"),
                 at(33), rec(33), "phone-1", sid("m:correct-odi"))
+    return list(log.pending_events)
+
+
+def sleep_events(program_id) -> list:
+    """May's log (events_v8): a night's sleep recorded the morning after, then its hours corrected."""
+    with mock.patch.object(FactLog.Opened, "create_timestamp", classmethod(lambda cls: day(61))):
+        log = FactLog.open(program_id, "2024-05")
+    at = lambda n: day(n).astimezone(PARIS)  # noqa: E731
+    rec = lambda n: day(n) + timedelta(minutes=2)  # noqa: E731
+    log.record("sleep", sid("fact:sleep"), at(62), rec(62), "phone-1", sid("m:sleep"),
+               details=validate("sleep", {"hours": 6.5, "quality": 4, "position": "side", "pain_morning": 5,
+                                          "note": "woke at 4"}))
+    log.correct(sid("fact:sleep"), {"hours": 7}, "misread the tracker", sid("fact:correct-sleep"), at(62.1),
+                rec(62.1), "phone-1", sid("m:correct-sleep"))
     return list(log.pending_events)
 
 
@@ -284,7 +308,8 @@ def streams(program_id) -> list[list]:
     by_record: dict = {}
     for event in mutations:
         by_record.setdefault(event.originator_id, []).append(event)
-    return [decisions, fact_events(program_id), assessment_events(program_id), *by_record.values(),
+    return [decisions, fact_events(program_id), assessment_events(program_id), sleep_events(program_id),
+            *by_record.values(),
             conflict_events(program_id, decisions),
             account_events(program_id), device_events(), outbox_events(program_id)]
 

@@ -86,9 +86,10 @@ def hostile(server):
         *[device.m("log", 8, exercise=named(key, text), pain_before=4, pain_after=2, note=text)
           for key, text in HOSTILE.items()],
         device.m("checkin", 7, pain=3, note=BIG),
+        device.m("sleep", 7, hours=7, position="side", note=HTML),
         device.m("flare-start", 6, pain=5, note=HTML),
         device.m("fitting-open", 5, notes=BIDI),
-        device.m("progress", 4, exercise=f"sql {SQL}", sets=3, reason=CONTROL, reason_code="pain"))
+        device.m("progress", 4, exercise=f"sql {SQL}", sets=3, reason=CONTROL, reason_code="pain", force=True))
     assert [r["status"] for r in results] == ["applied"] * len(results), [r for r in results
                                                                          if r["status"] != "applied"]
     return device
@@ -96,7 +97,8 @@ def hostile(server):
 
 def test_hostile_text_is_served_as_json_never_as_a_page(server, hostile):
     for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/tension", "/v1/sync/pull",
-                 "/v1/nothing", "/v1/fittings/report", "/v1/flares", "/v1/kit", "/v1/signature/candidates"):
+                 "/v1/nothing", "/v1/fittings/report", "/v1/flares", "/v1/kit", "/v1/signature/candidates",
+                 "/v1/day", "/v1/breaks"):
         reply = hostile.get(path)
         assert reply.mimetype in ("application/json", "application/problem+json"), (path, reply)
         assert reply.headers["x-content-type-options"] == "nosniff" and reply.headers["cache-control"] == "no-store"
@@ -128,6 +130,9 @@ def test_hostile_text_comes_back_verbatim_from_the_feed_and_every_read(server, h
         if "/" not in text:
             evidence = hostile.get(f"/v1/exercises/{quote(named(key, text), safe='')}/signature-evidence")
             assert evidence.status == 200 and evidence.json()["exercise"] == named(key, text), (key, evidence)
+    seven_days_ago = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
+    day = hostile.get("/v1/day", date=seven_days_ago).json()
+    assert day["sleep"]["note"] == HTML and day["checkins"][0]["note"] == BIG
     feed = set(strings(hostile.pull_all()[0]))
     for text in [*HOSTILE.values(), BIG, SQL, BIDI]:
         assert text in feed, text

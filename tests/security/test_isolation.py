@@ -21,7 +21,8 @@ from tests.security._support import assert_problem, call, leaks, operations, req
 pytestmark = pytest.mark.timeout(600)
 
 READS = ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/signature", "/v1/conflicts",
-         "/v1/devices", "/v1/tension", "/v1/signature/candidates", "/v1/kit", "/v1/flares")
+         "/v1/devices", "/v1/tension", "/v1/signature/candidates", "/v1/kit", "/v1/flares", "/v1/day", "/v1/breaks",
+         "/v1/pending")
 #: When an answer was asked, not what it says: left out of the before/after comparison.
 MOMENTS = ("as_of", "until", "since", "at")
 

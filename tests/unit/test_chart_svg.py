@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from service.charts._svg import annotate
-from service.charts.breaks import longest_without_break
 
 SVG = "{http://www.w3.org/2000/svg}"
 DOC = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
@@ -31,15 +28,3 @@ def test_titles_and_marker_ids_are_added_in_order_and_escaped():
     assert found["after"].find(f"{SVG}use").get("id") is None  # markers of another group are left alone
     links = [(a.get("{http://www.w3.org/1999/xlink}href"), a.get("target")) for a in root.iter(f"{SVG}a")]
     assert links == [("#lane-a", None), ("https://example.org/", "_blank")]
-
-
-def test_longest_stretch_counts_waking_hours_only():
-    zone = ZoneInfo("Europe/Paris")
-    d = date(2026, 3, 29)  # a daylight-saving change: 08:00 to 22:00 is still 14 hours of the local clock
-
-    def at(h, m=0):
-        return datetime.combine(d, time(h, m), zone)
-
-    assert longest_without_break(d, [], zone) == 840.0
-    assert longest_without_break(d, [at(7), at(8, 30), at(23)], zone) == 810.0
-    assert longest_without_break(d, [at(8), at(9), at(10), at(21, 30)], zone) == 690.0

@@ -47,6 +47,8 @@ PINNED = {
     "events_v5.jsonl": (4, "e9ffdb04940614dc2e507e4b81d55c9cd83ddeaf4d3413e6a720f0071eb1380b"),
     "events_v6.jsonl": (17, "b180c272a41418ac3a95217dd8d385f0ab0c08bd9543d55811499a7e8a7b5d0e"),
     "events_v7.jsonl": (18, "4c73848fbf22ce0659cbed9ac31bda4201d586e0a8232f541520dfc0b13331fb"),
+    "events_v8.jsonl": (3, "42052177d1c528235dabfb41ad9c599e4b2a59a14fa2049ad6539a7d657bc940"),
+    "events_v9.jsonl": (19, "83891ed635636a3007ac2ced1c3102d1e54632f3f3ae875a74e5d949f22132c8"),
 }
 
 
@@ -284,7 +286,9 @@ def test_v2_mutation_records_carry_program_seq_and_base_version(app):
 
 
 def test_decoded_decisions_keep_their_meaning(app):
-    events = {type(e).__qualname__: e for e in decode_all(app)}
+    events: dict = {}
+    for e in decode_all(app):
+        events.setdefault(type(e).__qualname__, e)  # each class's first sample
     started = events["Program.Started"]
     assert (started.name, started.timezone, started.occurred_at) == ("Sample program", "Europe/Paris", T0)
     assert started.occurred_at.utcoffset() == timedelta(hours=1)  # written by a device in Paris
@@ -304,6 +308,19 @@ def test_decoded_decisions_keep_their_meaning(app):
         policy = events["Program.PolicyChanged"]
         assert (policy.policy, policy.version, policy.params["green_max"], policy.previous["green_max"]) == (
             "pain-monitoring", 1, 3, 2)
+    assert progressed.override is None  # a v1 sample, through the upcast
+
+
+def test_a_forced_progression_keeps_the_evidence_it_overrode(app):
+    """events_v9: Program.ExerciseProgressed v2 carries ``override``; v1 ones read it as None."""
+    progressions = [e for e in decode_all(app) if type(e) is Program.ExerciseProgressed]
+    forced = [e for e in progressions if e.override is not None]
+    assert len(forced) == 1 and all(e.override is None for e in progressions if e is not forced[0])
+    override = forced[0].override
+    assert (override["light"], override["awaiting_next_day"], override["policy"]) == (
+        "red", True, {"id": "pain-monitoring", "version": 1})
+    assert forced[0].changes == {"reps": {"from": 5, "to": 6}}
+    assert forced[0].change()[1] == {"reps": 6, "forced": True, "override": override}
 
 
 # ----- replay --------------------------------------------------------------------------------
@@ -399,6 +416,16 @@ def test_replaying_assessment_samples_recomputes_their_scores(app):
     assert odi["answers"] == [3, 2, 1, None, 0, 2, 1, 1, 2, 1]
 
 
+def test_replaying_sleep_samples_applies_the_correction(app):
+    """events_v8: a night's sleep (6.5 h, corrected to 7) recorded the morning after, in May's log."""
+    log = _fact_log(app, "2024-05")
+    [sleep] = log.facts.values()
+    assert (sleep["type"], sleep["hours"], sleep["quality"], sleep["position"], sleep["pain_morning"]) == (
+        "sleep", 7, 4, "side", 5)
+    assert (sleep["note"], sleep["corrections"], sleep["voided"]) == ("woke at 4", 1, False)
+    assert sleep["occurred_at"] == "2024-05-02T10:00:00+01:00"
+
+
 def test_replaying_mutation_record_samples(app):
     events = [e for e in decode_all(app) if topic_of(type(e)).startswith("domain.mutations:")]
     records = {r.mutation_type: r for r in replay_streams(events)}
@@ -456,9 +483,10 @@ def test_samples_load_from_a_store(ledger):
     app.recorder.insert_events([stored(line) for line in STORABLE])
     samples = app.ledger(SAMPLES_PROGRAM)
     program = samples.program()
-    assert program.view().name == "Sample program" and program.version == 18
+    assert program.view().name == "Sample program" and program.version == 19
     assert [type(e).__name__ for e in samples.decisions_after(14)] == ["ExerciseRetired", "FittingClosed",
-                                                                        "StartMovedBack", "PolicyChanged"]
+                                                                        "StartMovedBack", "PolicyChanged",
+                                                                        "ExerciseProgressed"]
     assert len(samples.fact_log("2024-03").facts) == 6
     [conflict] = samples.conflict_log().conflicts.values()
     assert conflict["resolution"] == "keep-current"

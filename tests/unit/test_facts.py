@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import InvalidValue, NotFound, Refused
-from domain.facts import FIELDS, FactLog, fact_log_id, month_of, validate
+from domain.facts import FIELDS, FactLog, fact_log_id, month_of, sleep_values, validate
 
 PROGRAM_ID = UUID("00000000-0000-4000-8000-000000000001")
 AT = datetime(2024, 3, 10, 8, 0, tzinfo=timezone.utc)
@@ -100,6 +100,8 @@ def test_record_a_session(log):
     ("checkin", {"pain": 5, "starts": "low_back", "travels": ["left_buttock"]}, FactLog.CheckedIn),
     ("flare-start", {"pain": 7, "note": "lifted a box"}, FactLog.FlareStarted),
     ("flare-end", {"pain": 2}, FactLog.FlareEnded),
+    ("sleep", {"hours": 7.5, "quality": 6, "position": "side", "pain_morning": 3, "note": "woke once"},
+     FactLog.SleepRecorded),
 ])
 def test_record_simple_facts(log, command, values, event):
     log.record(command, "f1", AT, AT, "phone", "m1", details=validate(command, values))
@@ -138,6 +140,15 @@ def test_record_next_day_response(log):
     ("break", {"kind": "nap"}, "kind"),
     ("break", {"kind": "walk", "seconds": 0}, "seconds"),
     ("flare-start", {"pain": 11}, "pain"),
+    ("sleep", {"hours": 24.5}, "hours"),
+    ("sleep", {"hours": -0.5}, "hours"),
+    ("sleep", {"hours": 7.3}, "hours"),
+    ("sleep", {"hours": "7"}, "hours"),
+    ("sleep", {"hours": True}, "hours"),
+    ("sleep", {"quality": 11}, "quality"),
+    ("sleep", {"quality": 6.5}, "quality"),
+    ("sleep", {"position": "upside_down"}, "position"),
+    ("sleep", {"pain_morning": 11}, "pain_morning"),
 ])
 def test_validate_refuses_out_of_range_values_naming_the_field(command, values, field):
     with pytest.raises(InvalidValue) as info:
@@ -150,6 +161,32 @@ def test_pain_11_message_names_the_allowed_range():
     with pytest.raises(InvalidValue) as info:
         validate("log", {"pain_before": 11})
     assert str(info.value) == "pain_before: 11 is out of range; allowed 0..10"
+
+
+def test_sleep_hours_are_whole_or_half_hours_kept_as_given():
+    assert [validate("sleep", {"hours": h})["hours"] for h in (0, 7, 7.0, 7.5, 24)] == [0, 7, 7, 7.5, 24]
+    assert isinstance(validate("sleep", {"hours": 8.0})["hours"], int)
+
+
+def test_a_sleep_record_needs_at_least_one_measure():
+    with pytest.raises(InvalidValue) as info:
+        sleep_values({"note": "slept"})
+    assert info.value.field == "hours" and "at least one of hours, quality, position or pain_morning" in str(info.value)
+    assert sleep_values({"position": "back"})["position"] == "back"
+
+
+def test_a_sleep_fact_is_corrected_field_by_field(log):
+    log.record("sleep", "s1", AT, AT, "phone", "m1", details=validate("sleep", {"hours": 6, "quality": 5}))
+    log.correct("s1", {"hours": 6.5, "position": "mixed"}, "tracker", "c1", AT, AT, "phone", "m2")
+    fact = log.facts["s1"]
+    assert (fact["hours"], fact["quality"], fact["position"], fact["corrections"]) == (6.5, 5, "mixed", 1)
+    with pytest.raises(InvalidValue) as info:
+        log.correct("s1", {"hours": 30}, None, "c2", AT, AT, "phone", "m3")
+    assert info.value.field == "hours"
+    with pytest.raises(InvalidValue) as info:
+        log.correct("s1", {"verdict": "worse"}, None, "c3", AT, AT, "phone", "m4")
+    assert info.value.field == "verdict"
+    assert "correctable: hours, quality, position, pain_morning, note" in str(info.value)
 
 
 def test_validate_fills_every_field_of_the_command():
@@ -262,7 +299,7 @@ def test_void_unknown_fact_is_not_found(log):
 def test_recorded_fact_is_an_instance_of_the_aggregate_event_class(log, command):
     expected = {"log": "SessionLogged", "next-day": "NextDayRecorded", "break": "MicroBreakTaken",
                 "checkin": "CheckedIn", "flare-start": "FlareStarted", "flare-end": "FlareEnded",
-                "assess": "OutcomeAssessed"}[command]
+                "assess": "OutcomeAssessed", "sleep": "SleepRecorded"}[command]
     if command == "assess":
         values = {"instrument": "nprs", "instrument_version": "0-10", "answers": {"pain": 4}, "activity_names": {},
                   "score": 4}
@@ -272,7 +309,8 @@ def test_recorded_fact_is_an_instance_of_the_aggregate_event_class(log, command)
         values = {"exercise_id": "e1", "exercise_name": "Bridge", "session_id": None,
                   "response": validate("next-day", {"verdict": "same"})}
     else:
-        raw = {"checkin": {"pain": 3}, "break": {"kind": "walk", "seconds": 40}}.get(command, {})
+        raw = {"checkin": {"pain": 3}, "break": {"kind": "walk", "seconds": 40},
+               "sleep": {"hours": 7}}.get(command, {})
         values = {"details": validate(command, raw)}
     log.record(command, new_id(), AT, AT, "phone", new_id("m"), **values)
     assert type(log.pending_events[-1]) is getattr(FactLog, expected)
