@@ -4,13 +4,14 @@ Each logged session's light is the pain-monitoring model's (``service.insights.l
 under the policy in force at the session): green a circle, amber a triangle, red a
 square, so the lights read in black and white as well as in colour. Each marker's SVG
 ``<title>`` gives the date, the exercise, the light and its reasons. Over ``MAX_POINTS``
-sessions the chart draws one marker per exercise and week, the week's worst light.
+sessions the chart draws one marker per exercise and week (per month if that is still
+over), the worst light in it, with its counts in the title.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from service.charts._common import MAX_POINTS, stamp
@@ -39,26 +40,42 @@ def collect(source: Any) -> dict:
         lane["lights"][s["light"]] += 1
         points.append({"id": s["id"], "at": source.local(s["occurred_at"]), "exercise_id": eid,
                        "light": s["light"], "reasons": s["light_reasons"]})
-    weekly_marks = len(points) > MAX_POINTS
-    if weekly_marks:
-        points = _weeks(points)
-    return {"lanes": list(lanes.values()), "points": points, "weekly": weekly_marks}
+    sessions, grouped = points, None
+    for by in ("week", "month"):  # weeks still too many (years of a busy program): months
+        if len(points) <= MAX_POINTS:
+            break
+        grouped, points = by, _group(sessions, by)
+    return {"lanes": list(lanes.values()), "points": points, "grouped": grouped}
 
 
-def _weeks(points: list[dict]) -> list[dict]:
-    """One point per exercise and ISO week: the week's worst light, its counts as the reasons."""
+def _key(at: datetime, by: str) -> tuple[str, datetime]:
+    """The week or month of a moment: its label and the moment its marker is drawn at (mid-period, noon)."""
+    noon = at.replace(hour=12, minute=0, second=0, microsecond=0)
+    if by == "week":
+        year, week, day = at.isocalendar()
+        return f"{year}-W{week:02d}", noon + timedelta(days=4 - day)
+    return f"{at.year}-{at.month:02d}", noon.replace(day=15)
+
+
+def _group(points: list[dict], by: str) -> list[dict]:
+    """One point per exercise and week (or month): the worst light in it, its counts as the reasons."""
     order = list(LIGHTS)
-    weeks: dict[tuple, list[dict]] = defaultdict(list)
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    middle: dict[str, datetime] = {}
+    of_day: dict = {}  # a day's week or month, worked out once per day
     for p in points:
-        weeks[(p["exercise_id"], *p["at"].date().isocalendar()[:2])].append(p)
+        day = p["at"].date()
+        found = of_day.get(day)
+        if found is None:
+            found = of_day[day] = _key(p["at"], by)
+        label, at = found
+        middle.setdefault(label, at)
+        groups[(p["exercise_id"], label)].append(p)
     out = []
-    for (eid, year, week), items in weeks.items():
-        first = items[0]["at"]
-        monday = (first - timedelta(days=first.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    for (eid, label), items in groups.items():
         seen = {light: sum(1 for p in items if p["light"] == light) for light in order}
-        out.append({"id": f"week-{year}-W{week:02d}-{eid}", "at": monday + timedelta(days=3, hours=12),
-                    "exercise_id": eid, "light": max((p["light"] for p in items), key=order.index),
-                    "week": f"{year}-W{week:02d}",
+        out.append({"id": f"{by}-{label}-{eid}", "at": middle[label], "exercise_id": eid,
+                    "light": max((p["light"] for p in items), key=order.index), by: label,
                     "reasons": [", ".join(f"{n} {light}" for light, n in seen.items() if n)]})
     out.sort(key=lambda p: p["at"])
     return out
@@ -69,7 +86,8 @@ def _label(name: str) -> str:
 
 
 def _tip(p: dict, name: str) -> str:
-    when = f"week {p['week']}" if "week" in p else stamp(p["at"])
+    by = next((by for by in ("week", "month") if by in p), None)
+    when = f"{by} {p[by]}" if by else stamp(p["at"])
     return " · ".join([when, name, p["light"], "; ".join(p["reasons"])])
 
 
@@ -82,7 +100,7 @@ def draw(data: dict, zone: tzinfo) -> Any:
     fig, ax = figure(9.0, 1.6 + 0.34 * max(len(lanes), 3), left=0.45 + min(text_inches(labels), 3.2), top=0.4,
                      bottom=1.0)
     picture = Picture(fig)
-    set_title(fig, TITLE + (" (worst light per week)" if data["weekly"] else ""))
+    set_title(fig, TITLE + (f" (worst light per {data['grouped']})" if data["grouped"] else ""))
     if not lanes:
         empty(ax, "No session logged in this period")
         return picture

@@ -176,21 +176,23 @@ def test_lights_data_are_the_sessions_lights_of_the_period(store):
     assert [(p["id"], p["light"], p["reasons"]) for p in data["points"]] == [
         (s["id"], s["light"], s["light_reasons"]) for s in judged]
     assert ids["hostile_log"] not in {p["id"] for p in data["points"]}  # 45 days ago
-    assert not data["weekly"]
+    assert data["grouped"] is None
 
 
-def test_lights_over_many_sessions_draw_each_weeks_worst_light(store):
-    from service.charts.lights import _weeks
+def test_lights_over_many_sessions_draw_each_weeks_or_months_worst_light(store):
+    from service.charts.lights import _group, _tip
 
     start = h.at(100, 9)
     points = [{"id": str(i), "at": start + timedelta(days=i), "exercise_id": "e", "light": light,
                "reasons": []} for i, light in enumerate(["green"] * 5 + ["amber", "red", "green"])]
-    weeks = _weeks(points)
-    assert len(weeks) == len({p["at"].isocalendar()[:2] for p in points})
-    worst = {w["week"]: w["light"] for w in weeks}
-    week_of_red = "{}-W{:02d}".format(*points[6]["at"].isocalendar()[:2])
-    assert worst[week_of_red] == "red"
-    assert all(w["id"].startswith("week-") and w["id"].endswith("-e") for w in weeks)
+    for by, key in (("week", lambda at: "{}-W{:02d}".format(*at.isocalendar()[:2])),
+                    ("month", lambda at: f"{at.year}-{at.month:02d}")):
+        groups = _group(points, by)
+        assert [g[by] for g in groups] == list(dict.fromkeys(key(p["at"]) for p in points))
+        of_red = next(g for g in groups if g[by] == key(points[6]["at"]))
+        assert of_red["light"] == "red" and of_red["id"] == f"{by}-{key(points[6]['at'])}-e"
+        assert "1 red" in of_red["reasons"][0] and _tip(of_red, "Dead bug").startswith(f"{by} {of_red[by]} · ")
+        assert all(g["at"].hour == 12 for g in groups)
 
 
 def test_an_empty_period_says_so(store):
