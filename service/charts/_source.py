@@ -1,7 +1,8 @@
 """What the charts read, read once: the program, its time zone and the period's facts.
 
 A ``Source`` is shared by every chart drawn for one answer (the report draws
-five), so the month streams of facts are loaded once. Voided facts are left
+them all), so the month streams of facts are loaded once, and so are the insights
+a chart and the report both show (the sessions' lights, the micro-break days). Voided facts are left
 out; corrections are applied (``service.handling.facts_between``).
 """
 
@@ -70,6 +71,28 @@ class Source:
             return list(self._by_type.get(types[0], []))
         wanted = set(types)
         return [f for f in self.facts if f["type"] in wanted]
+
+    @cached_property
+    def record(self) -> Any:
+        """The insights' ``Record`` of this reader (``service.record.ledger_record``), built once."""
+        from service.record import ledger_record
+
+        return ledger_record(self.reader)
+
+    @cached_property
+    def sessions(self) -> list[dict]:
+        """The period's sessions with their traffic lights (``service.insights.lights.judged_sessions``)."""
+        from service.insights.lights import judged_sessions
+
+        return judged_sessions(self.record, self.start, self.end)
+
+    @cached_property
+    def breaks(self) -> dict:
+        """``backstory breaks``'s answer for the period (``service.insights.breaks``): a chart and the report."""
+        from service.insights.breaks import breaks
+
+        now = (self.now or datetime.now(self.zone)).astimezone(self.zone)
+        return breaks(self.record, self.start, self.end, now)
 
     @cached_property
     def decisions(self) -> list[Any]:

@@ -18,12 +18,8 @@ TITLE = "Micro-breaks per day"
 ORDER = 3
 
 def collect(source: Any) -> dict:
-    """Each day with anything recorded, as ``backstory breaks`` judges it (``service.insights.breaks``)."""
-    from service.insights.breaks import breaks
-    from service.record import ledger_record
-
-    now = (source.now or datetime.now(source.zone)).astimezone(source.zone)
-    answer = breaks(ledger_record(source.reader), source.start, source.end, now)
+    """Each day with anything recorded, as ``backstory breaks`` judges it (``Source.breaks``)."""
+    answer = source.breaks
     policy = answer["policy"]["params"]
     days = [{**d, "date": date.fromisoformat(d["date"])} for d in answer["days"]]
     weekly_figures = len(days) > MAX_POINTS

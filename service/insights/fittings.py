@@ -56,7 +56,8 @@ def fittings(decisions: list[dict]) -> list[dict[str, Any]]:
     return [out[n] for n in sorted(out)]
 
 
-def _exercises(sessions: list[dict]) -> list[dict[str, Any]]:
+def per_exercise(sessions: list[dict]) -> list[dict[str, Any]]:
+    """Judged sessions (``judged_sessions``) by exercise: sessions, light counts, next-day verdicts; busiest first."""
     by_exercise: dict[str, list[dict]] = defaultdict(list)
     for s in sessions:
         by_exercise[s["exercise_id"]].append(s)
@@ -112,7 +113,7 @@ def report(record: Record, number: int | None, now: datetime) -> dict[str, Any]:
         "fitting": chosen,
         "decisions": [e for e in decisions
                       if lo <= datetime.fromisoformat(e["occurred_at"]).timestamp() <= hi],
-        "exercises": _exercises(sessions),
+        "exercises": per_exercise(sessions),
         "suggestions": period_suggestions(record, opened, until, sessions),
         "next_due": due.isoformat(), "due": closed is None and now > due,
         "days": round((until - opened).total_seconds() / 86400, 1), "policy": policy.ref(), "note": HEURISTICS_NOTE,

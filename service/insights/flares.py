@@ -12,6 +12,7 @@ diagnosis: a drop during a flare may be the flare easing on its own.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from service.insights import HEURISTICS_NOTE
@@ -21,10 +22,15 @@ from service.record import Record
 TYPES = ("flare-start", "flare-end", "checkin", "log", "next-day")
 
 
-def spans(facts: list[dict]) -> list[dict[str, Any]]:
-    """Each flare's start and end facts (end None while open) and the facts within it, oldest first."""
+def spans(facts: list[dict], began_before: bool = False) -> list[dict[str, Any]]:
+    """Each flare's start and end facts (end None while open) and the facts within it, oldest first.
+
+    ``began_before`` (facts of a period): an end before any start closes a flare that began
+    before the facts do; its start is None and its facts are those from the first one.
+    """
     out: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
+    earlier: list[dict] = []
     for f in facts:
         if f["type"] == "flare-start" and current is None:
             current = {"start": f, "end": None, "facts": [f]}
@@ -33,6 +39,10 @@ def spans(facts: list[dict]) -> list[dict[str, Any]]:
             current["facts"].append(f)
             if f["type"] == "flare-end":
                 current["end"], current = f, None
+        elif began_before and not out:
+            earlier.append(f)
+            if f["type"] == "flare-end":
+                out.append({"start": None, "end": f, "facts": earlier})
     return out
 
 
@@ -63,16 +73,21 @@ def exposures(sessions: list[dict], responses: dict[str, dict]) -> list[dict[str
     return out
 
 
-def flares(record: Record) -> dict[str, Any]:
-    """``backstory flares``: every flare with its peak pain and its exposures, oldest flare first."""
-    facts = record.facts(types=TYPES)
+def flares(record: Record, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+    """``backstory flares``: every flare with its peak pain and its exposures, oldest flare first.
+
+    With ``since``/``until``, the flares of that period only (the report's): a flare that began
+    before ``since`` and ends within it has ``start`` None and counts its facts from ``since``.
+    """
+    facts = record.facts(since, until, types=TYPES)
     responses = next_days(facts)
     return {"flares": [{
-        "start": s["start"]["occurred_at"], "end": s["end"]["occurred_at"] if s["end"] else None,
-        "start_id": s["start"]["id"], "end_id": s["end"]["id"] if s["end"] else None,
+        "start": s["start"]["occurred_at"] if s["start"] else None,
+        "end": s["end"]["occurred_at"] if s["end"] else None,
+        "start_id": s["start"]["id"] if s["start"] else None, "end_id": s["end"]["id"] if s["end"] else None,
         "peak_pain": _peak(s["facts"]),
         "exposures": exposures([f for f in s["facts"] if f["type"] == "log"], responses),
-    } for s in spans(facts)], "note": HEURISTICS_NOTE}
+    } for s in spans(facts, began_before=since is not None)], "note": HEURISTICS_NOTE}
 
 
 def relief_in_flares(record: Record) -> dict[str, dict[str, Any]]:

@@ -3,14 +3,13 @@
 ``build(reader, since, until, now)`` renders ``templates/report.html.j2``
 (Jinja2, autoescaped) with the sections of ``SECTIONS``, in order: the program
 then and now, every decision of the period with its reason, the charts (inline
-SVG), the signature library with its evidence, outcome measures and the notes
-of the period. The file loads nothing from the network (its
+SVG), the signature library with its evidence, outcome measures, the insights
+of the period (lights, tension, micro-breaks, flares) and its notes. The file loads nothing from the network (its
 Content-Security-Policy forbids it, and every script) and prints on A4.
 
 Extension point: a section is a ``Section`` (id, heading, template under
 ``templates/sections/``, and a function from the ``Context`` to the template's
-values, or ``None`` to leave the section out). The insights of the pain
-monitoring, tension, the 23-hour day and fittings join ``SECTIONS`` this way.
+values, or ``None`` to leave the section out).
 """
 
 from __future__ import annotations

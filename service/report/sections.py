@@ -2,8 +2,9 @@
 
 Each ``Section`` names its template (``templates/sections/<id>.html.j2``) and
 a function giving the template's values, or ``None`` to leave it out. Add a
-section (the insights of issue 12: lights, tension suggestions, the 23-hour
-day, fittings) by appending to ``SECTIONS``; nothing else changes.
+section by appending to ``SECTIONS``; nothing else changes. The insights of
+issue 12 (lights, tension, micro-breaks, flares) are one section computed by
+the insight modules over the report's period only.
 """
 
 from __future__ import annotations
@@ -97,12 +98,30 @@ def notes(ctx: Context) -> dict:
                       for f in shown], "total": len(found)}
 
 
+def insights(ctx: Context) -> dict:
+    """What the insights (``service.insights``) say of the period: the sessions' lights per exercise, tension's
+    asymmetries and suggestions, micro-break adherence and the flares, with the heuristics note once."""
+    from service.insights import HEURISTICS_NOTE
+    from service.insights.fittings import light_suggestions, per_exercise
+    from service.insights.flares import flares
+    from service.insights.tension import tension
+
+    found = tension(ctx.record, ctx.start, ctx.end)
+    breaks = ctx.breaks
+    over = [d for d in breaks["days"] if d["met_target"] is not None]
+    return {"lights": per_exercise(ctx.sessions), "light_suggestions": light_suggestions(ctx.sessions),
+            "asymmetries": found["asymmetries"], "suggestions": found["suggestions"],
+            "breaks": {"share_days_met": breaks["share_days_met"], "days": len(over),
+                       "days_met": sum(1 for d in over if d["met_target"]), "policy": breaks["policy"]},
+            "flares": flares(ctx.record, ctx.start, ctx.end)["flares"], "note": HEURISTICS_NOTE}
+
+
 SECTIONS: list[Section] = [
     Section("program", "The program then and now", program),
     Section("decisions", "Decisions and their reasons", decisions),
     Section("charts", "Charts", charts),
     Section("signature", "Signature library", signature),
     Section("outcomes", "Outcome measures", outcomes),
+    Section("insights", "What the record says back", insights),
     Section("notes", "Notes of the period", notes),
-    # Insights (issue 12: traffic lights, tension suggestions, the 23-hour day, fittings) join here.
 ]

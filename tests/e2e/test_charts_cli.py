@@ -51,6 +51,17 @@ def test_chart_writes_svg_with_lanes_and_reasons_and_png(recorded, tmp_path):
     assert png.read_bytes().startswith(b"\x89PNG")
 
 
+def test_lights_chart_from_the_command_line(recorded, tmp_path):
+    out = tmp_path / "lights.svg"
+    r = recorded.ok("chart", "lights", "--out", str(out))
+    assert "lights chart written to" in r.out
+    found = ids(out)
+    assert len([k for k in found if k.startswith("lane-")]) == 1  # Dead bug has no session
+    (point,) = found["lights-amber"].iter(f"{SVG}use")  # pain after 3: amber
+    assert point.get("id").startswith("point-")
+    assert f"· {HOSTILE} · amber · pain after 3" in point.find(f"{SVG}title").text
+
+
 @pytest.mark.parametrize("args, message", [
     (("chart", "heatmap", "--out", "x.svg"), f"'heatmap' is not a chart; allowed: {', '.join(names())}"),
     (("chart", "pain", "--out", "x.pdf"), "has no chart suffix; allowed: .svg, .png"),

@@ -58,6 +58,9 @@ def build(ledger) -> dict:
     ids["next_day"] = do("next-day", at(44, 8), exercise="Dead bug", verdict="better", pain=3)["fact_id"]
     ids["checkins"] = [do("checkin", at(d, 12), pain=p)["fact_id"] for d, p in ((47, 5), (15, 3))]
     ids["flare"] = do("flare-start", at(33, 7), pain=8, note="lifted a box")["fact_id"]
+    # in the flare: red (pain during 7), the paraspinals guarding again, left more than right
+    ids["red_log"] = do("log", at(31, 18), exercise=HOSTILE, pain_before=6, pain_during=7, pain_after=5,
+                        tension=["paraspinals:left:guarding:6", "paraspinals:right:guarding:3"])["fact_id"]
     do("flare-end", at(29, 9), pain=4)
     for hh, mm in ((9, 0), (10, 0), (12, 30), (23, 0)):  # 23:00 is outside waking hours: no help
         do("break", at(BREAK_DAY, hh, mm), kind="walk", seconds=45)

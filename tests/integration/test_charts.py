@@ -88,7 +88,7 @@ def test_pain_chart_has_every_reading_the_mcid_band_and_the_flare(store):
     ledger, ids = store
     root = svg(ledger, "pain")
     found = by_id(root)
-    sessions = [*ids["logs"], ids["hostile_log"]]
+    sessions = [*ids["logs"], ids["hostile_log"], ids["red_log"]]
     assert {m.get("id") for m in markers(root, "series-before")} == {f"point-{i}-before" for i in sessions}
     assert {m.get("id") for m in markers(root, "series-after")} == {f"point-{i}-after" for i in sessions}
     assert [m.get("id") for m in markers(root, "series-next-day")] == [f"point-{ids['next_day']}-next-day"]
@@ -127,8 +127,8 @@ def test_tension_chart_counts_each_muscle_by_side(store):
     found = by_id(svg(ledger, "tension"))
     assert title(found["tension-count-hip_flexors-both"]).startswith("hip flexors (both): noted 4 times, "
                                                                       "mean intensity 6")
-    assert "noted 1 times, mean intensity 4; guarding 1" in title(found["tension-count-paraspinals-left"])
-    assert "mean intensity 2" in title(found["tension-mean-paraspinals-right"])
+    assert "noted 2 times, mean intensity 5; guarding 2" in title(found["tension-count-paraspinals-left"])
+    assert "mean intensity 2.5" in title(found["tension-mean-paraspinals-right"])
 
 
 def test_outcomes_chart_draws_each_instrument_with_its_mcid(store):
@@ -142,10 +142,63 @@ def test_outcomes_chart_draws_each_instrument_with_its_mcid(store):
     assert "ODI: improved (change -12.2, MCID 10" in texts and "not a diagnosis" in texts
 
 
+def test_lights_chart_has_a_lane_per_exercise_and_a_shaped_marker_per_session(store):
+    ledger, ids = store
+    root = svg(ledger, "lights")
+    found = by_id(root)
+    dead_bug, hostile = ids["exercises"]["Dead bug"], ids["exercises"][h.HOSTILE]
+    assert title(found[f"lane-{dead_bug}"]) == "Dead bug: 5 sessions: 1 green, 4 amber, 0 red"
+    assert title(found[f"lane-{hostile}"]) == f"{h.HOSTILE}: 2 sessions: 0 green, 1 amber, 1 red"
+    assert f"lane-{ids['exercises']['Side plank']}" not in found  # no session logged
+    # every session once, in the series of its light; each light its own marker shape
+    assert [m.get("id") for m in markers(root, "lights-red")] == [f"point-{ids['red_log']}"]
+    assert [m.get("id") for m in markers(root, "lights-green")] == [f"point-{ids['logs'][-1]}"]
+    assert {m.get("id") for m in markers(root, "lights-amber")} == {
+        f"point-{i}" for i in [*ids["logs"][:-1], ids["hostile_log"]]}
+    shapes = {light: {m.get(XLINK) for m in markers(root, f"lights-{light}")} for light in ("green", "amber", "red")}
+    assert all(len(s) == 1 for s in shapes.values()) and len(set.union(*shapes.values())) == 3
+    assert title(found[f"point-{ids['red_log']}"]) == (
+        f"{h.at(31, 18):%Y-%m-%d %H:%M} · {h.HOSTILE} · red · pain during 7: above 5")
+    assert title(found[f"point-{ids['logs'][-1]}"]).endswith("· Dead bug · green · pain after 2: at most 2")
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"Traffic lights per exercise", "Exercise", "Session date (Europe/Paris)", h.HOSTILE} <= set(texts)
+    assert not list(root.iter("img")) and not list(root.iter(f"{SVG}img"))
+
+
+def test_lights_data_are_the_sessions_lights_of_the_period(store):
+    from service.insights.lights import judged_sessions
+    from service.record import ledger_record
+
+    ledger, ids = store
+    since, until = h.at(35, 0), h.at(0, 23, 59)
+    data = charts.data(ledger, "lights", since=since, until=until)
+    judged = judged_sessions(ledger_record(ledger), since, until)
+    assert [(p["id"], p["light"], p["reasons"]) for p in data["points"]] == [
+        (s["id"], s["light"], s["light_reasons"]) for s in judged]
+    assert ids["hostile_log"] not in {p["id"] for p in data["points"]}  # 45 days ago
+    assert data["grouped"] is None
+
+
+def test_lights_over_many_sessions_draw_each_weeks_or_months_worst_light(store):
+    from service.charts.lights import _group, _tip
+
+    start = h.at(100, 9)
+    points = [{"id": str(i), "at": start + timedelta(days=i), "exercise_id": "e", "light": light,
+               "reasons": []} for i, light in enumerate(["green"] * 5 + ["amber", "red", "green"])]
+    for by, key in (("week", lambda at: "{}-W{:02d}".format(*at.isocalendar()[:2])),
+                    ("month", lambda at: f"{at.year}-{at.month:02d}")):
+        groups = _group(points, by)
+        assert [g[by] for g in groups] == list(dict.fromkeys(key(p["at"]) for p in points))
+        of_red = next(g for g in groups if g[by] == key(points[6]["at"]))
+        assert of_red["light"] == "red" and of_red["id"] == f"{by}-{key(points[6]['at'])}-e"
+        assert "1 red" in of_red["reasons"][0] and _tip(of_red, "Dead bug").startswith(f"{by} {of_red[by]} · ")
+        assert all(g["at"].hour == 12 for g in groups)
+
+
 def test_an_empty_period_says_so(store):
     ledger, _ = store
-    for name, text in (("pain", "No pain recorded in this period"), ("timeline", "No exercise in the program in "
-                                                                                 "this period")):
+    for name, text in (("pain", "No pain recorded in this period"), ("lights", "No session logged in this period"),
+                       ("timeline", "No exercise in the program in this period")):
         root = svg(ledger, name, since=h.at(80, 0), until=h.at(75, 0))
         assert by_id(root)["no-data"].find(f"{SVG}text").text == text
 
@@ -161,7 +214,7 @@ def test_output_is_deterministic_and_png_is_png(store):
 
 def test_unknown_chart_or_format_names_the_allowed_values(store):
     ledger, _ = store
-    assert {"pain", "timeline", "breaks", "tension", "outcomes"} <= set(charts.names())
+    assert {"pain", "timeline", "breaks", "tension", "lights", "outcomes"} <= set(charts.names())
     with pytest.raises(InvalidValue, match=f"'heatmap' is not a chart; allowed: {', '.join(charts.names())}$") as e:
         charts.chart(ledger, "heatmap")
     assert e.value.field == "chart"

@@ -57,6 +57,41 @@ def test_the_program_then_and_now_and_the_decisions_of_the_period(html):
 def test_signature_outcomes_and_print_styles(html):
     signature = html[html.index('<section id="signature"'):html.index('<section id="outcomes"')]
     assert "Dead bug" in signature and "forced past the rule" in signature
-    outcomes = html[html.index('<section id="outcomes"'):html.index('<section id="notes"')]
+    outcomes = html[html.index('<section id="outcomes"'):html.index('<section id="insights"')]
     assert "ODI" in outcomes and "improved" in outcomes and "not a diagnosis" in outcomes
     assert "@page { size: A4;" in html and "@media print" in html
+
+
+def section(html: str, id_: str) -> str:
+    start = html.index(f'<section id="{id_}"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_the_insights_of_the_period(html):
+    from service.insights import HEURISTICS_NOTE
+
+    insights = section(html, "insights")
+    assert html.count(HEURISTICS_NOTE) == 1 and HEURISTICS_NOTE in insights  # once
+    lights = insights[insights.index('id="insights-lights"'):insights.index('id="insights-tension"')]
+    rows = re.findall(r"<tr><td>([^<]*)</td>((?:<td class=\"num\">[^<]*</td>){4})", lights)
+    counts = {name: re.findall(r">([^<]*)<", cells)[::2] for name, cells in rows}
+    # the period (50 days ago to today) holds five Dead bug sessions (one green) and both of the hostile name's
+    assert counts == {"Dead bug": ["5", "1", "4", "0"], "&lt;img src=x onerror=alert(1)&gt;": ["2", "0", "1", "1"]}
+    tension = insights[insights.index('id="insights-tension"'):insights.index('id="insights-breaks"')]
+    assert "<td>paraspinals</td><td>left</td>" in tension and ">5</td>" in tension and ">2.5</td>" in tension
+    assert "consider regressing the position or range of &lt;img src=x onerror=alert(1)&gt;" in tension
+    assert "1 red session(s) of &lt;img src=x onerror=alert(1)&gt;: consider regressing it" in tension
+    breaks = insights[insights.index('id="insights-breaks"'):insights.index('id="insights-flares"')]
+    assert "met on 1 of" in breaks and "at most 60 minutes without a break" in breaks
+    flares = insights[insights.index('id="insights-flares"'):]
+    assert f"{h.at(33, 7):%Y-%m-%d %H:%M}" in flares and f"{h.at(29, 9):%Y-%m-%d %H:%M}" in flares
+    assert "&lt;img src=x onerror=alert(1)&gt; (1, 1, 0)" in flares  # one session, pain 6 -> 5
+    assert "<img" not in insights
+
+
+def test_a_flare_that_began_before_the_period_is_shown_from_it(chart_store):  # noqa: F811
+    ledger, _ = chart_store
+    insights = section(build(ledger, h.at(32, 0), h.at(0, 23, 59)), "insights")
+    flares = insights[insights.index('id="insights-flares"'):]
+    assert "before the period" in flares and f"{h.at(29, 9):%Y-%m-%d %H:%M}" in flares
+    assert "(1, 1, 0)" in flares

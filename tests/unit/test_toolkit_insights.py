@@ -129,6 +129,20 @@ def test_flares_pair_starts_and_ends_take_the_peak_and_rank_exposures_by_mean_dr
     assert out[1]["exposures"] == []
 
 
+def test_flares_of_a_period_start_one_begun_before_it_at_its_start():
+    facts = [fact("f1", "flare-start", 20, pain=6), log("b1", 19, before=6, after=5),
+             log("d1", 18, exercise="deadbug", before=7, after=4), fact("f2", "flare-end", 17, pain=3),
+             log("b2", 15, before=4, after=0), fact("f3", "flare-start", 5, pain=5)]
+    rec = record(facts)
+    out = flares.flares(rec, NOW - timedelta(days=18, hours=12), NOW)["flares"]
+    assert [(f["start"], f["start_id"], f["end"], f["peak_pain"]) for f in out] == [
+        (None, None, at(17), 7), (at(5), "f3", None, 5)]
+    assert [e["exercise"] for e in out[0]["exposures"]] == ["Deadbug"]  # the bridge session was before the period
+    # the whole record still leaves a stray end alone, and a period with nothing of a flare has none
+    assert [f["start_id"] for f in flares.flares(rec)["flares"]] == ["f1", "f3"]
+    assert flares.flares(rec, NOW - timedelta(days=16), NOW - timedelta(days=6))["flares"] == []
+
+
 # ----- fittings --------------------------------------------------------------------------------------
 
 
