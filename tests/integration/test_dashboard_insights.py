@@ -111,6 +111,7 @@ def test_pending_lists_the_sessions_awaiting_their_next_day(site):
 def test_signature_candidates_and_explain_as_the_api_says(site):
     client, sam = site
     candidates = sam.get("/v1/signature/candidates").json["candidates"]
+    assert [c["exercise"] for c in candidates] == ["Row"]
     html = page(client, "/signature")
     for c in candidates:
         assert f"{c['exercise']} explain {c['exposures']} {c['days']}" in plain(html)
