@@ -133,3 +133,18 @@ def test_bad_input_names_the_field_as_the_api_does(site, target, field):
     client, _ = site
     reply = client.get(target)
     assert reply.status_code == 400 and f"{field}:" in reply.get_data(as_text=True)
+
+
+def test_each_page_costs_what_its_json_endpoint_costs(store_url):
+    from api.ratelimit import cost_of
+
+    flask_app = fresh_app(store_url)
+    try:
+        endpoints = {rule.rule: rule.endpoint for rule in flask_app.url_map.iter_rules()}
+        pairs = {"/day": "/v1/day", "/breaks": "/v1/breaks", "/fitting": "/v1/fittings/report",
+                 "/flares": "/v1/flares", "/pending": "/v1/pending",
+                 "/signature/explain": "/v1/exercises/<string:exercise>/signature-evidence"}
+        assert {page: cost_of(endpoints[page], {}) for page in pairs} == \
+            {page: cost_of(endpoints[api], {}) for page, api in pairs.items()}
+    finally:
+        flask_app.extensions["backstory"].close()
