@@ -49,7 +49,7 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_the_pages_show_the_program(se
     [header] = [h for h in set_cookie_headers(reply) if h.startswith("backstory_session=")]
     flags = {part.strip().lower() for part in header.split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/"} <= flags and "secure" not in flags  # plain HTTP here
-    assert victim.phone.token not in header and victim.phone.token.split("_")[2] not in header
+    assert victim.phone.token not in header and victim.phone.token.split("_", 2)[2] not in header
     assert victim.phone.token not in reply.headers["location"]
     page = client.get("/program")
     assert page.status == 200 and "Qzx Secret Squat" in page.text and "Wobbly Heron Pose" in page.text
@@ -182,5 +182,5 @@ def test_the_tokens_and_session_secrets_never_reach_the_log(server, victim):
     client.sign_out()
     log = server.log_text()
     assert "GET /program 200" in log and "POST / 303" in log
-    for text in (victim.phone.token, victim.phone.token.split("_")[2], secret, "Qzx Secret Squat", "exercise="):
+    for text in (victim.phone.token, victim.phone.token.split("_", 2)[2], secret, "Qzx Secret Squat", "exercise="):
         assert text not in log
