@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import quote
 
 import pytest
 
@@ -58,6 +59,13 @@ def test_day_shows_the_days_breaks_target_and_stretch(site):
     stretch = api["longest_without_break_min"]
     assert f"Longest stretch without a break {stretch:g} min" in text
     assert ("Target met yes" if api["met_target"] else "Target met no") in text
+    flare_day = sam.get("/v1/flares").json["flares"][0]["exposures"][0]["facts"][0]
+    when = next(s["occurred_at"] for s in sam.get("/v1/sessions", limit=100).json["sessions"] if s["id"] == flare_day)
+    api = sam.get("/v1/day", date=when).json
+    html = page(client, f"/day?date={quote(when)}")
+    assert '<td data-label="Exercise">&lt;img src=x onerror=alert(1)&gt;</td>' in html
+    lights = re.findall(r'<td data-label="Light"><strong>(\w+)</strong>', html)
+    assert lights == [s["light"] for s in api["sessions"]] and lights
 
 
 def test_breaks_shows_each_day_and_the_share_met(site):
