@@ -114,6 +114,11 @@ def day(query):
 
     Heuristics from the clinical literature, not a diagnosis.
     """
+    return day_of(query)
+
+
+def day_of(query: dict) -> dict:
+    """The caller's day for a parsed ``DayQuerySchema`` query (the API's and the dashboard's)."""
     from service.insights.day import day as question
 
     zone = Zone()
@@ -136,6 +141,12 @@ def breaks(query):
 
     Heuristics from the clinical literature, not a diagnosis.
     """
+    return breaks_of(query)
+
+
+def breaks_of(query: dict) -> dict:
+    """The caller's micro-breaks over a parsed ``BreaksQuerySchema`` query's period (the API's and the
+    dashboard's)."""
     from service.insights.breaks import breaks as question
 
     zone = Zone()

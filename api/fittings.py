@@ -70,6 +70,11 @@ class FittingReportSchema(Strict):
 @blp.alt_response(404, response="NOT_FOUND", description="No program, no fitting yet, or no fitting of that number")
 def fitting_report(query):
     """A fitting's decisions, each exercise's lights and next-day responses, suggestions, and the next due date."""
+    return fitting_report_of(query)
+
+
+def fitting_report_of(query: dict) -> dict:
+    """The caller's fitting report for a parsed ``FittingQuerySchema`` query (the API's and the dashboard's)."""
     now = datetime.now(UTC)
     projections, program_id = read_models()
     return projections.with_record(program_id, lambda record: report(record, query.get("number"), now))

@@ -39,5 +39,10 @@ def pending(_query):
 
     It reads the whole history: it costs ``RECAP_COST`` (10) requests of the rate limits.
     """
+    return pending_of()
+
+
+def pending_of() -> dict:
+    """The caller's sessions awaiting their next-day response (the API's and the dashboard's)."""
     projections, program_id = read_models()
     return projections.with_record(program_id, query)

@@ -85,7 +85,8 @@ def cost_of(endpoint: str | None, args) -> int:
 #: The endpoints that read every fact of a period (up to the whole history), charged ``RECAP_COST``.
 WHOLE_PERIOD_READS = frozenset(("reads.recap", "fhir.export_fhir", "fittings.fitting_report", "toolkit.flares",
                                 "tension.tension", "day.breaks", "pending.pending",
-                                "web.recap", "web.tension", "web.chart_svg"))  # the dashboard's (a chart: drawn anew)
+                                "web.recap", "web.tension", "web.chart_svg", "web.breaks", "web.fitting", "web.flares",
+                                "web.pending"))  # the dashboard's (a chart: drawn anew)
 #: The list endpoints answered in pages charged by their size (``cost_of``).
 PAGED = frozenset(("reads.sessions", "reads.history", "reads.exercise_history", "reads.conflicts",
                    "devices.devices", "web.sessions", "web.history", "web.conflicts"))

@@ -139,6 +139,12 @@ class FlaresSchema(Strict):
 @blp.alt_response(404, response="NOT_FOUND", description="No such exercise (name or id prefix) in this program")
 def signature_evidence(_query, exercise):
     """Each clause of the signature-evidence rule in force for one exercise: required, measured, met."""
+    return explain_of(exercise)
+
+
+def explain_of(exercise: str) -> dict:
+    """Each clause of the signature-evidence rule for one exercise (name or id prefix; the API's and the
+    dashboard's); an unknown one is a 404."""
     exercise_in_path(exercise)
     now = datetime.now(UTC)
     projections, program_id = read_models()
@@ -152,6 +158,11 @@ def signature_evidence(_query, exercise):
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def signature_candidates(_query):
     """Active exercises that meet the signature-evidence rule today and are not signature yet."""
+    return candidates_of()
+
+
+def candidates_of() -> dict:
+    """The caller's signature candidates today (the API's and the dashboard's)."""
     now = datetime.now(UTC)
     projections, program_id = read_models()
     return projections.with_record(program_id, lambda record: signature_insight.candidates(record, now))
@@ -182,5 +193,10 @@ def kit_of(query: dict) -> dict:
 @blp.alt_response(404, response="NOT_FOUND", description="No program yet")
 def flares(_query):
     """Each flare, its peak pain, and the exercises done in it, the best mean pain drop first."""
+    return flares_of()
+
+
+def flares_of() -> dict:
+    """The caller's flares (the API's and the dashboard's)."""
     projections, program_id = read_models()
     return projections.with_record(program_id, flare_insight.flares)

@@ -3,7 +3,9 @@
 ``register(flask_app)`` (called by ``api.app.create_app``) adds the ``web``
 blueprint: ``/`` (sign in with a device token), ``/program`` (with a date picker
 for as-of and known-at), ``/history``, ``/recap``, ``/conflicts``,
-``/signature``, ``/outcomes``, ``/charts`` and ``POST /signout``. Pages are
+``/signature`` (with its candidates) and ``/signature/explain``, ``/outcomes``,
+``/charts``, the insight pages (``/day``, ``/breaks``, ``/fitting``, ``/flares``,
+``/pending``: ``api.web.insights``) and ``POST /signout``. Pages are
 Jinja2 templates (autoescaped) under ``templates/web``, styled by one
 stylesheet under ``static``; no page runs a script. The pages read through the
 same functions as the JSON endpoints (``api.reads``, ``api.outcomes``), so a
@@ -20,7 +22,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 
 def register(flask_app: Flask) -> None:
-    from api.web import charts, guard, pages, signin  # noqa: F401  (their routes join ``bp``)
+    from api.web import charts, guard, insights, pages, signin  # noqa: F401  (their routes join ``bp``)
 
     flask_app.config.setdefault("SECURE_COOKIE", False)
     flask_app.extensions["backstory_web"] = guard.SessionsHolder()

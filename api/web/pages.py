@@ -120,8 +120,11 @@ def conflicts():
 
 @bp.route("/signature", methods=["GET"])
 def signature():
+    from api.toolkit import candidates_of
+
     form(schemas.NoQuerySchema)
-    return render_template("web/signature.html", data=reads.signature_of(), page="signature")
+    return render_template("web/signature.html", data=reads.signature_of(), candidates=candidates_of(),
+                           page="signature")
 
 
 @bp.route("/kit", methods=["GET"])

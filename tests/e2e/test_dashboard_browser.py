@@ -254,7 +254,8 @@ def test_screenshots_at_1280_and_375_pixels_readable_and_labelled(site, browser,
              ("/history?exercise=Bird+dog", 1280): "dashboard-history-1280.png",
              ("/charts?name=pain", 1280): "dashboard-charts-1280.png"}
     pages = ["/program", "/history?exercise=Bird+dog", "/sessions", "/tension", "/recap", "/charts?name=pain",
-             "/signature", "/kit", "/outcomes", "/conflicts"]
+             "/signature", "/kit", "/outcomes", "/conflicts", "/day", "/breaks", "/fitting", "/flares", "/pending",
+             "/signature/explain?exercise=Bird+dog"]
     try:
         for target, width in [(p, w) for w in (1280, 375) for p in pages]:
             browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",

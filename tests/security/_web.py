@@ -17,7 +17,7 @@ from tests.security._support import Reply, call
 #: The dashboard's route templates, as the request log line writes them.
 DASHBOARD_ROUTES = ["/", "/signout", "/program", "/history", "/sessions", "/tension", "/recap", "/conflicts",
                     "/signature", "/kit", "/outcomes", "/charts", "/charts/<name>.svg", "/web/static/<filename>",
-                    "/favicon.ico"]
+                    "/favicon.ico", "/day", "/breaks", "/fitting", "/flares", "/pending", "/signature/explain"]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

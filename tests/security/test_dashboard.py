@@ -21,7 +21,8 @@ from tests.security._web import WebClient, set_cookie_headers
 pytestmark = pytest.mark.timeout(300)
 
 PAGES = ["/program", "/program?as_of=2020-01-01", "/history", "/sessions", "/tension", "/recap", "/conflicts",
-         "/signature", "/kit", "/outcomes", "/charts"]
+         "/signature", "/kit", "/outcomes", "/charts", "/day", "/day?date=2020-01-01", "/breaks", "/fitting",
+         "/fitting?number=1", "/flares", "/pending", "/signature/explain"]
 CHARTS = ["pain", "timeline", "breaks", "tension", "outcomes"]
 
 
@@ -48,7 +49,7 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_the_pages_show_the_program(se
     [header] = [h for h in set_cookie_headers(reply) if h.startswith("backstory_session=")]
     flags = {part.strip().lower() for part in header.split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/"} <= flags and "secure" not in flags  # plain HTTP here
-    assert victim.phone.token not in header and victim.phone.token.split("_")[2] not in header
+    assert victim.phone.token not in header and victim.phone.token.split("_", 2)[2] not in header
     assert victim.phone.token not in reply.headers["location"]
     page = client.get("/program")
     assert page.status == 200 and "Qzx Secret Squat" in page.text and "Wobbly Heron Pose" in page.text
@@ -137,6 +138,10 @@ def test_another_accounts_session_sees_nothing_of_the_first(server, victim, atta
     theirs, made_up = (client.get(f"/history?exercise={quote(name)}") for name in ("Qzx Secret Squat", "Qzx Made Up"))
     assert theirs.status == made_up.status == 404
     assert theirs.text.replace("Qzx Secret Squat", "Qzx Made Up") == made_up.text
+    theirs, made_up = (client.get(f"/signature/explain?exercise={quote(name)}")
+                       for name in ("Qzx Secret Squat", "Qzx Made Up"))
+    assert theirs.status == made_up.status == 404
+    assert theirs.text.replace("Qzx Secret Squat", "Qzx Made Up") == made_up.text
     assert "Plain plank" in client.get("/program").text  # the attacker's own program
 
 
@@ -163,7 +168,8 @@ def test_hostile_names_are_text_in_the_html(server):
                              device.m("log", 1, exercise=name, pain_before=3, pain_after=2, note=note))
     assert {r["status"] for r in results} == {"applied"}, results
     client = _signed_in(server, device.token)
-    for target in ("/program", "/history", "/sessions", "/recap"):
+    for target in ("/program", "/history", "/sessions", "/recap", "/pending",
+                   f"/signature/explain?exercise={quote(name)}"):
         page = client.get(target).text
         assert "&lt;img src=x onerror=alert(1)&gt;" in page, target
         assert "<img src=x" not in page and "<script>" not in page and "</script><" not in page, target
@@ -176,5 +182,5 @@ def test_the_tokens_and_session_secrets_never_reach_the_log(server, victim):
     client.sign_out()
     log = server.log_text()
     assert "GET /program 200" in log and "POST / 303" in log
-    for text in (victim.phone.token, victim.phone.token.split("_")[2], secret, "Qzx Secret Squat", "exercise="):
+    for text in (victim.phone.token, victim.phone.token.split("_", 2)[2], secret, "Qzx Secret Squat", "exercise="):
         assert text not in log
