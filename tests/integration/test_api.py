@@ -16,12 +16,6 @@ import pytest
 from tests.integration.test_api_support import PROBLEM, Client, fresh_app
 
 
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
-
 
 @pytest.fixture
 def sam(api):

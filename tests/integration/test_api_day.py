@@ -15,16 +15,10 @@ from service.insights.breaks import breaks
 from service.insights.day import day
 from service.record import ledger_record
 from tests.integration.test_api import assert_problem
-from tests.integration.test_api_support import Client, fresh_app
+from tests.integration.test_api_support import Client
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
-
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
 
 
 def at(client: Client, mutation_type: str, moment: datetime, **args) -> dict:

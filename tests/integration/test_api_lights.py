@@ -9,14 +9,8 @@ from api import schemas
 from api.pending import PendingSchema
 from tests.integration.test_api import assert_problem
 from tests.integration.test_api_reads import conforms
-from tests.integration.test_api_support import Client, fresh_app
+from tests.integration.test_api_support import Client
 
-
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
 
 
 @pytest.fixture

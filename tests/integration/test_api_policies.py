@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 from api.policies import PoliciesSchema
 from service.application import program_id_for
 from service.policies import policies
 from tests.integration.test_api_reads import conforms
-from tests.integration.test_api_support import Client, fresh_app
+from tests.integration.test_api_support import Client
 
-
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
 
 
 def test_a_pushed_policy_change_is_served_from_its_valid_time_on(api):

@@ -16,12 +16,6 @@ from tests.integration.test_api import assert_problem, good
 from tests.integration.test_api_support import Client, fresh_app
 
 
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
-
 
 def day(days_ago: float) -> str:
     return (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()

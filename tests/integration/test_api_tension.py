@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from api.tension import TensionSchema
-from tests.integration.test_api import api, assert_problem  # noqa: F401 - api: the app fixture, on each backend
+from tests.integration.test_api import assert_problem
 from tests.integration.test_api_reads import conforms, day
 from tests.integration.test_api_support import Client
 

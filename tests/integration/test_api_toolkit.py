@@ -11,16 +11,10 @@ from service.insights import fittings, flares, kit, signature
 from service.queries import show
 from service.record import ledger_record
 from tests.integration.test_api import assert_problem
-from tests.integration.test_api_support import Client, fresh_app
+from tests.integration.test_api_support import Client
 
 MOMENTS = ("at", "as_of", "days", "window_start")  # when each was asked, not what it says
 
-
-@pytest.fixture
-def api(store_url):
-    flask_app = fresh_app(store_url)
-    yield flask_app
-    flask_app.extensions["backstory"].close()
 
 
 def push(client: Client, *mutations: dict) -> None:
