@@ -10,7 +10,8 @@ field named by its dotted path), a seq gap adds ``expected_seq``. The mapping:
 - ``SeqError`` -> 409 with ``expected_seq`` (and ``reused`` when seqs of the batch carried other mutations)
 - too large -> 413, 405 keeps its ``Allow`` header, rate limited -> 429 with ``Retry-After``
 - an account's device cap -> 403 ``device-limit``; its pairing rate -> 429 ``pairing-rate`` with ``Retry-After``
-- the store busy beyond the server's own retries -> 503 with ``Retry-After``
+- the store busy beyond the server's own retries, or the account's other devices saving first through
+  them (``Contention``) -> 503 with ``Retry-After``
 - anything else -> 500, with no internals in the body (the log has the traceback, not the message)
 
 Domain problems inside a push are per-mutation results (``service.sync``), never HTTP errors.
@@ -29,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from domain.errors import DomainError, InvalidValue, NotFound, Refused
 from service.accounts import AuthError, PairingLimit
-from service.sync import SeqError
+from service.sync import Contention, SeqError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://backstory.invalid/problems/"
@@ -245,6 +246,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(SeqError, _seq_problem)
     app.register_error_handler(DomainError, _domain_problem)
     app.register_error_handler(StoreBusy, _busy_problem)
+    app.register_error_handler(Contention, _busy_problem)
     app.register_error_handler(OperationalError, _busy_problem)
     app.register_error_handler(HTTPException, http_problem)
     app.register_error_handler(Exception, _unexpected)

@@ -25,6 +25,8 @@ change the outcome. Every conflict is kept in the program's ConflictLog.
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -40,9 +42,17 @@ from service import args as argspec
 from service import guard, overrides
 from service.accounts import Principal
 from service.application import BackstoryApp, UnitOfWork
-from service.handling import DECISIONS, RETRIES, Mutation, conflict_id, exercise_at, remember, run
+from service.handling import DECISIONS, Mutation, conflict_id, exercise_at, remember, run
 
 MAX_BATCH = 500
+
+
+#: Saves lost to another device of the same account, in one push, before it answers 503 (retry).
+COLLISIONS = 40
+
+
+class Contention(Exception):
+    """The account's other devices kept saving first: the batch was not applied (503, the device retries)."""
 
 
 class _Dirty(Exception):
@@ -96,7 +106,8 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation],
     device_id = str(who.device_id)
     mutations = [m if m.device_id == device_id else replace(m, device_id=device_id) for m in mutations]
     refused: dict[str, dict] = {}
-    for _ in range(RETRIES + len(mutations)):
+    collisions = 0
+    while True:
         uow = who.ledger(app).unit_of_work()
         device = uow.get(who.device_id)
         assert isinstance(device, Device)
@@ -110,7 +121,7 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation],
         moment = now or datetime.now(timezone.utc)
         try:
             results = [_one(uow, m, moment, tolerance, refused) for m in mutations]
-        except _Dirty as dirty:
+        except _Dirty as dirty:  # at most once per mutation: each is then answered as refused
             refused[dirty.mutation_id] = dirty.result
             continue
         if mutations:
@@ -119,9 +130,14 @@ def push(app: BackstoryApp, who: Principal, mutations: list[Mutation],
         try:
             uow.save()
         except IntegrityError:
+            collisions += 1
+            if collisions > COLLISIONS:
+                raise Contention("the account kept changing while the batch was applied") from None
+            # Another device of the account saved first: start again from what it saved, a little later
+            # (a random wait, growing, so the devices that collided do not collide again in step).
+            time.sleep(random.uniform(0, 0.004 * collisions))
             continue
         return {"results": results, "last_seq": device.last_seq}
-    raise RuntimeError("the account kept changing while the batch was applied")
 
 
 def _implausible(uow: UnitOfWork, m: Mutation, now: datetime, tolerance: timedelta) -> DomainError | None:
