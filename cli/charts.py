@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from cli.options import period, when
+from cli.options import since_until
 from service.charts import names as chart_names  # finds the chart modules without importing them
 
 SUFFIXES = {".svg": "svg", ".png": "png"}
@@ -27,13 +27,6 @@ def _write(path: str, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise click.FileError(path, e.strerror or str(e)) from None
 
-
-def _period(session, since, until):
-    tz = session.timezone()
-    start = when(session, since, "start", name="--since", zone=tz)
-    end = when(session, until, "end", name="--until", zone=tz)
-    period(start, end, session.now())
-    return start, end
 
 
 @click.command()
@@ -57,7 +50,7 @@ def chart(session, name, since, until, out):
     fmt = SUFFIXES.get(Path(out).suffix.lower())
     if fmt is None:
         raise click.BadParameter(f"{out!r} has no chart suffix; allowed: {', '.join(SUFFIXES)}", param_hint="--out")
-    start, end = _period(session, since, until)
+    start, end = since_until(session, since, until)
     data = charts.chart(session.reader(), name, start, end, fmt)
     _write(out, data)
     click.echo(f"{name} chart written to {out} ({fmt.upper()}, {len(data) / 1024:.0f} kB)")
@@ -78,7 +71,7 @@ def report(session, since, until, out):
     from service.dates import month_before
     from service.report import build
 
-    start, end = _period(session, since, until)
+    start, end = since_until(session, since, until)
     end = end or session.now()
     start = start or month_before(end, session.timezone())
     html = build(session.reader(), start, end, session.now())

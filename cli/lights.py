@@ -12,7 +12,7 @@ from functools import partial
 
 import click
 
-from cli.options import emit, exercise_names, json_option, period, when
+from cli.options import emit, exercise_names, json_option, since_until
 from cli.render import local
 from service.insights import HEURISTICS_NOTE
 
@@ -79,9 +79,7 @@ def sessions(session, exercise, since, until, as_json):
     from service.record import ledger_record
 
     tz = session.timezone()
-    start = when(session, since, "start", name="--since", zone=tz)
-    end = when(session, until, "end", name="--until", zone=tz)
-    period(start, end, session.now())
+    start, end = since_until(session, since, until)
     reader = session.reader()
     exercise_id = resolve_exercise(require_program(reader).view(), exercise).id if exercise else None
     emit(query(ledger_record(reader), start, end, exercise_id), as_json, partial(render_sessions, zone=tz))

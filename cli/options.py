@@ -60,6 +60,15 @@ def when(session: Any, text: str | None, role: str, default: datetime | None = N
         raise click.BadParameter(e.message, param_hint=name) from None
 
 
+def since_until(session: Any, since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``--since``/``--until`` as moments in the program's zone (the start, the end of a day), checked as a period."""
+    zone = session.timezone()
+    start = when(session, since, "start", name="--since", zone=zone)
+    end = when(session, until, "end", name="--until", zone=zone)
+    period(start, end, session.now())
+    return start, end
+
+
 def period(since: datetime | None, until: datetime | None, now: datetime) -> None:
     """A ``--since`` in the future or after ``--until`` is a usage error naming both dates (exit 2)."""
     from service.dates import DateError, check_period

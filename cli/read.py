@@ -11,7 +11,7 @@ from functools import partial
 import click
 
 from cli import render
-from cli.options import emit, exercise_names, json_option, period, when
+from cli.options import emit, exercise_names, json_option, period, since_until, when
 
 
 @click.command()
@@ -40,9 +40,7 @@ def history(session, exercise, since, until, as_json):
     from service.queries import history as query
 
     tz = session.timezone()
-    start = when(session, since, "start", name="--since", zone=tz)
-    end = when(session, until, "end", name="--until", zone=tz)
-    period(start, end, session.now())
+    start, end = since_until(session, since, until)
     reader = session.reader()
     data = query(reader, exercise, start, end)
     pending = session.device.pending_ids()  # queued here, not yet answered by the server

@@ -30,13 +30,10 @@ def export(session, fmt, output, since=None, until=None):
         raise click.UsageError("--since and --until go with --format fhir")
     pending = [] if fmt != "jsonl" else session.device.unsent()
     if fmt == "fhir":
-        from cli.options import period, when
+        from cli.options import since_until
         from service.fhir import bundle_json
 
-        tz = session.timezone()
-        start = when(session, since, "start", name="--since", zone=tz)
-        end = when(session, until, "end", name="--until", zone=tz)
-        period(start, end, session.now())
+        start, end = since_until(session, since, until)
         lines = [bundle_json(session.reader(), start, end)]
     elif fmt == "csv":
         from service.csvexport import csv_lines
