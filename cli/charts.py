@@ -68,13 +68,15 @@ def report(session, since, until, out):
     signature library with its evidence and the outcome measures, printable on
     A4. It opens offline from the file. Heuristics, not a diagnosis.
     """
+    from service.charts._drawer import Drawer
     from service.dates import month_before
     from service.report import build
 
-    start, end = since_until(session, since, until)
-    end = end or session.now()
-    start = start or month_before(end, session.timezone())
-    html = build(session.reader(), start, end, session.now())
+    with Drawer() as drawer:  # started first: its matplotlib import overlaps the reading
+        start, end = since_until(session, since, until)
+        end = end or session.now()
+        start = start or month_before(end, session.timezone())
+        html = build(session.reader(), start, end, session.now(), drawer)
     _write(out, html.encode("utf-8"))
     click.echo(f"report written to {out} ({len(html) / 1024:.0f} kB)")
 

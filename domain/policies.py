@@ -200,6 +200,15 @@ class PolicyBook:
         params = {**rule.defaults, **entries[pos - 1][1]} if pos else dict(rule.defaults)
         return Policy(rule.rule_id, rule.version, params)
 
+    def lookup(self, name: str) -> Callable[[datetime], Policy]:
+        """``at(name, moment)`` as a function, for many moments: each policy in force is built once."""
+        rule = definition(name)
+        entries = self.changes.get(name, [])
+        times = [at for at, _ in entries]
+        versions = [Policy(rule.rule_id, rule.version, dict(rule.defaults))]
+        versions += [Policy(rule.rule_id, rule.version, {**rule.defaults, **params}) for _, params in entries]
+        return lambda moment: versions[bisect.bisect_right(times, moment)]
+
     def current(self, name: str) -> Policy:
         entries = self.changes.get(name, [])
         return self.at(name, entries[-1][0]) if entries else default(name)

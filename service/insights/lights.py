@@ -82,14 +82,15 @@ def judged_sessions(record: Record, since: datetime | None = None, until: dateti
     horizon = None if until is None or until.year >= 9999 else until + timedelta(days=3)  # (no overflow)
     facts = record.facts(since, horizon, types=("log", "next-day"))
     responses = next_days(facts)
+    policy_at = record.policies.lookup("pain-monitoring")
     out = []
     for f in facts:
         if f["type"] != "log" or (exercise_id is not None and f.get("exercise_id") != exercise_id):
             continue
-        if until is not None and datetime.fromisoformat(f["occurred_at"]) > until:
+        at = datetime.fromisoformat(f["occurred_at"])
+        if until is not None and at > until:
             continue
-        policy = record.policies.at("pain-monitoring", datetime.fromisoformat(f["occurred_at"]))
-        out.append(judged(f, responses.get(f["id"]), policy))
+        out.append(judged(f, responses.get(f["id"]), policy_at(at)))
     return out
 
 

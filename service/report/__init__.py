@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from service.charts._drawer import Drawer
 from service.report.sections import SECTIONS, Context
 
 __all__ = ["SECTIONS", "Context", "build"]
@@ -34,13 +35,13 @@ def environment() -> Any:
     return env
 
 
-def build(reader: Any, since: datetime, until: datetime, now: datetime | None = None) -> str:
-    """The report of [since, until] as one HTML document."""
+def build(reader: Any, since: datetime, until: datetime, now: datetime | None = None,
+          drawer: Drawer | None = None) -> str:
+    """The report of [since, until] as one HTML document; ``drawer`` draws its charts (default: here, in turn)."""
     ctx = Context(reader, since, until, now)
-    sections = []
-    for section in SECTIONS:
-        values = section.build(ctx)
-        if values is not None:
-            sections.append({"id": section.id, "heading": section.heading, "template": section.template,
-                             "values": values})
+    ctx.drawer = drawer or Drawer(parallel=False)
+    built = [(section, section.build(ctx)) for section in SECTIONS]
+    sections = [{"id": section.id, "heading": section.heading, "template": section.template,
+                 "values": section.finish(values) if section.finish else values}
+                for section, values in built if values is not None]
     return environment().get_template("report.html.j2").render(ctx=ctx, sections=sections, zone=ctx.zone)

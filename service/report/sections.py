@@ -12,13 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Callable
+from typing import Any, Callable
 
 from service.charts._source import Source
 
 
 class Context(Source):
-    """The period being reported, read once: the charts' ``Source`` plus the program then and now."""
+    """The period being reported, read once: the charts' ``Source`` plus the program then and now.
+
+    ``drawer`` (a ``service.charts._drawer.Drawer``) draws the charts; ``build`` sets it.
+    """
+
+    drawer: Any = None
 
     @cached_property
     def then(self) -> dict:
@@ -46,6 +51,8 @@ class Section:
     id: str
     heading: str
     build: Callable[[Context], dict | None]
+    #: Completes the values once every section is built (the charts wait for their drawings there).
+    finish: Callable[[dict], dict] | None = None
 
     @property
     def template(self) -> str:
@@ -63,14 +70,24 @@ def decisions(ctx: Context) -> dict:
 
 
 def charts(ctx: Context) -> dict:
+    """Each chart's data, collected here and handed to the context's drawer (drawn while the report goes on)."""
     from service import charts as drawing
 
     out = []
     for name in drawing.in_order():
-        svg = drawing.draw(ctx, name, "svg").decode("utf-8")
-        about = " ".join(drawing.module(name).__doc__.split("\n\n")[0].split())  # the module's first paragraph
-        out.append({"name": name, "title": drawing.module(name).TITLE, "about": about, "svg": svg[svg.index("<svg"):]})
+        module = drawing.module(name)
+        about = " ".join(module.__doc__.split("\n\n")[0].split())  # the module's first paragraph
+        out.append({"name": name, "title": module.TITLE, "about": about,
+                    "svg": ctx.drawer.submit(name, module.collect(ctx), ctx.zone, "svg")})
     return {"charts": out}
+
+
+def drawn(values: dict) -> dict:
+    """The charts' SVG elements, once drawn."""
+    for chart in values["charts"]:
+        svg = chart["svg"].result().decode("utf-8")
+        chart["svg"] = svg[svg.index("<svg"):]
+    return values
 
 
 def signature(ctx: Context) -> dict:
@@ -119,7 +136,7 @@ def insights(ctx: Context) -> dict:
 SECTIONS: list[Section] = [
     Section("program", "The program then and now", program),
     Section("decisions", "Decisions and their reasons", decisions),
-    Section("charts", "Charts", charts),
+    Section("charts", "Charts", charts, drawn),
     Section("signature", "Signature library", signature),
     Section("outcomes", "Outcome measures", outcomes),
     Section("insights", "What the record says back", insights),

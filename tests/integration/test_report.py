@@ -95,3 +95,28 @@ def test_a_flare_that_began_before_the_period_is_shown_from_it(chart_store):  # 
     flares = insights[insights.index('id="insights-flares"'):]
     assert "before the period" in flares and f"{h.at(29, 9):%Y-%m-%d %H:%M}" in flares
     assert "(1, 1, 0)" in flares
+
+
+def test_charts_drawn_in_a_helper_process_are_the_same_bytes(chart_store):  # noqa: F811
+    """The CLI draws the report's charts in a forked helper while it reads (``service.charts._drawer``):
+    the page is the same as drawn in turn, and a helper that dies is replaced by drawing here."""
+    from service.charts._drawer import Drawer
+
+    ledger, _ = chart_store
+    now = h.at(0, 23, 59)
+    html = build(ledger, h.at(50, 0), now, now)
+    with Drawer(parallel=True) as drawer:
+        assert drawer._pool is not None
+        assert build(ledger, h.at(50, 0), now, now, drawer) == html
+    with Drawer(parallel=True) as drawer:
+        pending = drawer.submit("tension", charts.module("tension").collect(_source(ledger)), _source(ledger).zone)
+        for process in list(drawer._pool._processes.values()):
+            process.kill()
+        assert pending.result().startswith(b"<?xml")
+        assert build(ledger, h.at(50, 0), now, now, drawer) == html
+
+
+def _source(ledger):
+    from service.charts._source import Source
+
+    return Source(ledger, h.at(50, 0), h.at(0, 23, 59))
