@@ -4,7 +4,7 @@ One server per backend (SQLite, and PostgreSQL when configured) and one browser 
 the real ``backstory account create`` holds the Quick start's five weeks of
 history (``service.demo``, pushed through sync). The browser signs in with its
 token, travels to an earlier date with the date picker and sees the earlier
-program, reads an exercise's history with its reasons, opens a chart and finds
+program, asks what was recorded by yesterday (nothing: it was all pushed today), reads an exercise's history with its reasons, opens a chart and finds
 its lanes and markers, sees an exercise named ``<img src=x onerror=alert(1)>``
 and a note with ``</script>`` as text (no dialog, nothing in the console), sees
 nothing of the first account with a second account's token, and signs out.
@@ -207,6 +207,27 @@ def test_sign_in_then_travel_back_with_the_date_picker(site, browser):
     assert then["Side plank"] == "active" and "Short-lever side plank" not in then, then
     assert set(then) == {"Dead bug", "Bird dog", "Glute bridge", "Side plank"}
     assert earlier in browser.find_element(*_by("#as-of-line")).text
+    assert _console_problems(browser) == []
+
+
+def test_the_known_at_picker_shows_what_was_recorded_by_then(site, browser):
+    """Everything was pushed today: as recorded by yesterday the record held nothing; by today, all of it."""
+    server, sam, _ = site
+    _sign_in(browser, server.url, sam.token)
+    now = _rows(browser)
+    yesterday = (datetime.now(ZONE) - timedelta(days=1)).date().isoformat()
+    _pick_date(browser, "#known_at", yesterday)
+    _submit(browser)
+    assert f"known_at={yesterday}" in browser.current_url
+    assert "as recorded by" in browser.find_element(*_by("#as-of-line")).text
+    assert _rows(browser) == {}
+    assert "No exercise in the program on that date." in browser.find_element(*_by("main")).text
+    today = datetime.now(ZONE).date().isoformat()
+    browser.find_element(*_by("#known_at")).clear()
+    _pick_date(browser, "#known_at", today)
+    _submit(browser)
+    assert f"known_at={today}" in browser.current_url
+    assert _rows(browser) == now
     assert _console_problems(browser) == []
 
 
