@@ -4,7 +4,7 @@
 
 A SQLite store gets an account (``service.accounts.create_account``, as
 ``backstory account create`` makes one) whose program holds 5 years of one
-person's history (``bench/asof.py``'s builder, ``--events`` events). The app is
+person's history (``bench/history.py``'s builder, ``--events`` events). The app is
 built as ``backstory serve`` builds each worker's (``api.app.create_app``), its
 read models caught up, and a session is opened through the real sign-in form.
 Then ``GET /program?as_of=DAY`` at ``--dates`` random days, each timed as the
@@ -36,13 +36,13 @@ for path in (str(HERE), str(HERE.parent)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-import asof  # noqa: E402 (bench/asof.py: the history builder)
+import history  # noqa: E402 (bench/history.py: the history builder)
 
 TARGET_MS = 50.0
 
 
 def build(url: str, events: int, seed: int, progress=lambda text: None) -> dict[str, Any]:
-    """An account in the store at ``url`` whose program holds 5 years (``asof.YEARS``) of ``events`` events."""
+    """An account in the store at ``url`` whose program holds 5 years (``history.YEARS``) of ``events`` events."""
     from service.accounts import create_account
     from service.application import BackstoryApp, program_id_for
     from service.config import parse_store
@@ -52,7 +52,7 @@ def build(url: str, events: int, seed: int, progress=lambda text: None) -> dict[
         made = create_account(app, "bench")
         ledger = app.ledger(program_id_for(made["account_id"]))
         end = date.today() - timedelta(days=1)
-        builder = asof.Builder(ledger, events, seed, end, progress=progress)
+        builder = history.Builder(ledger, events, seed, end, progress=progress)
         t0 = time.perf_counter()
         builder.run()
         return {**made, "start": builder.start, "end": builder.end, "events": builder.decisions + builder.facts,
@@ -113,7 +113,7 @@ def dashboard_bench(tmp: str, events: int, n_dates: int, seed: int, progress=lam
     built = build(url, events, seed, progress)
     out = measure(url, built, n_dates, seed)
     return {**out, "events": built["events"], "decisions": built["decisions"], "build_s": built["build_s"],
-            "years": asof.YEARS}
+            "years": history.YEARS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
     python bench/insights.py [--events N] [--runs R] [--json] [--seed S]
 
-Builds (``bench/asof.py``'s builder) a SQLite store holding a 5-year, 50,000-event history of one
+Builds (``bench/history.py``'s builder) a SQLite store holding a 5-year, 50,000-event history of one
 program, then times ``backstory --db URL COMMAND --json`` as whole processes (bytecode cached, medians
 of ``runs``) for each insight command asked about the last month and about the whole history:
 ``sessions``, ``tension`` and ``breaks`` for both; ``flares`` (which takes no period: always the whole

@@ -23,7 +23,7 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
   projections applied during the pushes per second, against ``pg_push_events_per_s``, the events the
   pushes stored per second in the same window; ``projection_ratio`` = projection / push must be 1.0
   or more (the lag does not grow while several writers push).
-- As of a date (``bench/asof.py``'s builder, SQLite): the program as of random dates on a 10,000-event
+- As of a date (``bench/history.py``'s builder, SQLite): the program as of random dates on a 10,000-event
   and a 100,000-event history. Cold = a fresh ``BackstoryApp`` (as a new CLI or server process opens
   it) + ``ledger.program().view(as_of)``; ``as_of_ms_small``/``as_of_ms_large`` are the cold medians,
   ``as_of_ratio`` = large / small; the warm figure (``view`` on a loaded Program) is reported apart.
@@ -33,7 +33,7 @@ Figures (each measured in the same run as its baseline, so ratios hold on a nois
 - ``cli_help_ratio``: ``backstory --help`` as a whole process against ``python -c "import click"``
   (interleaved runs, medians, bytecode cached in a temporary PYTHONPYCACHEPREFIX).
 - ``cli_show_ratio``: ``backstory --db URL show`` as a whole process, on a SQLite store holding a year
-  of history (10,000 events, ``bench/asof.py``'s builder, built once per run), against the same
+  of history (10,000 events, ``bench/history.py``'s builder, built once per run), against the same
   ``python -c "import click"`` runs (interleaved with them and with ``--help``).
 - ``report_s``: ``backstory --db URL report --since START --until END --out FILE`` as a whole process over
   the whole 5-year, 50,000-event history (built next to the as-of stores), median wall time; against the floor of its
@@ -74,9 +74,10 @@ for path in (str(HERE), str(ROOT)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-# bench/asof.py: the history builder, process timing; bench/sync.py: workload, server, client, stores;
+# bench/history.py: the history builder; bench/asof.py: as-of queries, process timing; bench/sync.py: workload, server, client, stores;
 # bench/follow.py: the projections' positions; bench/insights.py: the insight commands as processes
 import asof
+import history
 import dashboard
 import follow
 import insights
@@ -493,13 +494,13 @@ def _count_records(stores: sync.Stores, table: str) -> int:
 # ----- the program as of a date -------------------------------------------------------------------
 
 
-def build_history(tmp: str, events: int, seed: int, name: str, years: float = asof.YEARS) -> dict[str, Any]:
-    """A SQLite store holding ``events`` domain events of one program over ``years`` (bench/asof.py's builder)."""
+def build_history(tmp: str, events: int, seed: int, name: str, years: float = history.YEARS) -> dict[str, Any]:
+    """A SQLite store holding ``events`` domain events of one program over ``years`` (bench/history.py's builder)."""
     url = f"sqlite:///{tmp}/asof-{name}.sqlite"
     env = parse_store(url).env
     ledger = asof.open_ledger(env)
-    end = datetime.now(asof.TZ).date() - timedelta(days=1)
-    builder = asof.Builder(ledger, events, seed, end, progress=lambda text: log(f"  {name}:{text}"), years=years)
+    end = datetime.now(history.TZ).date() - timedelta(days=1)
+    builder = history.Builder(ledger, events, seed, end, progress=lambda text: log(f"  {name}:{text}"), years=years)
     t0 = time.perf_counter()
     builder.run()
     took = time.perf_counter() - t0
