@@ -57,14 +57,12 @@ import random
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +73,18 @@ for path in (str(HERE), str(ROOT)):
         sys.path.insert(0, path)
 
 # bench/history.py: the history builder; bench/asof.py: as-of queries, process timing; bench/sync.py: workload, server, client, stores;
-# bench/follow.py: the projections' positions; bench/insights.py: the insight commands as processes
+# bench/insights.py: the insight commands as processes; bench/processes.py: whole CLI processes;
+# bench/pg_push.py: several server processes on PostgreSQL; bench/figures_table.py: the printed table
 import asof
 import history
 import dashboard
-import follow
 import insights
 import sync
+from figures_table import table
+from sync import log
+from pg_push import _drop_read_models, concurrent_push
+from processes import cli_processes, report_processes
 
-from service.accounts import create_account
 from service.application import BackstoryApp
 from service.config import parse_store
 
@@ -119,10 +120,6 @@ TARGETS = [
 ]
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 class Phases:
     """Wall time of each part of the run, for the report."""
 
@@ -140,92 +137,6 @@ class Phases:
 
 
 # ----- backstory --help and show against import click ---------------------------------------------
-
-
-def backstory_command() -> tuple[list[str], str]:
-    """The console script next to this interpreter (else ``python -m cli``), and how to name it."""
-    py = sys.executable
-    script = shutil.which("backstory", path=str(Path(py).parent)) or shutil.which("backstory")
-    return ([script], "backstory") if script else ([py, "-m", "cli"], "python -m cli")
-
-
-def cli_processes(runs: int, tmp: str, year: dict[str, Any]) -> dict[str, Any]:
-    """``backstory --help``, ``backstory show`` (on ``year``'s store) and ``python -c "import click"``
-    as whole processes, interleaved; medians."""
-    home = str(Path(tmp) / "cli-home")
-    cached, _ = asof.process_envs(home)
-    py = sys.executable
-    backstory, command = backstory_command()
-    helps = [*backstory, "--help"]
-    shows = [*backstory, "--db", f"sqlite:///{year['env']['SQLITE_DBNAME']}", "show"]
-    click = [py, "-c", "import click"]
-    for args in (click, helps, shows):  # warm-up: the bytecode cache, the OS file cache, this home's device id
-        asof.run_process(args, cached)
-    shown = subprocess.run([*shows, "--json"], cwd=ROOT, env=cached, capture_output=True, text=True, check=True)
-    exercises = len(json.loads(shown.stdout)["exercises"])
-    if not exercises:
-        raise RuntimeError("backstory show listed no exercises on the year's store")
-    t_click, t_help, t_show = [], [], []
-    for _ in range(runs):
-        t_click.append(asof.run_process(click, cached))
-        t_help.append(asof.run_process(helps, cached))
-        t_show.append(asof.run_process(shows, cached))
-    click_ms = statistics.median(t_click) * 1000
-    help_ms = statistics.median(t_help) * 1000
-    show_ms = statistics.median(t_show) * 1000
-    best = min(t_show) / min(t_click)  # context: the fastest runs, least disturbed by other jobs on the machine
-    return {"cli_help_ratio": round(help_ms / click_ms, 3), "cli_show_ratio": round(show_ms / click_ms, 3),
-            "cli_help_ms": round(help_ms, 1), "cli_show_ms": round(show_ms, 1), "import_click_ms": round(click_ms, 1),
-            "cli_help_command": f"{command} --help", "cli_show_command": f"{command} --db URL show",
-            "cli_help_runs": runs, "show_store_events": year["events"],
-            "show_store_days": (year["end"] - year["start"]).days, "show_exercises": exercises,
-            "cli_show_ratio_best": round(best, 3)}
-
-
-def _cpu_of(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one whole process, which must succeed."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = asof.run_process(args, env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def report_processes(runs: int, tmp: str, history: dict[str, Any]) -> dict[str, Any]:
-    """``backstory report`` of the whole 5-year history as a whole process (``report_s``), against the
-    floor of its imports (``python -c "import matplotlib.pyplot, jinja2"``) and the default month's report,
-    interleaved; medians of wall time, with the CPU time of the same runs."""
-    home = str(Path(tmp) / "report-home")
-    cached, _ = asof.process_envs(home)
-    backstory, command = backstory_command()
-    url = f"sqlite:///{history['env']['SQLITE_DBNAME']}"
-    out = Path(tmp) / "report.html"
-    runs_of = {
-        "whole": [*backstory, "--db", url, "report", "--since", history["start"].isoformat(),
-                  "--until", history["end"].isoformat(), "--out", str(out)],
-        "month": [*backstory, "--db", url, "report", "--out", str(out)],
-        "floor": [sys.executable, "-c", "import matplotlib.pyplot, jinja2"],
-    }
-    for args in runs_of.values():  # warm-up: bytecode, matplotlib's font cache, the OS file cache
-        asof.run_process(args, cached)
-    wall: dict[str, list[float]] = {k: [] for k in runs_of}
-    cpu: dict[str, list[float]] = {k: [] for k in runs_of}
-    sizes = {}
-    for _ in range(runs):
-        for name, args in runs_of.items():
-            w, c = _cpu_of(args, cached)
-            wall[name].append(w)
-            cpu[name].append(c)
-            if name != "floor":
-                sizes[name] = out.stat().st_size
-    med = {k: statistics.median(v) for k, v in wall.items()}
-    return {"report_s": round(med["whole"], 2), "report_cpu_s": round(statistics.median(cpu["whole"]), 2),
-            "report_month_s": round(med["month"], 2), "report_month_cpu_s": round(statistics.median(cpu["month"]), 2),
-            "report_floor_s": round(med["floor"], 2), "report_best_s": round(min(wall["whole"]), 2),
-            "report_kb": round(sizes["whole"] / 1024), "report_month_kb": round(sizes["month"] / 1024),
-            "report_runs": runs, "report_command": f"{command} --db URL report --since START --until END --out FILE",
-            "report_days": (history["end"] - history["start"]).days, "report_events": history["events"]}
 
 
 # ----- sync push and pull (bench/sync.py's phases), and the projections catching up --------------
@@ -278,217 +189,6 @@ def projections_from_zero(url: str) -> dict[str, Any]:
 
 
 # ----- PostgreSQL: several devices of different accounts, 1 and N server processes ---------------
-
-
-class LockSampler:
-    """Samples ``pg_locks`` on the store's ``stored_events`` table: is the table lock held, how many wait."""
-
-    def __init__(self, env: dict[str, str], schema: str, table: str, interval: float = 0.02):
-        import psycopg
-
-        self.conn = psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
-                                    port=int(env["POSTGRES_PORT"]), user=env["POSTGRES_USER"],
-                                    password=env.get("POSTGRES_PASSWORD") or None, autocommit=True)
-        self.relation = self.conn.execute("select to_regclass(%s)::oid", (f'"{schema}"."{table}"',)).fetchone()[0]
-        self.interval = interval
-        self.samples: list[tuple[int, int]] = []  # (held, waiting)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        query = ("select count(*) filter (where granted and mode = 'ExclusiveLock'), count(*) filter (where not granted) "
-                 "from pg_locks where locktype = 'relation' and relation = %s")
-        while not self._stop.is_set():
-            held, waiting = self.conn.execute(query, (self.relation,)).fetchone()
-            self.samples.append((held, waiting))
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> LockSampler:  # noqa: PYI034
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.conn.close()
-
-    def summary(self) -> dict[str, Any]:
-        n = len(self.samples) or 1
-        return {"lock_held_share": round(sum(1 for h, _ in self.samples if h) / n, 3),
-                "lock_waiting_share": round(sum(1 for _, w in self.samples if w) / n, 3),
-                "lock_waiters_avg": round(sum(w for _, w in self.samples) / n, 2),
-                "lock_samples": len(self.samples)}
-
-
-def _machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU jiffies of the whole machine, from /proc/stat."""
-    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
-    return sum(fields) - idle, sum(fields)
-
-
-def _tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn master and workers)."""
-    total = 0.0
-    for p in sync._tree(pid):
-        try:
-            parts = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_device: int,
-                    seed: int, backlog: int = 0) -> dict[str, Any]:
-    """``devices`` devices, each of its own account, push ``per_device`` facts at once (batches of 500).
-
-    With ``backlog``, each device first pushes that many facts (untimed) to a first server; the read
-    models are then dropped and a second server started, so its follower starts that far behind (with
-    the setup too) and is busy throughout the timed pushes. The projections' positions are read at the
-    start and the end of the pushes: ``projection_per_s`` (events they applied meanwhile, per second)
-    against ``push_events_per_s`` (events the pushes stored, per second). A ratio of 1.0 or more
-    means the lag did not grow while several writers pushed.
-    """
-    stores = sync.Stores(sync._with_schema(base_url, schema))
-    try:
-        app = BackstoryApp(stores.env)
-        try:
-            accounts = [create_account(app, f"bench {i + 1}") for i in range(devices)]
-            table = app.recorder.events_table_name
-        finally:
-            app.close()
-        end = datetime.now(UTC) - timedelta(hours=1)
-        works = [sync.Workload(seed * 1000 + i, end) for i in range(devices)]
-        setups = [w.setup() for w in works]
-        earlier = [w.facts(backlog) if backlog else [] for w in works]
-        facts = [w.facts(per_device) for w in works]
-        bodies = [[(b, sync.push_body(b)) for b in sync.batches(f)] for f in facts]
-
-        server = sync.Server(stores.url, stores.tmp, workers=workers, name=f"server-w{workers}")
-        try:
-            start_s = server.wait_ready()
-            for account, setup, before in zip(accounts, setups, earlier):  # untimed: init, adds, any backlog
-                client = sync.Client(server.port, account["token"])
-                for batch in [setup, *sync.batches(before)]:
-                    sync.check_applied(batch, client.push(sync.push_body(batch)))
-                client.close()
-            if backlog:
-                server.stop()
-                _drop_read_models(stores.url)
-                server = sync.Server(stores.url, stores.tmp, workers=workers, name=f"server-w{workers}-behind")
-                start_s = server.wait_ready()
-                _wait_for_follower(stores, schema, table, server)
-
-            barrier = threading.Barrier(devices + 1)
-            done: list[float] = [0.0] * devices
-            latencies: list[float] = []
-            errors: list[BaseException] = []
-            rate_limited = [0] * devices
-
-            def device(i: int) -> None:
-                client = sync.Client(server.port, accounts[i]["token"])
-                try:
-                    barrier.wait()
-                    for batch, body in bodies[i]:
-                        t0 = time.perf_counter()
-                        reply = client.push(body)
-                        latencies.append(time.perf_counter() - t0)
-                        sync.check_applied(batch, reply)
-                    done[i] = time.perf_counter()
-                except BaseException as e:  # noqa: BLE001 - reported after the join
-                    errors.append(e)
-                    barrier.abort()
-                finally:
-                    rate_limited[i] = client.rate_limited
-                    client.close()
-
-            threads = [threading.Thread(target=device, args=(i,), daemon=True) for i in range(devices)]
-            for t in threads:
-                t.start()
-            with LockSampler(stores.env, schema, table) as sampler, stores._pg() as conn:
-                cpu0, server_cpu0 = _machine_cpu(), _tree_cpu_s(server.proc.pid)
-                barrier.wait()
-                t_start = time.perf_counter()
-                head0, low0 = follow.positions(conn, schema, table)
-                moves = [(0.0, low0)]  # (time, lowest position) each time the projections committed a step
-                while any(t.is_alive() for t in threads):
-                    time.sleep(0.05)
-                    low = follow.positions(conn, schema, table)[1]
-                    if low != moves[-1][1]:
-                        moves.append((time.perf_counter() - t_start, low))
-                for t in threads:
-                    t.join()
-                head1, low1 = follow.positions(conn, schema, table)
-                cpu1, server_cpu1 = _machine_cpu(), _tree_cpu_s(server.proc.pid)
-            if errors:
-                raise RuntimeError(f"{len(errors)} device(s) failed; first: {errors[0]!r}\n{server.tail()}")
-            wall = max(done) - t_start
-            peak, peak_total = server.peak_rss_mb()
-        finally:
-            server.stop()
-        total = devices * per_device
-        expected = total + sum(len(setup) for setup in setups) + devices * backlog
-        stored = _count_records(stores, table)
-        if stored != expected:
-            raise RuntimeError(f"{stored} mutation records stored for {expected} mutations pushed")
-        return {"per_s": round(total / wall, 1), "facts": total, "s": round(wall, 2), "workers": workers,
-                "devices": devices, "batch_p50_ms": round(sync.percentile(latencies, 50) * 1000, 1),
-                "batch_p99_ms": round(sync.percentile(latencies, 99) * 1000, 1),
-                "server_peak_rss_mb": round(peak, 1), "server_peak_rss_total_mb": round(peak_total, 1),
-                "server_start_s": round(start_s, 2), "rate_limited": sum(rate_limited),
-                "server_cpu_s": round(server_cpu1 - server_cpu0, 2),
-                "server_cpu_ms_per_fact": round((server_cpu1 - server_cpu0) * 1000 / total, 3),
-                "machine_busy_share": round((cpu1[0] - cpu0[0]) / max(cpu1[1] - cpu0[1], 1), 3),
-                "push_events_per_s": round((head1 - head0) / wall, 1),
-                "projection_per_s": _rate(moves, low1 - low0, wall),
-                "lag_start": head0 - low0, "lag_end": head1 - low1, "backlog_facts": devices * backlog,
-                **sampler.summary()}
-    finally:
-        stores.close()
-
-
-def _rate(moves: list[tuple[float, int]], applied: int, wall: float) -> float:
-    """Events per second between the first and the last step the projections committed during the pushes.
-
-    The position moves by whole steps (up to 2,000 events): counted from step to step, not from the start
-    to the end of the window, a step that straddles either end does not skew the rate. With fewer than
-    two steps, what was applied over the window.
-    """
-    steps = moves[1:]
-    if len(steps) < 2 or steps[-1][0] <= steps[0][0]:
-        return round(applied / wall, 1)
-    return round((steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0]), 1)
-
-
-def _wait_for_follower(stores: sync.Stores, schema: str, table: str, server: sync.Server,
-                       timeout: float = 60.0) -> None:
-    """Wait until the server's follower has applied its first step (its process is up and working)."""
-    deadline = time.perf_counter() + timeout
-    with stores._pg() as conn:
-        while follow.positions(conn, schema, table)[1] == 0:
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"the follower applied nothing in {timeout:.0f} s:\n{server.tail()}")
-            time.sleep(0.05)
-
-
-def _drop_read_models(url: str) -> None:
-    """Drop every read-model table of a store (the next ``Projections`` makes them anew, at position 0)."""
-    from projections.engine import make_engine
-    from projections.tables import metadata
-
-    engine = make_engine(url)
-    try:
-        metadata.drop_all(engine)
-    finally:
-        engine.dispose()
-
-
-def _count_records(stores: sync.Stores, table: str) -> int:
-    """Mutation records in the store: every mutation pushed must have exactly one."""
-    with stores._pg() as conn:
-        return conn.execute(f'select count(*) from "{stores.env["POSTGRES_SCHEMA"]}"."{table}" '
-                            "where topic = 'domain.mutations:MutationRecord.Processed'").fetchone()[0]
 
 
 # ----- the program as of a date -------------------------------------------------------------------
@@ -718,104 +418,6 @@ def evaluate(f: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----- the report ---------------------------------------------------------------------------------
-
-
-def _n(x: float, unit: str = "") -> str:
-    if abs(x) >= 100:
-        text = f"{x:,.0f}"
-    elif abs(x) >= 10:
-        text = f"{x:.1f}"
-    else:
-        text = f"{x:.2f}"
-    return f"{text} {unit}".rstrip()
-
-
-def table(f: dict[str, Any]) -> str:
-    """figure | value | what it is measured against | target | notes."""
-    c = f["context"]
-    t = f["targets"]
-    rows: list[tuple[str, ...]] = [("figure", "value", "against", "target", "notes")]
-
-    def row(name: str, value: str, against: str = "", note: str = "") -> None:
-        verdict = f"{t[name]['target']}  {'pass' if t[name]['pass'] else 'FAIL'}" if name in t else ""
-        rows.append((name, value, against, verdict, note))
-
-    s = c["sqlite_sync"]
-    row("push_per_s", _n(f["push_per_s"], "facts/s"), f"raw_append_per_s {_n(f['raw_append_per_s'])}",
-        f"SQLite, {s['facts']:,} facts in batches of 500 to 1 server process; "
-        f"batch p50 {s['push_batch_p50_ms']:,.0f} ms")
-    row("push_ratio", _n(f["push_ratio"]))
-    row("server_peak_rss_mb", _n(f["server_peak_rss_mb"], "MB"), "",
-        f"largest server process after the push (all {s['server_peak_rss_total_mb']:.0f} MB)")
-    row("pull_per_s", _n(f["pull_per_s"], "entries/s"), f"sql_select_per_s {_n(f['sql_select_per_s'])}",
-        f"SQLite, {s['pulled']:,} entries by a fresh device, pages of 1,000")
-    row("pull_ratio", _n(f["pull_ratio"]))
-    p = c["projections"]
-    row("sqlite_projection_per_s", _n(f["sqlite_projection_per_s"], "events/s"), "",
-        f"SQLite, {p['events']:,} events from zero in {p['s']:.1f} s (context)")
-    if "pg_push_per_s" in f:
-        ps = c["pg_sync"]
-        row("pg_push_per_s", _n(f["pg_push_per_s"], "facts/s"),
-            f"pg_raw_append_per_s {_n(f['pg_raw_append_per_s'])}",
-            f"PostgreSQL, {ps['facts']:,} facts, 1 device, 1 server process")
-        row("pg_push_ratio", _n(f["pg_push_ratio"]))
-        pp = c["pg_projections"]
-        row("pg_projection_per_s", _n(f["pg_projection_per_s"], "events/s"), f"pg_push_per_s {_n(f['pg_push_per_s'])}",
-            f"PostgreSQL, {pp['events']:,} events from zero")
-        k = c["pg_projections_keeping_pace"]
-        row("projection_per_s", _n(f["projection_per_s"], "events/s"),
-            f"pg_push_events_per_s {_n(f['pg_push_events_per_s'])}",
-            f"PostgreSQL, {k['devices']} accounts x {k['facts'] // k['devices']:,} facts at once, {k['workers']} "
-            f"processes, the follower {k['lag_start']:,} events behind at the start, {k['lag_end']:,} at the end"
-            + (" (caught up: the ratio is a lower bound)" if k["lag_end"] == 0 else ""))
-        row("projection_ratio", _n(f["projection_ratio"]), "", "projection_per_s / pg_push_events_per_s")
-        for key, name in (("pg_concurrent_1", "pg_push_per_s_1"), ("pg_concurrent_n", "pg_push_per_s_n")):
-            r = c[key]
-            against = "" if key.endswith("_1") else f"x{f['pg_scaling_n']:.2f} of 1 process"
-            if len(r.get("runs_per_s", [])) > 1:
-                against = ", ".join(x for x in (against, "best of " + ", ".join(_n(v) for v in r["runs_per_s"])) if x)
-            row(name, _n(f[name], "facts/s"), against,
-                f"{r['devices']} accounts x {r['facts'] // r['devices']:,} facts at once, {r['workers']} process"
-                f"{'es' if r['workers'] > 1 else ''}; table lock held {r['lock_held_share']:.0%} / waited for "
-                f"{r['lock_waiting_share']:.0%} of the time; server CPU {r['server_cpu_ms_per_fact']:.2f} ms/fact; "
-                f"machine busy {r['machine_busy_share']:.0%}")
-    q = c["as_of"]
-    for name in ("small", "large"):
-        h = q[name]
-        row(f"as_of_ms_{name}", _n(f[f"as_of_ms_{name}"], "ms"), f"warm {_n(h['warm_ms'], 'ms')}",
-            f"{h['events']:,} events, {h['decisions']:,} decisions; cold = open {h['open_ms']:.1f} + query "
-            f"{h['query_ms']:.1f} ms; snapshot {h['snapshot_kb']:.0f} kB + "
-            f"{h['program_version'] - h['snapshot_version']} events")
-    row("as_of_ratio", _n(f["as_of_ratio"]), "", "large / small, cold")
-    cli = c["cli"]
-    row("cli_help_ratio", _n(f["cli_help_ratio"]), f"import click {cli['import_click_ms']:.0f} ms",
-        f"{cli['cli_help_command']} {cli['cli_help_ms']:.0f} ms (medians of {cli['cli_help_runs']}, interleaved)")
-    row("cli_show_ratio", _n(f["cli_show_ratio"]), f"import click {cli['import_click_ms']:.0f} ms",
-        f"{cli['cli_show_command']} {cli['cli_show_ms']:.0f} ms on a year of history "
-        f"({cli['show_store_events']:,} events, {cli['show_exercises']} exercises shown); "
-        f"fastest runs {cli['cli_show_ratio_best']:.2f}")
-    rep = c["report"]
-    row("report_s", _n(f["report_s"], "s"), f"import matplotlib+jinja2 {rep['report_floor_s']:.2f} s",
-        f"{rep['report_command']} over {rep['report_days']:,} days ({rep['report_events']:,} events), "
-        f"{rep['report_kb']:,} kB; CPU {rep['report_cpu_s']:.2f} s; fastest {rep['report_best_s']:.2f} s; "
-        f"default month {rep['report_month_s']:.2f} s (CPU {rep['report_month_cpu_s']:.2f} s)")
-    ins = c["insights"]["by_command"]
-    for key, period in (("insight_month_ms", "month"), ("insight_all_ms", "all")):
-        row(key, _n(f[key], "ms"), "slowest command", ", ".join(f"{k} {v:.0f}" for k, v in ins[period].items()))
-    row("day_ms", _n(f["day_ms"], "ms"), "", "backstory day DATE --json, a day of the last month")
-    d = c["dashboard"]
-    row("dashboard_ms", _n(f["dashboard_ms"], "ms"), f"/v1/program {_n(f['dashboard_api_ms'], 'ms')}",
-        f"server time, median of {d['dates']} random days; {d['events']:,} events over {d['years']} years, "
-        f"{d['exercises_median']:.0f} exercises shown; page / endpoint {f['dashboard_ratio']:.2f}, "
-        f"p90 {d['dashboard_p90_ms']:.0f} ms")
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = []
-    for i, r in enumerate(rows):
-        lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}"
-                     .rstrip())
-        if i == 0:
-            lines.append("-" * min(sum(widths) + 8 + max(len(r[4]) for r in rows), 120))
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
