@@ -161,6 +161,16 @@ def _careplan(ctx: Context) -> dict:
     return plan
 
 
+def _activity_names(reader: Ledger | UnitOfWork, lo: datetime, since: datetime) -> dict[str, str]:
+    """The PSFS activities' names given before a period, so an assessment in it says them as the whole record
+    does (a name is given once and kept until renamed)."""
+    names: dict[str, str] = {}
+    for f in facts_between(reader, lo, since - timedelta(microseconds=1)):
+        if f["type"] == "assess" and not f["voided"]:
+            names.update(f.get("activity_names") or {})
+    return names
+
+
 def bundle(reader: Ledger | UnitOfWork, since: datetime | None = None, until: datetime | None = None) -> dict:
     """The record as a FHIR R4 Bundle of type ``collection``; events in [since, until] of valid time."""
     from service.fhir_events import events
@@ -174,8 +184,10 @@ def bundle(reader: Ledger | UnitOfWork, since: datetime | None = None, until: da
     lo = since or started - LOOK_BACK
     hi = until or datetime.now(timezone.utc) + timedelta(days=1)  # a fact may lie within the clock tolerance ahead
     facts = [f for f in facts_between(reader, lo, hi) if not f["voided"]]
+    named = _activity_names(reader, started - LOOK_BACK, since) if since and any(
+        f["type"] == "assess" and f["instrument"] == "psfs" for f in facts) else {}
     patient = {"resourceType": "Patient", "id": ctx.patient, "name": [{"text": ctx.view.name}]}
-    resources = [patient, _careplan(ctx), *_service_requests(ctx), *events(ctx, facts)]
+    resources = [patient, _careplan(ctx), *_service_requests(ctx), *events(ctx, facts, named)]
     window = ":".join(time_key(t) if t else "" for t in (since, until))
     return {
         "resourceType": "Bundle", "id": resource_id(ctx.program_id, "bundle", window), "type": "collection",

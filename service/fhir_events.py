@@ -95,11 +95,12 @@ def _assessment(ctx: Context, f: dict, names: dict[str, str]) -> list[dict]:
     return [response, observation]
 
 
-def events(ctx: Context, facts: list[dict]) -> list[dict]:
-    """The event resources of facts (not voided, in time order)."""
+def events(ctx: Context, facts: list[dict], named: dict[str, str] | None = None) -> list[dict]:
+    """The event resources of facts (not voided, in time order); ``named``: the PSFS activities' names given
+    before the first of them."""
     out: list[dict] = []
     procedures: dict[str, str] = {}
-    names: dict[str, str] = {}
+    names: dict[str, str] = dict(named or {})
     for f in facts:
         if f["type"] == "log":
             pid = resource_id(ctx.program_id, "procedure", f["id"])

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from domain.mcid import summarize
+from domain.program import CLOCK_TOLERANCE
 from service.application import Ledger, UnitOfWork
 from service.handling import facts_between, require_program
 
@@ -40,8 +41,10 @@ def assessment(f: dict) -> dict[str, Any]:
             "instrument_version": f["instrument_version"], "score": f["score"]}
 
 
-def outcomes(reader: Ledger | UnitOfWork, now: datetime | None = None) -> dict[str, Any]:
+def outcomes(reader: Ledger | UnitOfWork) -> dict[str, Any]:
+    """Every measurement of the record, as the read model behind ``GET /v1/outcomes`` gives them: also one
+    recorded a few minutes ahead (within the clock tolerance), which ``recap`` and the export already show."""
     program = require_program(reader)
     started = datetime.fromisoformat(program.view().started).replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
-    return summarize(measures(facts_between(reader, started - LOOK_BACK, now)))
+    ahead = datetime.now(timezone.utc) + CLOCK_TOLERANCE + timedelta(minutes=1)
+    return summarize(measures(facts_between(reader, started - LOOK_BACK, ahead)))

@@ -41,3 +41,33 @@ def test_assess_outcomes_recap_and_refusals(cli):
     recap = c.ok("recap", "--since", day(10), "--json").json()
     assert [(a["instrument"], a["score"]) for a in recap["assessments"]] == [("odi", 15.0), ("psfs", 5.25)]
     assert "2 assessments:" in c.ok("recap", "--since", day(10)).out
+
+
+def test_rmdq_both_ways_corrections_voids_and_an_assessment_a_few_minutes_ahead(cli):
+    """The real CLI: RMDQ by --answers-yes-no and --answers, an assessment corrected and one voided moving the
+    verdict across the MCID, and one recorded 5 minutes ahead (within the clock tolerance) counted at once."""
+    from datetime import datetime, timedelta, timezone
+
+    c = cli
+    c.ok("init", "--name", "Sam", "--timezone", "Europe/Berlin", "--at", day(60))
+    yes = {1, 2, 3, 5, 8, 13, 21, 22, 24}  # 9 statements apply
+    base = c.ok("assess", "rmdq", "--answers-yes-no", ",".join("y" if n in yes else "n" for n in range(1, 25)),
+                "--at", day(50), "--json").json()["result"]
+    assert base["score"] == 9
+    latest = c.ok("assess", "rmdq", "--answers", "1,4,7,12,20", "--at", day(10), "--json").json()["result"]
+
+    def rmdq():
+        return next(i for i in c.ok("outcomes", "--json").json()["instruments"] if i["instrument"] == "rmdq")
+
+    assert (rmdq()["change"], rmdq()["verdict"]) == (-4, "no important change")  # just below the MCID of 5
+    c.ok("correct", latest["fact_id"], "--answers", "1,4,7,12", "--reason", "misread one")
+    assert (rmdq()["latest"]["score"], rmdq()["change"], rmdq()["verdict"]) == (4, -5, "improved")  # at it
+    c.ok("correct", base["fact_id"], "--answers-yes-no", ",".join("y" if n in yes | {6} else "n" for n in range(1, 25)),
+         "--reason", "missed one")
+    assert (rmdq()["baseline"]["score"], rmdq()["change"], rmdq()["verdict"]) == (10, -6, "improved")  # above
+    c.ok("void", latest["fact_id"], "--reason", "entered twice")
+    assert (rmdq()["measurements"], rmdq()["verdict"]) == (1, "single measurement")
+
+    ahead = (datetime.now(timezone.utc) + timedelta(minutes=5)).replace(microsecond=0).isoformat()
+    c.ok("assess", "rmdq", "--answers", "1", "--at", ahead)
+    assert (rmdq()["latest"]["score"], rmdq()["change"], rmdq()["verdict"]) == (1, -9, "improved")

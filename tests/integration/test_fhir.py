@@ -177,6 +177,24 @@ def test_same_store_same_bytes_and_the_period_bounds_the_events(ledger):
     assert bundle_json(ledger, since, until) == json.dumps(part, sort_keys=True, indent=2, ensure_ascii=False)
 
 
+def test_a_bounded_bundle_gives_each_resource_as_the_whole_record_does(ledger):
+    """A period changes which events are in the bundle, never what one of them says: a PSFS in the period keeps
+    the name its activity was given before the period (here 5 days ago, the period from 4.5 days ago). Only a
+    next-morning answer whose session is outside the period loses its ``focus`` (it must resolve inside)."""
+    record(ledger)
+    whole = {e["fullUrl"]: e["resource"] for e in bundle(ledger)["entry"]}
+    for days in (56, 45, 20, 4.5, 3):
+        part = bundle(ledger, NOW - timedelta(days=days), NOW)
+        for entry in part["entry"]:
+            mine, theirs = entry["resource"], dict(whole[entry["fullUrl"]])
+            if "focus" not in mine:
+                theirs.pop("focus", None)
+            assert mine == theirs, (days, mine["resourceType"])
+    late = bundle(ledger, NOW - timedelta(days=4.5), NOW)
+    (response,) = by_type(late)["QuestionnaireResponse"]
+    assert response["item"][0] == {"linkId": "psfs-lift-child", "text": "Lift my child", "answer": [{"valueInteger": 6}]}
+
+
 def test_the_cli_writes_the_bundle_and_refuses_a_period_for_other_formats(cli, tmp_path):
     cli.ok("init", "--name", "Sam", "--timezone", "UTC")
     cli.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8")

@@ -150,3 +150,23 @@ def test_outcomes_over_the_api_match_the_command_path(store_url):
         assert {"200", "400", "401", "404"} <= set(spec["paths"]["/v1/outcomes"]["get"]["responses"])
     finally:
         flask_app.extensions["backstory"].close()
+
+
+def test_an_assessment_within_the_clock_tolerance_ahead_counts_at_once_in_both_faces(store_url):
+    """A device whose clock runs a few minutes ahead records an assessment "now": the store accepts it (up to
+    the 10-minute clock tolerance), so `outcomes` must count it at once, as `recap`, the export and the read
+    model behind GET /v1/outcomes do, not only once the server's clock has caught up."""
+    flask_app = fresh_app(store_url)
+    try:
+        sam = Client.new_account(flask_app, "sam")
+        ahead = -5 / (24 * 60)  # five minutes in the future
+        r = sam.push(sam.m("init", 30, name="Sam", timezone="UTC"),
+                     sam.m("assess", 20, instrument="nprs", pain=8),
+                     sam.m("assess", ahead, instrument="nprs", pain=2))
+        assert {x["status"] for x in r.json["results"]} == {"applied"}, r.json
+        ledger = flask_app.extensions["backstory"].app.ledger(program_id_for(sam.account_id))
+        nprs = by_instrument(ledger)["nprs"]
+        assert (nprs["measurements"], nprs["latest"]["score"], nprs["verdict"]) == (2, 2, "improved"), nprs
+        assert sam.get("/v1/outcomes").json == json.loads(json.dumps(outcomes(ledger)))
+    finally:
+        flask_app.extensions["backstory"].close()

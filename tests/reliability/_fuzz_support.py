@@ -77,6 +77,13 @@ def _mutations(days_ago: int) -> list[tuple[str, int, dict]]:
         ("flare-end", days_ago - 8, {"pain": 3}),
         ("next-day", days_ago - 9, {"exercise": "Dead bug", "verdict": "better", "pain": 2}),
         ("promote", days_ago - 10, {"exercise": "Dead bug", "force": True, "reason": "physio's call"}),
+        # outcome measures, so /v1/outcomes (with PSFS activities) and /v1/export/fhir answer whole bodies
+        ("assess", days_ago - 1, {"instrument": "odi", "answers": "3,2,1,-,0,2,1,1,2,-"}),
+        ("assess", days_ago - 1, {"instrument": "psfs", "activity": ["lift-child=4", "sit-1h=6", "walk=3"],
+                                  "activity_name": ["lift-child=Lift my child"]}),
+        ("assess", days_ago - 11, {"instrument": "odi", "answers": "1,1,1,-,0,1,0,1,1,-"}),
+        ("assess", days_ago - 11, {"instrument": "psfs", "activity": ["lift-child=7", "sit-1h=6", "walk=3", "stairs=5"]}),
+        ("assess", days_ago - 11, {"instrument": "rmdq", "answers": "1,4,7,12"}),
     ]
 
 

@@ -78,12 +78,12 @@ class Victim:
 
 
 WORDS = ["Vivienne Quayle", "Qzx Secret Squat", "Wobbly Heron Pose", "qzx-victim-note", "victim phone qzx",
-         "qzx flare note", "qzxcheckin"]
+         "qzx flare note", "qzxcheckin", "qzxpsfs", "qzx lift my child"]
 
 
 def build_victim(server: Server) -> Victim:
     phone = Device.new_account(server, WORDS[0])
-    name, squat, heron, note, phone_name, flare_note, checkin_note = WORDS
+    name, squat, heron, note, phone_name, flare_note, checkin_note, activity, activity_name = WORDS
     results = phone.push_ok(phone.m("init", 30, name=name, timezone="Europe/Paris"),
                             phone.m("add", 29, name=squat, position="1:supine", sets=3, reps=10, reason=note),
                             phone.m("add", 29, name=heron, position="2:quadruped", sets=2, reps=6),
@@ -91,7 +91,10 @@ def build_victim(server: Server) -> Victim:
                             phone.m("log", 20, exercise=squat, pain_before=6, pain_after=2,
                                     tension=["paraspinals:left:overactive:7"], note=note),
                             phone.m("checkin", 3, pain=7, starts="low_back", note=checkin_note),
-                            phone.m("flare-start", 2, pain=8, note=flare_note))
+                            phone.m("flare-start", 2, pain=8, note=flare_note),
+                            # an assessment, so GET /v1/outcomes and /v1/export/fhir have the victim's own words
+                            phone.m("assess", 2, instrument="psfs", activity=[f"{activity}=3", "sit=4", "walk=5"],
+                                    activity_name=[f"{activity}={activity_name}"]))
     assert {r["status"] for r in results} == {"applied"}, results
     tablet = phone.pair(phone_name)
     version = phone.get("/v1/program").json()["version"]

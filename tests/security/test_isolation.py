@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(600)
 
 READS = ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/signature", "/v1/conflicts",
          "/v1/devices", "/v1/tension", "/v1/signature/candidates", "/v1/kit", "/v1/flares", "/v1/day", "/v1/breaks",
-         "/v1/pending")
+         "/v1/pending", "/v1/outcomes", "/v1/export/fhir")
 #: When an answer was asked, not what it says: left out of the before/after comparison.
 MOMENTS = ("as_of", "until", "since", "at")
 
@@ -73,6 +73,8 @@ def test_victim_ids_in_any_path_are_404_and_leak_nothing(server, spec, victim, a
 
 def test_every_endpoint_answers_the_attacker_with_its_own_data_only(server, spec, victim, attacker):
     before = victim_view(victim)
+    # the victim's own outcomes and FHIR bundle hold the PSFS activity's name it gave, so their absence below counts
+    assert all("qzx lift my child" in json.dumps(before[path]) for path in ("/v1/outcomes", "/v1/export/fhir"))
     for op in (op for op in operations(spec) if op.secured):
         values = {name: victim.exercise_ids[0] if name == "exercise" else victim.tablet.device_id
                   for name in op.path_params}
