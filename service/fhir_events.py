@@ -89,7 +89,8 @@ def _assessment(ctx: Context, f: dict, names: dict[str, str]) -> list[dict]:
         "resourceType": "Observation", "id": resource_id(ctx.program_id, "score", f["id"]), "status": "final",
         "category": SURVEY, "subject": ref(ctx.patient), "effectiveDateTime": ctx.time(f["occurred_at"]),
         "code": {"coding": [{"system": f"{LOCAL}/outcome-score", "code": f"{instrument}-score",
-                             "display": SCORES[instrument]}], "text": SCORES[instrument]},
+                             "display": SCORES[instrument]}, *([PAIN] if instrument == "nprs" else [])],
+                 "text": SCORES[instrument]},
         "derivedFrom": [ref(qid)], **value,
     }
     return [response, observation]

@@ -155,6 +155,18 @@ def test_bundle_is_valid_fhir_with_every_reference_inside(ledger):
     assert '"valueInteger": 9' not in text
 
 
+def test_an_nprs_score_is_coded_as_loinc_pain_as_well(ledger):
+    """A system that looks pain up by LOINC 72514-3 finds ``assess nprs`` too (the local code stays first)."""
+    handle(ledger, mut("init", 10, name="Sam's back", timezone="Europe/Berlin"))
+    handle(ledger, mut("assess", 5, instrument="nprs", pain=6))
+    data = bundle(ledger)
+    validated(data)
+    scores = [o for o in by_type(data)["Observation"] if "derivedFrom" in o]
+    assert [[(c["system"], c["code"]) for c in o["code"]["coding"]] for o in scores] == [
+        [("https://backstory.invalid/fhir/CodeSystem/outcome-score", "nprs-score"), LOINC_PAIN]]
+    assert scores[0]["valueInteger"] == 6
+
+
 def test_same_store_same_bytes_and_the_period_bounds_the_events(ledger):
     record(ledger)
     first = bundle_json(ledger)
