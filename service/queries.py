@@ -25,9 +25,11 @@ def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> d
 
     program = require_program(reader)
     view = program.view(as_of, known_at)
+    # Before its start the program has no name or zone of its own then: it is told in today's (dates in its zone).
+    now = program.view() if view.started is None else view
     return {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
-        "program": {"name": view.name or program.view().name, "timezone": view.timezone,
+        "program": {"name": view.name or now.name, "timezone": now.timezone,
                     "started": view.started is not None, "fitting": view.fitting},
         "version": program.version,
         "exercises": [e.to_dict() for e in view.exercises.values()],
