@@ -101,11 +101,10 @@ def premature_reason(name: str, premature: dict, zone: str) -> str:
     from zoneinfo import ZoneInfo
 
     day = datetime.fromisoformat(premature["occurred_at"]).astimezone(ZoneInfo(zone or "UTC")).date()
-    session = f"session {premature['session_id'][:8]} of {day}"
     if premature["light"] == "red":
-        why = f"the last session of {name!r} ({session}) is red: {'; '.join(premature['light_reasons'])}"
+        why = f"the last session of {name} ({day}) is red: {'; '.join(premature['light_reasons'])}"
     else:
-        why = (f"the last session of {name!r} ({session}) was the first after it was added or progressed "
+        why = (f"the last session of {name} ({day}) was the first after it was added or progressed "
                f"and has no next-day response yet (its light so far: {premature['light']}); record one "
                f"with `backstory next-day`")
     return why
