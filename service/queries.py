@@ -21,8 +21,6 @@ Reader = Ledger | UnitOfWork
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
-    from service.insights.fittings import fitting_due
-
     program = require_program(reader)
     view = program.view(as_of, known_at)
     # Before its start the program has no name or zone of its own then: it is told in today's (dates in its zone).
@@ -33,8 +31,14 @@ def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> d
                     "started": view.started is not None, "fitting": view.fitting},
         "version": program.version,
         "exercises": [e.to_dict() for e in view.exercises.values()],
-        "fitting_due": view.fitting is not None and fitting_due(view.fitting, program.policy_book(known_at), as_of),
+        "fitting_due": view.fitting is not None and _fitting_due(view.fitting, program, known_at, as_of),
     }
+
+
+def _fitting_due(fitting: dict, program: Program, known_at: datetime | None, as_of: datetime) -> bool:
+    from service.insights.fittings import fitting_due  # loaded only when a fitting is open: show stays quick
+
+    return fitting_due(fitting, program.policy_book(known_at), as_of)
 
 
 def _entry(event: Any, names: dict[str, str]) -> dict[str, Any]:
