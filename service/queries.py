@@ -96,10 +96,13 @@ def diff(reader: Reader, start: datetime, end: datetime) -> dict[str, Any]:
     known = {**{e.id: e.name for e in a.exercises.values()}, **{e.id: e.name for e in b.exercises.values()}}
     linked = {i for c in changed for side in (c["from"], c["to"])
               for i in [side.get("parent"), *(side.get("components") or [])] if i}
+    # names for the text, their ids beside them in the same order (a retired name may be taken again)
+    added = sorted(((in_b[eid]["name"], eid) for eid in in_b.keys() - in_a.keys()))
+    removed = sorted(((in_a[eid]["name"], eid) for eid in in_a.keys() - in_b.keys()))
     return {
         "from": start.isoformat(), "to": end.isoformat(),
-        "added": sorted(in_b[eid]["name"] for eid in in_b.keys() - in_a.keys()),
-        "removed": sorted(in_a[eid]["name"] for eid in in_a.keys() - in_b.keys()),
+        "added": [name for name, _ in added], "added_ids": [eid for _, eid in added],
+        "removed": [name for name, _ in removed], "removed_ids": [eid for _, eid in removed],
         "retired": sorted(retired),
         "changed": sorted(changed, key=lambda c: c["exercise"].lower()),
         "names": {i: known[i] for i in sorted(linked) if i in known},  # the linked exercises' ids, for text
