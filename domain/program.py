@@ -96,15 +96,20 @@ def _restoring(prescription: dict, restore: dict | None) -> dict:
     return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
 
 
-def premature_reason(name: str, premature: dict, zone: str) -> str:
-    """Why a progression is refused: the session, its local date and its light or the missing response."""
+def premature_reason(name: str, premature: dict, zone: str, ids: bool = True) -> str:
+    """Why a progression is refused: the session, its local date and its light or the missing response.
+
+    ``ids``: the session's id prefix (for ``correct`` and ``void``) and the name quoted, as a refusal says
+    it; without, the words a conflict keeps for ``backstory conflicts`` (no ids, no quotes).
+    """
     from zoneinfo import ZoneInfo
 
     day = datetime.fromisoformat(premature["occurred_at"]).astimezone(ZoneInfo(zone or "UTC")).date()
+    session, name = (f"session {premature['session_id'][:8]} of {day}", repr(name)) if ids else (str(day), name)
     if premature["light"] == "red":
-        why = f"the last session of {name} ({day}) is red: {'; '.join(premature['light_reasons'])}"
+        why = f"the last session of {name} ({session}) is red: {'; '.join(premature['light_reasons'])}"
     else:
-        why = (f"the last session of {name} ({day}) was the first after it was added or progressed "
+        why = (f"the last session of {name} ({session}) was the first after it was added or progressed "
                f"and has no next-day response yet (its light so far: {premature['light']}); record one "
                f"with `backstory next-day`")
     return why

@@ -200,7 +200,7 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> tuple[s
         # logged on another device): the progression is kept as a conflict, never silently applied.
         target = exercise_at(uow, parsed["exercise"], m.occurred_at)
         why = premature_reason(target.name, guard.progression_evidence(uow, target.id, m.occurred_at),
-                               uow.program().view().timezone)
+                               uow.program().view().timezone, ids=False)
         return _conflict(uow, m, target, [], now, f"a progression the device decided without knowing that {why}; "
                                                    "the current prescription is kept (resolve: apply mine to "
                                                    "progress anyway, recorded with this evidence)")
