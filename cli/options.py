@@ -101,7 +101,8 @@ def exercise_names(ctx: click.Context, _param: click.Parameter, incomplete: str)
             return []
         exercises = sorted(program.view().exercises.values(), key=lambda e: (e.status != "active", e.name.casefold()))
         typed = incomplete.casefold()
-        return [CompletionItem(e.name) for e in exercises if e.name.casefold().startswith(typed)]
+        names = dict.fromkeys(e.name for e in exercises if e.name.casefold().startswith(typed))  # a retired
+        return [CompletionItem(name) for name in names]  # name taken again is one name to type
     except Exception:  # noqa: BLE001 - completion must never fail loudly
         return []
 

@@ -187,10 +187,10 @@ class Session:
 
     def device_id(self) -> str:
         """The device named by the remote's token; before a remote is set, the one in device.json (made once)."""
-        from domain.accounts import device_of_token
-
         config = self.remote_config()
         if config:
+            from domain.accounts import device_of_token  # its aggregates cost a read without a remote ~15 ms
+
             return str(device_of_token(config["token"]))
         path = self.home / "device.json"
         found = _read_json(path, DEVICE_FIX)

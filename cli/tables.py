@@ -47,8 +47,8 @@ def program(data: dict, zone: tzinfo | None = None) -> Any:
         t.add_row("*" if e["signature"] else "", Text(e["name"], style="bold" if e["status"] == "active" else "dim"),
                   render.words(rx["position"]), render.words(rx.get("load")) if rx.get("load") else "-",
                   render.dose(rx), render.words(d) if d.get("pattern") else "", e["status"])
-    if not data["exercises"]:
-        return Group(Text(head), Text("  (no exercises)"))
+    if not data["exercises"]:  # the plain text's words: before the start, or none in the program then
+        return Group(*(Text(line) for line in render.program(data, zone).splitlines()))
     return t
 
 

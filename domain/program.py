@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue, NotFound, Refused
-from domain.evidence import Exposure, SignatureRule, evaluate
-from domain.policies import PolicyBook, changed_params
 from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
     PROGRAM, earliest, entries, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at,
@@ -28,6 +26,10 @@ from domain.timeline import (
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
+
+if TYPE_CHECKING:  # the evidence rule and the policies load where a promotion or a policy needs them: a read
+    from domain.evidence import Exposure, SignatureRule  # (show) defines neither (cli_show_ratio)
+    from domain.policies import PolicyBook
 
 CLOCK_TOLERANCE = timedelta(minutes=10)
 POLICY_FIELD = "policy:"  # the program's index keeps each policy's parameters as the field "policy:NAME"
@@ -96,16 +98,20 @@ def _restoring(prescription: dict, restore: dict | None) -> dict:
     return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
 
 
-def premature_reason(name: str, premature: dict, zone: str) -> str:
-    """Why a progression is refused: the session, its local date and its light or the missing response."""
+def premature_reason(name: str, premature: dict, zone: str, ids: bool = True) -> str:
+    """Why a progression is refused: the session, its local date and its light or the missing response.
+
+    ``ids``: the session's id prefix (for ``correct`` and ``void``) and the name quoted, as a refusal says
+    it; without, the words a conflict keeps for ``backstory conflicts`` (no ids, no quotes).
+    """
     from zoneinfo import ZoneInfo
 
     day = datetime.fromisoformat(premature["occurred_at"]).astimezone(ZoneInfo(zone or "UTC")).date()
-    session = f"session {premature['session_id'][:8]} of {day}"
+    session, name = (f"session {premature['session_id'][:8]} of {day}", repr(name)) if ids else (str(day), name)
     if premature["light"] == "red":
-        why = f"the last session of {name!r} ({session}) is red: {'; '.join(premature['light_reasons'])}"
+        why = f"the last session of {name} ({session}) is red: {'; '.join(premature['light_reasons'])}"
     else:
-        why = (f"the last session of {name!r} ({session}) was the first after it was added or progressed "
+        why = (f"the last session of {name} ({session}) was the first after it was added or progressed "
                f"and has no next-day response yet (its light so far: {premature['light']}); record one "
                f"with `backstory next-day`")
     return why
@@ -650,6 +656,8 @@ class Program(Aggregate):
         # Only the exercise's own sessions count: none from before it was added (a name used before).
         exposures = [e for e in exposures if time_key(e.occurred_at) >= ex.added]
         worse_responses = [w for w in worse_responses if time_key(w) >= ex.added]
+        from domain.evidence import evaluate
+
         evidence = evaluate(rule, ctx.occurred_at, view.timezone, exposures, worse_responses)
         if not evidence["met"] and not force:
             raise Refused("signature_evidence", f"not enough evidence to promote {ex.name!r} "
@@ -672,6 +680,8 @@ class Program(Aggregate):
 
     def policy_book(self, known_at: datetime | None = None) -> PolicyBook:
         """Every policy change in the index, by valid time (as recorded by ``known_at``, if given)."""
+        from domain.policies import PolicyBook
+
         return PolicyBook.from_changes(
             (name[len(POLICY_FIELD):], valid, value["params"])
             for name in self.timeline.get(PROGRAM, {}) if name.startswith(POLICY_FIELD)
@@ -682,6 +692,8 @@ class Program(Aggregate):
     def set_policy(self, name: str, given: dict[str, Any], ctx: Context) -> None:
         """Change some of a rule's parameters from ``ctx.occurred_at`` on; the reason is required."""
         self._require_reason(ctx, "policy set")
+        from domain.policies import changed_params
+
         current = self.policy_book().at(name, ctx.occurred_at)
         params = changed_params(name, current.params, given)
         if params == current.params:

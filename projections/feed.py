@@ -118,7 +118,23 @@ def read(conn: Connection, program_id: str, after: int, limit: int) -> tuple[lis
     entries = [{"position": r["position"], "kind": r["kind"], "type": r["type"], "mutation_id": r["mutation_id"],
                 "device_id": r["device_id"], "occurred_at": r["occurred_at"], "recorded_at": r["recorded_at"],
                 "data": r["data"]} for r in rows[:limit]]
+    _name_pairers(conn, program_id, entries)
     return entries, len(rows) > limit
+
+
+def _name_pairers(conn: Connection, program_id: str, entries: list[dict]) -> None:
+    """A pairing names the device that paired by its name (its event keeps only the id), so a sync
+    report says "tablet paired by phone", not an id: the names come from the account's device entries."""
+    unnamed = [e["data"] for e in entries if e["kind"] == "device" and e["data"].get("by_name") is None
+               and e["data"].get("by") not in (None, OPERATOR)]
+    if not unnamed:
+        return
+    names = {d["device"]: d["name"] for (d,) in conn.execute(
+        select(feed.c.data).where(feed.c.program_id == program_id, feed.c.kind == "device"))
+        if d.get("action") == "paired" and d.get("name")}
+    for data in unnamed:
+        if data["by"] in names:
+            data["by_name"] = names[data["by"]]
 
 
 def stored_event(entry: dict) -> StoredEvent:

@@ -104,7 +104,8 @@ def program(conn: Connection, program_id: str, as_of: datetime, known_at: dateti
     view = current_view(conn, head) if latest else view_at(conn, program_id, as_of, known_at)
     return {
         "as_of": as_of.isoformat(), "known_at": _iso(known_at),
-        "program": {"name": view.name or head["name"], "timezone": view.timezone,
+        "program": {"name": view.name or head["name"],
+                    "timezone": view.timezone if view.started is not None else head["timezone"],
                     "started": view.started is not None, "fitting": view.fitting},
         "version": head["version"],
         "exercises": [e.to_dict() for e in view.exercises.values()],

@@ -64,6 +64,19 @@ def overridden(uow: Any, m: Any) -> tuple[dict[str, Any], list]:
     return restore, records
 
 
+def device_called(uow: Any, device_id: str) -> str:
+    """A device as a person reads it in a conflict's reason: by its name, never its id."""
+    from uuid import UUID
+
+    from domain.accounts import Device
+
+    try:
+        device = uow.get(UUID(device_id))
+    except (ValueError, TypeError, LookupError):  # not an account's device (an id like "dev-a"), or not stored
+        device = None
+    return f"the device {device.name}" if isinstance(device, Device) else "another device"
+
+
 def keep_overridden(uow: Any, m: Any, exercise: Any, records: list, now: datetime,
                     conflict_id: Callable[[str], str], result: dict[str, Any]) -> list:
     """Keep each overridden edit as a conflict with the winner; note both on the winner's result.
@@ -84,8 +97,8 @@ def keep_overridden(uow: Any, m: Any, exercise: Any, records: list, now: datetim
         cid = conflict_id(r.mutation_id)
         if cid in log.conflicts:
             continue
-        reason = (f"{exercise.name!r}: this {r.mutation_type} was overridden by a concurrent {m.type} from "
-                  f"device {m.device_id[:8]}, which wins (\"the most conservative wins\"; a retire or "
+        reason = (f"{exercise.name}: this {r.mutation_type} was overridden by a concurrent {m.type} from "
+                  f"{device_called(uow, m.device_id)}, which wins (\"the most conservative wins\"; a retire or "
                   f"deconstruct wins over edits); the {m.type} is kept")
         log.record(cid, now, mutation_id=r.mutation_id, mutation_type=r.mutation_type, device_id=r.device_id,
                    occurred_at=r.occurred_at, args=r.args, base_version=r.base_version,

@@ -21,18 +21,24 @@ Reader = Ledger | UnitOfWork
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
-    from service.insights.fittings import fitting_due
-
     program = require_program(reader)
     view = program.view(as_of, known_at)
+    # Before its start the program has no name or zone of its own then: it is told in today's (dates in its zone).
+    now = program.view() if view.started is None else view
     return {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
-        "program": {"name": view.name or program.view().name, "timezone": view.timezone,
+        "program": {"name": view.name or now.name, "timezone": now.timezone,
                     "started": view.started is not None, "fitting": view.fitting},
         "version": program.version,
         "exercises": [e.to_dict() for e in view.exercises.values()],
-        "fitting_due": view.fitting is not None and fitting_due(view.fitting, program.policy_book(known_at), as_of),
+        "fitting_due": view.fitting is not None and _fitting_due(view.fitting, program, known_at, as_of),
     }
+
+
+def _fitting_due(fitting: dict, program: Program, known_at: datetime | None, as_of: datetime) -> bool:
+    from service.insights.fittings import fitting_due  # loaded only when a fitting is open: show stays quick
+
+    return fitting_due(fitting, program.policy_book(known_at), as_of)
 
 
 def _entry(event: Any, names: dict[str, str]) -> dict[str, Any]:
@@ -90,10 +96,13 @@ def diff(reader: Reader, start: datetime, end: datetime) -> dict[str, Any]:
     known = {**{e.id: e.name for e in a.exercises.values()}, **{e.id: e.name for e in b.exercises.values()}}
     linked = {i for c in changed for side in (c["from"], c["to"])
               for i in [side.get("parent"), *(side.get("components") or [])] if i}
+    # names for the text, their ids beside them in the same order (a retired name may be taken again)
+    added = sorted(((in_b[eid]["name"], eid) for eid in in_b.keys() - in_a.keys()))
+    removed = sorted(((in_a[eid]["name"], eid) for eid in in_a.keys() - in_b.keys()))
     return {
         "from": start.isoformat(), "to": end.isoformat(),
-        "added": sorted(in_b[eid]["name"] for eid in in_b.keys() - in_a.keys()),
-        "removed": sorted(in_a[eid]["name"] for eid in in_a.keys() - in_b.keys()),
+        "added": [name for name, _ in added], "added_ids": [eid for _, eid in added],
+        "removed": [name for name, _ in removed], "removed_ids": [eid for _, eid in removed],
         "retired": sorted(retired),
         "changed": sorted(changed, key=lambda c: c["exercise"].lower()),
         "names": {i: known[i] for i in sorted(linked) if i in known},  # the linked exercises' ids, for text

@@ -200,7 +200,7 @@ def _apply(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> tuple[s
         # logged on another device): the progression is kept as a conflict, never silently applied.
         target = exercise_at(uow, parsed["exercise"], m.occurred_at)
         why = premature_reason(target.name, guard.progression_evidence(uow, target.id, m.occurred_at),
-                               uow.program().view().timezone)
+                               uow.program().view().timezone, ids=False)
         return _conflict(uow, m, target, [], now, f"a progression the device decided without knowing that {why}; "
                                                    "the current prescription is kept (resolve: apply mine to "
                                                    "progress anyway, recorded with this evidence)")
@@ -220,14 +220,14 @@ def _decide(uow: UnitOfWork, m: Mutation, parsed: dict, now: datetime) -> tuple[
         return "applied", run(uow, m, parsed, now).result
     if m.type in ("progress", "adapt"):
         return _conflict(uow, m, target, theirs, now,
-                         f"{target.name!r} changed since version {m.base_version}; a stale {m.type} is not "
+                         f"{target.name} changed since version {m.base_version}; a stale {m.type} is not "
                          "applied, the current prescription is kept")
     if m.type in overrides.OVERRIDES:
         m = overrides.plan(m, theirs, uow.conflict_log(), conflict_id)
     try:
         return "applied", run(uow, m, parsed, now).result
     except DomainError as e:
-        return _conflict(uow, m, target, theirs, now, f"{target.name!r} changed since version {m.base_version}: {e}")
+        return _conflict(uow, m, target, theirs, now, f"{target.name} changed since version {m.base_version}: {e}")
 
 
 def _conflict(uow: UnitOfWork, m: Mutation, target, theirs: list, now: datetime, reason: str) -> tuple[str, dict]:

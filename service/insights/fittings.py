@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFound
 from domain.policies import Policy, PolicyBook
 from service.insights import HEURISTICS_NOTE
-from service.insights.lights import counts, judged_sessions
-from service.record import Record
+
+if TYPE_CHECKING:
+    from service.record import Record
+# service.insights.lights loads in the functions that judge sessions: show asks only fitting_due
 
 VERDICTS = ("better", "same", "worse")
 
@@ -58,6 +60,8 @@ def fittings(decisions: list[dict]) -> list[dict[str, Any]]:
 
 def per_exercise(sessions: list[dict]) -> list[dict[str, Any]]:
     """Judged sessions (``judged_sessions``) by exercise: sessions, light counts, next-day verdicts; busiest first."""
+    from service.insights.lights import counts
+
     by_exercise: dict[str, list[dict]] = defaultdict(list)
     for s in sessions:
         by_exercise[s["exercise_id"]].append(s)
@@ -106,6 +110,8 @@ def report(record: Record, number: int | None, now: datetime) -> dict[str, Any]:
     closed = datetime.fromisoformat(chosen["closed_at"]) if chosen["closed_at"] else None
     until = closed or now
     policy = record.policies.at("fittings", opened)
+    from service.insights.lights import judged_sessions
+
     sessions = judged_sessions(record, opened, until)
     lo, hi = opened.timestamp(), until.timestamp()
     due = next_due(opened, closed, policy)

@@ -26,9 +26,12 @@ def test_decisions_and_facts_before_the_start_move_it_back_and_show_as_of_tells_
     cli.ok("checkin", "--pain", "5", "--starts", "low_back", "--at", day(93))  # a fact before the start moves it too
     cli.ok("checkin", "--pain", "4", "--at", day(92))  # after the moved start: no move
 
-    assert cli.ok("show", "--as-of", day(94), "--json").json()["program"]["started"] is False
-    before = cli.ok("show", "--as-of", day(94))
-    assert "Sam as of" in before.out and "before the program's start" in before.out
+    assert cli.ok("show", "--as-of", day(94), "--json").json()["program"] == {
+        "name": "Sam", "timezone": "Europe/Berlin", "started": False, "fitting": None}
+    before = cli.ok("show", "--as-of", day(94))  # told in the program's zone, not in UTC
+    assert f"Sam as of {day(94)}T23:59 (Europe/Berlin)" in before.out and "before the program's start" in before.out
+    known = cli.ok("show", "--known-at", "2000-01-01", "--json").json()["program"]  # known before anything was
+    assert (known["timezone"], known["started"]) == ("Europe/Berlin", False)
     assert cli.ok("show", "--as-of", day(93), "--json").json()["program"]["started"] is True
     assert names(cli, day(93)) == {}
     assert names(cli, day(70)) == {"Glute bridge": 3}

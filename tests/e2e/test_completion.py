@@ -29,7 +29,9 @@ def test_exercise_names_commands_and_options_complete(cli):
     cli.ok("init", "--name", "Sam")
     for name in ("Dead bug", "Bird dog", "Deadlift"):
         cli.ok("add", name, "--position", "1", "--sets", "3", "--reps", "8")
+    cli.ok("retire", "Bird dog", "--reason", "not for now")
     cli.ok("retire", "Deadlift", "--reason", "not for now")
+    cli.ok("add", "Bird dog", "--position", "2", "--sets", "3", "--reps", "6")  # a retired name taken again
 
     assert values(complete(cli, "backstory log de")) == ["Dead bug", "Deadlift"]  # any case; retired last
     assert values(complete(cli, "backstory history ")) == ["Bird dog", "Dead bug", "Deadlift"]

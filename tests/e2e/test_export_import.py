@@ -8,8 +8,8 @@ Importing the same file again applies nothing. The second test imports a
 generated file of 130+ decisions (past the aggregate's snapshot interval) and
 checks the program at dates worked out by hand, before and after a round trip;
 one day of it holds more micro-breaks than the snapshot interval too. Then two CLI checks
-(SQLite): a Europe/Berlin promotion across a DST change gives a byte-identical ``history`` after a
-round trip (issue 11), and another program's export, or a CSV, is refused with one line and
+(SQLite): a promotion across a DST change (Europe/Berlin, America/New_York, Australia/Sydney) gives
+byte-identical ``history``, ``show`` and ``signature`` after a round trip (issue 11), and another program's export, or a CSV, is refused with one line and
 nothing stored, unless added deliberately with ``--into-this-program`` (issue 9, item 6).
 """
 
@@ -18,7 +18,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.conftest import Cli
 from tests.e2e.conftest import ago, day
@@ -221,24 +224,42 @@ def sqlite_homes(tmp_path) -> tuple[Cli, Cli]:
     return homes
 
 
-def test_a_promotion_across_dst_reads_the_same_after_a_round_trip(tmp_path):
-    """Europe/Berlin leaves summer time on 26 October 2025: a promotion on 8 November measures its
-    42 days from 27 September 12:00+02:00, and so does its import; the session at 12:30 that day is
-    inside the window both times (it was outside once imported, and the promotion refused)."""
+# (zone, the day its clocks change in autumn 2025 (spring in Sydney), the day of the promotion)
+DST = [("Europe/Berlin", date(2025, 10, 26), date(2025, 11, 8)),
+       ("America/New_York", date(2025, 11, 2), date(2025, 11, 10)),
+       ("Australia/Sydney", date(2025, 10, 5), date(2025, 10, 20))]
+
+
+@pytest.mark.parametrize("zone, change, promoted", DST, ids=[z for z, _, _ in DST])
+def test_a_promotion_across_dst_reads_the_same_after_a_round_trip(tmp_path, zone, change, promoted):
+    """A promotion measures its 42 days back to the same wall-clock time in the program's zone, across the
+    change: Europe/Berlin leaves summer time on 26 October 2025, so a promotion on 8 November counts from
+    27 September 12:00+02:00, and so does its import (the session at 12:30 that day was outside once
+    imported, and the promotion refused). Sessions half an hour either side of the window's start tell a
+    window moved by the change's hour either way. history, show and the signature library, as JSON and
+    as text, are byte-identical after the round trip."""
     a, b = sqlite_homes(tmp_path)
-    a.ok("init", "--name", "Kim", "--timezone", "Europe/Berlin", "--at", "2025-09-01T09:00")
-    a.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8", "--at", "2025-09-02T09:00")
-    for moment in ("2025-09-27T12:30", "2025-10-24T12:00", "2025-10-25T12:00", "2025-11-01T12:00",
-                   "2025-11-02T12:00"):
+    start = promoted - timedelta(days=42)
+    a.ok("init", "--name", "Kim", "--timezone", zone, "--at", f"{start - timedelta(days=10)}T09:00")
+    a.ok("add", "Dead bug", "--position", "1:supine", "--sets", "3", "--reps", "8",
+         "--at", f"{start - timedelta(days=9)}T09:00")
+    moments = [f"{start}T11:30", f"{start}T12:30"] + [f"{change + timedelta(days=n)}T12:00" for n in (-2, -1, 1, 2)]
+    for moment in moments:
         a.ok("log", "Dead bug", "--pain-before", "4", "--pain-during", "2", "--pain-after", "2", "--at", moment)
-    a.ok("promote", "Dead bug", "--at", "2025-11-08T12:00")
-    path = tmp_path / "berlin.jsonl"
+    a.ok("next-day", "Dead bug", "--verdict", "better", "--at", f"{change + timedelta(days=1)}T11:30")
+    a.ok("checkin", "--pain", "3", "--at", f"{change}T02:30")  # a wall time the change skips or repeats
+    a.ok("promote", "Dead bug", "--at", f"{promoted}T12:00")
+    path = tmp_path / "dst.jsonl"
     a.ok("export", "-o", str(path))
-    assert b.ok("import", str(path), "--json").json() == {"applied": 8, "duplicate": 0, "refused": []}
-    history = a.ok("history", "--json").out
-    assert b.ok("history", "--json").out == history  # byte for byte
-    evidence = json.loads(history)["entries"][-1]["to"]["evidence"]
-    assert (evidence["window_start"], evidence["exposures"]) == ("2025-09-27T12:00:00+02:00", 5)
+    assert b.ok("import", str(path), "--json").json() == {"applied": 11, "duplicate": 0, "refused": []}
+    dates = [str(start), str(change), str(promoted), "today"]
+    for args in [("history", "--json"), ("history",), ("signature", "--json"),
+                 *[("show", "--as-of", d, "--json") for d in dates], ("show", "--as-of", str(change))]:
+        assert b.ok(*args).out == a.ok(*args).out, args  # byte for byte
+    history = json.loads(a.ok("history", "--json").out)
+    evidence = history["entries"][-1]["to"]["evidence"]
+    window_start = datetime.combine(start, datetime.min.time().replace(hour=12), ZoneInfo(zone)).isoformat()
+    assert (evidence["window_start"], evidence["exposures"]) == (window_start, 5)
 
 
 # ----- another program's export (issue 9, item 6) ----------------------------------------------

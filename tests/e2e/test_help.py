@@ -136,3 +136,22 @@ def test_unknown_command_is_a_usage_error(run):
     r = run("frobnicate")
     assert r.returncode == 2
     assert "frobnicate" in r.stderr
+
+
+def test_show_loads_only_its_read_path(run, tmp_path):
+    """cli_show_ratio (issue 11 item 5): without a remote and an open fitting, ``show`` loads neither the
+    account aggregates (~15 ms of event classes, needed only to read a remote's token) nor the insights,
+    the evidence rule or the policies; an open fitting loads what ``fitting_due`` needs, not the lights."""
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    assert run("--db", db, "init", "--name", "Quick").returncode == 0
+    assert run("--db", db, "add", "Dead bug", "--position", "1", "--sets", "3", "--reps", "8").returncode == 0
+    r = run("--db", db, "show", python_flags=("-X", "importtime"))
+    assert r.returncode == 0 and "Dead bug" in r.stdout, r.stderr
+    loaded = imported(r)
+    assert "domain.program" in loaded
+    assert not {m for m in loaded if m in ("domain.accounts", "domain.evidence", "domain.policies")
+                or m.startswith("service.insights")}
+    assert run("--db", db, "fitting", "open").returncode == 0
+    r = run("--db", db, "show", python_flags=("-X", "importtime"))
+    assert r.returncode == 0, r.stderr
+    assert "service.insights.fittings" in imported(r) and "service.insights.lights" not in imported(r)

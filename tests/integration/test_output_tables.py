@@ -131,6 +131,17 @@ def test_terminal_tables_align_the_same_words(built):
     assert "the QL flares" in drawn["history"] and "Bird dog" in drawn["conflicts"]
 
 
+def test_a_terminal_says_before_the_start_as_the_plain_text_does(built):
+    """show --as-of before the program's start, drawn for a terminal: the same words as piped, in its zone."""
+    ledger, _ = built
+    before = queries.show(ledger, NOW - timedelta(days=400))
+    assert before["program"]["started"] is False
+    plain = render.program(before)
+    drawn = re.sub(r"\x1b\[[0-9;]*m", "", terminal(tables.program(before)))
+    assert "(before the program's start: nothing recorded yet)" in plain
+    assert [line.rstrip() for line in drawn.splitlines()] == plain.splitlines()
+
+
 class Stream:
     def __init__(self, tty: bool):
         self.tty = tty

@@ -83,6 +83,22 @@ def test_diff_names_the_components_and_json_keeps_their_ids(program):
     assert text.startswith(f"from {local(at(2), 10)} to {local(at(25), 10)}")
 
 
+def test_diff_json_keeps_the_ids_of_added_and_removed_exercises(program):
+    """A retired name taken again: the text says both names, the ids beside them tell the two apart."""
+    apply(program, "add", 38, name="Bird dog", position="2:quadruped", sets=2, reps=5)
+    data = queries.diff(program, at(30), at(39))
+    current = {e.name: e.id for e in program.program().view().in_program()}
+    (old,) = [e.id for e in program.program().view().exercises.values() if e.status == "retired"]
+    assert (data["added"], data["added_ids"]) == (["Bird dog"], [current["Bird dog"]])
+    assert (data["removed"], data["removed_ids"]) == (["Bird dog"], [old])
+    earlier = queries.diff(program, at(2), at(25))
+    assert earlier["added"] == ["Short-lever side plank", "Side-lying leg lift"]
+    assert earlier["added_ids"] == [current[n] for n in earlier["added"]]
+    text = render.diff(data, NY)
+    assert not ID.search(text) and not LITERALS.search(text), text
+    assert "  + Bird dog\n  - Bird dog" in text
+
+
 def test_recap_text_has_what_its_json_has_and_no_none(program):
     since = datetime.combine(at(28).astimezone(NY).date(), time.min, NY)
     until = datetime.combine(at(38).astimezone(NY).date(), time.max, NY)
