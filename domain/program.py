@@ -21,10 +21,10 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
 from domain.policies import PolicyBook, changed_params
-from domain.prescription import apply_changes, check_move, compare, normalize
+from domain.prescription import DIMENSIONS, apply_changes, check_move, compare, kind_of, normalize
 from domain.timeline import (
-    PROGRAM, earliest, entries, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at,
-    time_key, values,
+    KEY_WIDTH, PROGRAM, earliest, entries, from_entries, index_key, key_time, last_change, last_entry, next_entry, record,
+    record_effects, state_at, time_key, values,
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
@@ -94,6 +94,13 @@ def _restoring(prescription: dict, restore: dict | None) -> dict:
         return {}
     after = apply_changes(prescription, restore)
     return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
+
+
+def _day(moment: datetime, zone: str | None) -> str:
+    """The date of an instant in the program's time zone (as the person reads dates)."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(zone or "UTC")).date().isoformat()
 
 
 def premature_reason(name: str, premature: dict, zone: str) -> str:
@@ -520,6 +527,49 @@ class Program(Aggregate):
                                              f"on {at.date()} {said}, which cannot follow it; decide it after "
                                              f"{at.date()} or not at all")
 
+    def _fits_later_dims(self, ex: ExerciseView, after: dict, ctx: Context, zone: str | None, what: str) -> None:
+        """A backdated change of the prescription must leave each later change of it what it was.
+
+        A later progression must still raise, a later regression still lower, a later adaptation
+        still be neither, and none may come to change nothing: a regression of reps 6 -> 5 on the
+        24th after one backdated to 4 on the 19th would raise them (issue 9 item 8). A later change
+        may still start from another value than it recorded (SPEC 4: the backdated one lands where
+        it belongs). ``after``: the dimensions this decision sets, and their values.
+        """
+        if ctx.supersede_later:
+            return
+        columns = self.timeline.get(ex.id, {})
+        start = index_key(ctx.occurred_at)
+        later = sorted({columns[d][0][i * KEY_WIDTH:(i + 1) * KEY_WIDTH] for d in DIMENSIONS if d in columns
+                        for i in range(len(columns[d][1]))} - {""})
+        later = [k for k in later if k > start]
+        if not later:
+            return
+        now = {ex.id: columns}
+        then = {ex.id: {name: [c[0], list(c[1]), c[2], list(c[3])] for name, c in columns.items()}}
+        record_effects(then, ctx.occurred_at, self.version + 1, ctx.recorded_at,
+                       [(ex.id, d, v) for d, v in after.items()])
+        status = columns.get("status", ["", [], "", []])[0]
+        statuses = {status[i:i + KEY_WIDTH] for i in range(0, len(status), KEY_WIDTH)}
+
+        def rx(index: dict, key: str, inclusive: bool) -> dict:
+            at = key_time(key) if inclusive else key_time(key) - timedelta(microseconds=1)
+            fields = state_at(index, at).get(ex.id, {})
+            return {d: fields.get(d) for d in DIMENSIONS}
+
+        for key in later:
+            if key in statuses:  # a retire or deconstruct giving dimensions back, not a change of the prescription
+                continue
+            was, will = (kind_of(rx(now, key, False), rx(now, key, True)),
+                         kind_of(rx(then, key, False), rx(then, key, True)))
+            if was != will:
+                at = key_time(key)
+                raise Refused("later_decisions", f"{what} on {_day(ctx.occurred_at, zone)} would turn the later "
+                                                 f"{was} of {ex.name!r} on {_day(at, zone)} into "
+                                                 f"{'no change' if will == 'none' else 'an adapt' if will == 'adapt' else 'a ' + will}, which would "
+                                                 f"no longer hold; decide it after {_day(at, zone)}, or change "
+                                                 f"other dimensions")
+
     def _check_new_name(self, view: ProgramView, name: str) -> str:
         name = (name or "").strip()
         if not name:
@@ -570,6 +620,7 @@ class Program(Aggregate):
         else:
             after = apply_changes(before, changes)
             cmp = check_move(kind, before, after)
+        self._fits_later_dims(ex, {d: after[d] for d in cmp.changed}, ctx, view.timezone, f"{kind} {ex.name!r}")
         event = {"progress": self.ExerciseProgressed, "regress": self.ExerciseRegressed,
                  "adapt": self.ExerciseAdapted}[kind]
         extra = {}
