@@ -71,10 +71,8 @@ def _as_run(row: Row) -> Mutation:
     if row.pending or row.rebased:
         return m
     # Each was applied where it was exported, and replayed in recorded order it meets the same
-    # program: a late retire/deconstruct that won over later decisions wins again, a fact is kept,
-    # and a decision the rules of its day let stand before a later one (a backdated change of a
-    # dimension, refused since issue 9) is not refused now: the history it belongs to is kept whole.
-    return replace(m, accepted=True, supersede_later=True)
+    # program: a late retire/deconstruct that won over later decisions wins again, a fact is kept.
+    return replace(m, accepted=True, supersede_later=m.type in ("retire", "deconstruct"))
 
 
 def check_fits(ledger: Ledger, export: Export) -> None:
