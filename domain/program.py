@@ -21,10 +21,11 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule, evaluate
 from domain.policies import PolicyBook, changed_params
-from domain.prescription import DIMENSIONS, apply_changes, check_move, compare, kind_of, normalize
+from domain.later import turned_around
+from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
-    KEY_WIDTH, PROGRAM, earliest, entries, from_entries, index_key, key_time, last_change, last_entry, next_entry, record,
-    record_effects, state_at, time_key, values,
+    PROGRAM, earliest, entries, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at,
+    time_key, values,
 )
 from domain.values import EXERCISE_KINDS, REASON_CODES, one_of
 from domain.view import ExerciseView, ProgramView, materialize
@@ -528,47 +529,18 @@ class Program(Aggregate):
                                              f"{at.date()} or not at all")
 
     def _fits_later_dims(self, ex: ExerciseView, after: dict, ctx: Context, zone: str | None, what: str) -> None:
-        """A backdated change of the prescription must leave each later change of it what it was.
-
-        A later progression must still raise, a later regression still lower, a later adaptation
-        still be neither, and none may come to change nothing: a regression of reps 6 -> 5 on the
-        24th after one backdated to 4 on the 19th would raise them (issue 9 item 8). A later change
-        may still start from another value than it recorded (SPEC 4: the backdated one lands where
-        it belongs). ``after``: the dimensions this decision sets, and their values.
-        """
+        """A backdated change of the prescription must leave each later change of it what it was (``domain.later``)."""
         if ctx.supersede_later:
             return
-        columns = self.timeline.get(ex.id, {})
-        start = index_key(ctx.occurred_at)
-        later = sorted({columns[d][0][i * KEY_WIDTH:(i + 1) * KEY_WIDTH] for d in DIMENSIONS if d in columns
-                        for i in range(len(columns[d][1]))} - {""})
-        later = [k for k in later if k > start]
-        if not later:
+        turned = turned_around(self.timeline, ex.id, after, ctx.occurred_at, self.version + 1, ctx.recorded_at)
+        if turned is None:
             return
-        now = {ex.id: columns}
-        then = {ex.id: {name: [c[0], list(c[1]), c[2], list(c[3])] for name, c in columns.items()}}
-        record_effects(then, ctx.occurred_at, self.version + 1, ctx.recorded_at,
-                       [(ex.id, d, v) for d, v in after.items()])
-        status = columns.get("status", ["", [], "", []])[0]
-        statuses = {status[i:i + KEY_WIDTH] for i in range(0, len(status), KEY_WIDTH)}
-
-        def rx(index: dict, key: str, inclusive: bool) -> dict:
-            at = key_time(key) if inclusive else key_time(key) - timedelta(microseconds=1)
-            fields = state_at(index, at).get(ex.id, {})
-            return {d: fields.get(d) for d in DIMENSIONS}
-
-        for key in later:
-            if key in statuses:  # a retire or deconstruct giving dimensions back, not a change of the prescription
-                continue
-            was, will = (kind_of(rx(now, key, False), rx(now, key, True)),
-                         kind_of(rx(then, key, False), rx(then, key, True)))
-            if was != will:
-                at = key_time(key)
-                raise Refused("later_decisions", f"{what} on {_day(ctx.occurred_at, zone)} would turn the later "
-                                                 f"{was} of {ex.name!r} on {_day(at, zone)} into "
-                                                 f"{'no change' if will == 'none' else 'an adapt' if will == 'adapt' else 'a ' + will}, which would "
-                                                 f"no longer hold; decide it after {_day(at, zone)}, or change "
-                                                 f"other dimensions")
+        moment, was, will = turned
+        at = _day(moment, zone)
+        into = {"none": "no change", "adapt": "an adapt"}.get(will, f"a {will}")
+        raise Refused("later_decisions", f"{what} on {_day(ctx.occurred_at, zone)} would turn the later {was} of "
+                                         f"{ex.name!r} on {at} into {into}, which would no longer hold; decide it "
+                                         f"after {at}, or change other dimensions")
 
     def _check_new_name(self, view: ProgramView, name: str) -> str:
         name = (name or "").strip()
