@@ -117,6 +117,18 @@ def _show(dim: str, p: dict) -> str:
     return str(p[dim])
 
 
+def kind_of(before: dict, after: dict) -> str:
+    """What a move from ``before`` to ``after`` is: progress, regress, adapt, or none (it changes nothing)."""
+    cmp = compare(before, after)
+    if not cmp.changed:
+        return "none"
+    if not cmp.unordered and cmp.raised and not cmp.lowered:
+        return "progress"
+    if not cmp.unordered and cmp.lowered and not cmp.raised:
+        return "regress"
+    return "adapt"
+
+
 def check_move(kind: str, before: dict, after: dict) -> Comparison:
     """Check that a progress/regress/adapt really is what it claims to be."""
     cmp = compare(before, after)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue, NotFound, Refused
+from domain.later import turned_around
 from domain.prescription import apply_changes, check_move, compare, normalize
 from domain.timeline import (
     PROGRAM, earliest, entries, from_entries, last_change, last_entry, next_entry, record, record_effects, state_at,
@@ -96,6 +97,13 @@ def _restoring(prescription: dict, restore: dict | None) -> dict:
         return {}
     after = apply_changes(prescription, restore)
     return {d: {"from": prescription[d], "to": after[d]} for d in prescription if after[d] != prescription[d]}
+
+
+def _day(moment: datetime, zone: str | None) -> str:
+    """The date of an instant in the program's time zone (as the person reads dates)."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(zone or "UTC")).date().isoformat()
 
 
 def premature_reason(name: str, premature: dict, zone: str, ids: bool = True) -> str:
@@ -526,6 +534,20 @@ class Program(Aggregate):
                                              f"on {at.date()} {said}, which cannot follow it; decide it after "
                                              f"{at.date()} or not at all")
 
+    def _fits_later_dims(self, ex: ExerciseView, after: dict, ctx: Context, zone: str | None, what: str) -> None:
+        """A backdated change of the prescription must leave each later change of it what it was (``domain.later``)."""
+        if ctx.supersede_later:
+            return
+        turned = turned_around(self.timeline, ex.id, after, ctx.occurred_at, self.version + 1, ctx.recorded_at)
+        if turned is None:
+            return
+        moment, was, will = turned
+        at = _day(moment, zone)
+        into = {"none": "no change", "adapt": "an adapt"}.get(will, f"a {will}")
+        raise Refused("later_decisions", f"{what} on {_day(ctx.occurred_at, zone)} would turn the later {was} of "
+                                         f"{ex.name!r} on {at} into {into}, which would no longer hold; decide it "
+                                         f"after {at}, or change other dimensions")
+
     def _check_new_name(self, view: ProgramView, name: str) -> str:
         name = (name or "").strip()
         if not name:
@@ -576,6 +598,7 @@ class Program(Aggregate):
         else:
             after = apply_changes(before, changes)
             cmp = check_move(kind, before, after)
+        self._fits_later_dims(ex, {d: after[d] for d in cmp.changed}, ctx, view.timezone, f"{kind} {ex.name!r}")
         event = {"progress": self.ExerciseProgressed, "regress": self.ExerciseRegressed,
                  "adapt": self.ExerciseAdapted}[kind]
         extra = {}

@@ -180,11 +180,15 @@ def exercise_at(reader: UnitOfWork, text: str, when: datetime) -> ExerciseView:
         later = [e for e in named if e.added > time_key(when)]
         if not later:
             raise
-    zone = ZoneInfo(then.timezone)
-    day = when.astimezone(zone).date()
-    added = datetime.fromisoformat(later[0].added).replace(tzinfo=timezone.utc).astimezone(zone).date()
-    raise NotFound("exercise", f"exercise: no exercise was named {text!r} on {day}: {later[0].name!r} was added "
-                               f"on {added}; give a date on or after it")
+    zone = ZoneInfo(view.timezone or "UTC")  # the program's zone (``then`` may lie before its start: no zone)
+    local = when.astimezone(zone)
+    added = datetime.fromisoformat(later[0].added).replace(tzinfo=timezone.utc).astimezone(zone)
+    if local.date() == added.date():  # the same day, earlier: say the times
+        raise NotFound("exercise", f"exercise: no exercise was named {text!r} at {local:%Y-%m-%dT%H:%M}: "
+                                   f"{later[0].name!r} was added at {added:%Y-%m-%dT%H:%M}; give a time at or "
+                                   f"after it")
+    raise NotFound("exercise", f"exercise: no exercise was named {text!r} on {local.date()}: {later[0].name!r} "
+                               f"was added on {added.date()}; give a date on or after it")
 
 
 def decision_context(m: Mutation, parsed: dict, now: datetime) -> Context:

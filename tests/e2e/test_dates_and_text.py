@@ -43,3 +43,16 @@ def test_a_program_in_sydney_on_a_utc_machine_reads_and_prints_its_own_time(cli)
     head = cli.ok("recap", "--until", day(45)).out.splitlines()[0]
     assert head.startswith(f"{month_back(until)} to {until}: 0 sessions"), head
     assert today().isoformat() not in head
+
+
+def test_a_name_used_before_its_exercise_was_added_is_refused_in_the_programs_time(cli):
+    # Sydney, on a UTC machine: 08:00 on the day the exercise was added at noon is 22:00 UTC the day before;
+    # the refusal said "no exercise was named 'A' on <the day before>: 'A' was added on <the day>".
+    # (before the program's start, too: the program as of then has no zone of its own)
+    cli.ok("init", "--name", "Sam", "--timezone", "Australia/Sydney", "--at", day(59))
+    cli.ok("add", "A", "--position", "1", "--sets", "1", "--reps", "1", "--at", day(59))
+    r = cli("log", "A", "--sets", "1", "--reps", "1", "--at", f"{day(59)}T08:00")
+    assert r.code == 1 and "Traceback" not in r.err, (r.code, r.err)
+    assert f"no exercise was named 'A' at {day(59)}T08:00: 'A' was added at {day(59)}T12:00" in r.err, r.err
+    r = cli("log", "A", "--sets", "1", "--reps", "1", "--at", day(60))
+    assert f"no exercise was named 'A' on {day(60)}: 'A' was added on {day(59)}" in r.err, r.err

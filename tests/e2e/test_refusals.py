@@ -99,6 +99,10 @@ REFUSALS = [
                  id="retire-before-later-decisions"),
     pytest.param(("pause", "Superman", "--reason", "x", "--at", "DAY35"), 1, ["later_decisions", "became retired"],
                  id="pause-before-a-later-status-change"),
+    # issue 9 item 8: regressed to 6 reps on DAY35; 5 reps on DAY37 would make that regression raise them
+    pytest.param(("regress", "Bird dog", "--reps", "5", "--reason", "x", "--at", "DAY37"), 1,
+                 ["later_decisions", "turn the later regress of 'Bird dog' on", "into a progress"],
+                 id="regress-before-a-later-regression-it-would-turn-around"),
     pytest.param(("log", "Dead bug", "--pain-before", "2", "--at", "DAY40"), 1,
                  ["no exercise was named 'Dead bug' on", "was added on"], id="log-before-the-exercise-was-added"),
     pytest.param(("init", "--name", "Again"), 1, ["program_exists"], id="second-init"),

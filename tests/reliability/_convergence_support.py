@@ -26,6 +26,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError
+from domain.prescription import compare, kind_of
 from domain.values import BREAK_KINDS, PATTERNS, VERDICTS
 from service import queries
 from service.accounts import authenticate, create_account, pair_device
@@ -624,22 +625,37 @@ def check_policy(world: World, records: list) -> None:
 
 
 def _check_history(events: list) -> None:
-    """In valid-time order every decision meets the status it needs: nothing after a retire, no pause twice."""
+    """In valid-time order every decision meets the status it needs: nothing after a retire, no pause twice.
+
+    And every change of a prescription is, from the prescription in force before it in valid
+    time, what it says it is: a progression raises, a regression lowers, an adaptation is neither
+    (a backdated regression before a later one turned that one into a raise, issue 9 item 8).
+    """
     status: dict[str, str] = {}
     signature: dict[str, bool] = {}
+    rx: dict[str, dict] = {}
     for e in sorted(events, key=lambda e: (e.occurred_at, e.originator_version)):
         where = f"{e.command} at {e.occurred_at.isoformat()} (v{e.originator_version})"
         ex = getattr(e, "exercise_id", None)
         if e.command == "add":
-            status[ex], signature[ex] = "active", False
+            status[ex], signature[ex], rx[ex] = "active", False, dict(e.prescription)
         elif e.command in ("pause", "resume", "retire", "rebuild", "deconstruct"):
             assert e.from_status == status[ex], f"{where} changes {e.from_status}, but it was {status[ex]}"
             status[ex] = getattr(e, "to_status", "deconstructed")
+            rx[ex].update({d: c["to"] for d, c in (getattr(e, "restored", None) or {}).items()})
             for c in getattr(e, "components", []):
                 if c["new"]:
-                    status[c["id"]], signature[c["id"]] = "active", False
+                    status[c["id"]], signature[c["id"]], rx[c["id"]] = "active", False, dict(c["prescription"])
         elif e.command in ("progress", "regress", "adapt", "promote"):
             assert status[ex] in ("active", "paused"), f"{where} of a {status[ex]} exercise"
+        if e.command in ("progress", "regress", "adapt"):
+            before, after = rx[ex], {**rx[ex], **{d: c["to"] for d, c in e.changes.items()}}
+            moved = compare(before, after)
+            # a winning regression gives back what it overrode, an adaptation among it (unordered)
+            fits = (not moved.raised and bool(moved.changed)) if e.command == "regress" else \
+                kind_of(before, after) == e.command
+            assert fits, f"{where} is a {kind_of(before, after)} from the prescription in force: {e.changes}"
+            rx[ex] = after
         if e.command in ("promote", "demote"):
             assert signature[ex] == (e.command == "demote"), f"{where}: signature was already {signature[ex]}"
             signature[ex] = e.command == "promote"

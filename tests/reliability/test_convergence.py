@@ -17,10 +17,10 @@ mutation made has exactly one outcome (applied, conflict kept in the log, or
 rejected with a reason) and every fact and applied decision is stored once.
 
 Besides, the history must hold together in valid time (nothing after a retire, no status change
-twice) and an applied regression, retire or deconstruct must have beaten every concurrent edit of
+twice, every progression raises and every regression lowers from what was in force then) and an applied regression, retire or deconstruct must have beaten every concurrent edit of
 the same exercise it wins over (kept as a conflict), whichever arrived first (issue 9, items 4, 8).
 
-CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 25) derandomized examples (and nine fixed plans) per
+CI runs ``BACKSTORY_CONVERGENCE_EXAMPLES`` (default 25) derandomized examples (and twelve fixed plans) per
 backend; ``BACKSTORY_FULL=1`` runs 300 random ones (and prints the statistics).
 """
 
@@ -120,6 +120,10 @@ BACKFILL_ON_ANOTHER_DEVICE = [Step(1, "offline", value=5), Step(1, "checkin", ba
                               Step(1, "add", value=2, back_hours=24 * 9), Step(0, "progress", value=1),
                               Step(1, "log", pick=0, back_hours=24 * 8), Step(0, "sync:none"),
                               Step(1, "sync:reorder")]
+# Issue 9 item 8: a regression backdated before a later one of the same device turned that one into a raise
+# (sets 3 -> 2 at 9h, then 3 -> 1 at 1h: "3 -> 2" raised 1 to 2); another device then backdates before both.
+BACKDATED_BEFORE_A_LATER_CHANGE = [Step(0, "checkin"), Step(0, "regress"), Step(0, "regress", back_hours=16),
+                                   Step(0, "sync:none"), Step(1, "sync:none"), Step(1, "regress", back_hours=24)]
 DECONSTRUCT_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "deconstruct"), Step(0, "progress", value=1),
                               Step(0, "sync:none")]
 
@@ -140,6 +144,7 @@ DECONSTRUCT_ARRIVES_SECOND = [Step(1, "offline", value=3), Step(1, "deconstruct"
 @example(devices=2, steps=DECONSTRUCT_ARRIVES_SECOND)
 @example(devices=2, steps=RESTORED_HOME)
 @example(devices=2, steps=BACKFILL_ON_ANOTHER_DEVICE)
+@example(devices=2, steps=BACKDATED_BEFORE_A_LATER_CHANGE)
 def test_devices_converge_under_faults(served, devices, steps):
     server, store = served
     with tempfile.TemporaryDirectory() as tmp:

@@ -637,6 +637,35 @@ def test_backdated_close_before_a_later_close_is_refused(program):
     assert info.value.rule == "later_decisions"
 
 
+def test_backdated_change_that_would_turn_a_later_one_around_is_refused(program):
+    # A regression backdated before a later one made that one raise reps (6 -> 4, then "6 -> 5").
+    add(program, "a", name="Dead bug", sets=3, reps=6)
+    program.change_prescription("regress", "a", {"reps": 5}, ctx(day(24)))
+    events = len(program.pending_events)
+    for kind, changes, turned in (("regress", {"reps": 4}, "into a progress"), ("regress", {"reps": 5}, "into no change")):
+        with pytest.raises(Refused) as info:
+            program.change_prescription(kind, "a", changes, ctx(day(19), day(25)))
+        assert info.value.rule == "later_decisions", str(info.value)
+        assert f"the later regress of 'Dead bug' on 2024-03-25 {turned}" in str(info.value), str(info.value)
+        assert len(program.pending_events) == events
+    # SPEC 4: a backdated decision that leaves the later ones what they were lands where it belongs
+    program.change_prescription("progress", "a", {"reps": 10}, ctx(day(10), day(25)))
+    program.change_prescription("progress", "a", {"sets": 4}, ctx(day(19), day(25)))
+    program.change_prescription("regress", "a", {"reps": 4}, ctx(day(26)))
+    kinds = [(e.command, e.occurred_at.day) for e in program.pending_events[events:]]
+    assert kinds == [("progress", 11), ("progress", 20), ("regress", 27)]
+
+
+def test_a_later_adaptation_must_stay_an_adaptation(program):
+    add(program, "a", sets=3, reps=10)
+    stage2 = {"stage": 2, "posture": "supine"}
+    program.change_prescription("adapt", "a", {"position": stage2, "reps": 8}, ctx(day(10)))  # up and down
+    with pytest.raises(Refused) as info:  # stage 2 on day 5: day 10 would only lower reps
+        program.change_prescription("progress", "a", {"position": stage2}, ctx(day(5), day(11)))
+    assert "later adapt of 'a' on 2024-03-11 into a regress" in str(info.value), str(info.value)
+    program.change_prescription("progress", "a", {"reps": 12}, ctx(day(5), day(11)))  # day 10 still adapts
+
+
 # ----- a stale regression that wins (sync, issue 9 item 4) and the evidence of one exercise (item 5)
 
 
