@@ -1,6 +1,6 @@
 """Reading WHEN arguments: ISO dates and datetimes and a few plain-English forms.
 
-Accepted: any ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``), an ISO
+Accepted: any ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``, ``2026-060``), an ISO
 datetime (with or without an offset; without one it is in the program's time
 zone), ``now``, ``today``, ``yesterday``, ``N days ago``, ``N weeks ago``,
 ``last week`` and ``last month``. The role decides what a whole day means: for

@@ -1,7 +1,7 @@
 """Dates and periods as people give them: one reading shared by the CLI's WHEN arguments and the API.
 
 ``read_iso`` tells a day from a moment: every ISO date form (``2026-10-25``,
-``20261025``, ``2026-W43-7``, ``2026W437``) is a whole day, which ``day_bound``
+``20261025``, ``2026-W43-7``, ``2026W437``, ordinal ``2026-298``, ``2026298``) is a whole day, which ``day_bound``
 turns into its start (``since``), its end (``until``, ``as_of``, ``known_at``)
 or noon (``at``); a datetime is a moment, in the program's time zone when it
 carries no offset. ``checked`` holds every moment to one accepted range, and
@@ -12,6 +12,7 @@ problem is a ``DateError`` naming the field, which the CLI makes a usage error
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
@@ -19,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone(timedelta(hours=14)))
 RANGE = "from 1900-01-01 to 9999-12-30"
 _WEEK_ONLY = re.compile(r"\d{4}-?W\d{2}")
+#: An ISO ordinal date (year and day of the year), alone or before a time: Python's fromisoformat reads neither.
+_ORDINAL = re.compile(r"(\d{4})(-?)(\d{3})(T.*)?")
 
 
 class DateError(ValueError):
@@ -46,6 +49,13 @@ def read_iso(text: str) -> date | datetime:
     text = text.strip().upper()
     if _WEEK_ONLY.fullmatch(text):
         raise ValueError("a week needs its day, e.g. 2026-W43-1")
+    ordinal = _ORDINAL.fullmatch(text)
+    if ordinal:
+        year, dash, day, rest = ordinal.groups()
+        if not 1 <= int(day) <= (366 if calendar.isleap(int(year)) else 365):
+            raise ValueError(f"day {day} is not a day of {year}")
+        d = date(int(year), 1, 1) + timedelta(days=int(day) - 1)
+        text = f"{d.year:04d}{dash}{d.month:02d}{dash}{d.day:02d}{rest or ''}"
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -32,6 +32,8 @@ def test_a_program_in_sydney_on_a_utc_machine_reads_and_prints_its_own_time(cli)
     year, week, weekday = date.fromisoformat(day(50)).isocalendar()
     shown = cli.ok("show", "--as-of", f"{year}-W{week:02d}-{weekday}").out
     assert "Side plank" in shown and "[deconstructed]" in shown and "(Australia/Sydney)" in shown
+    ordinal = date.fromisoformat(day(50)).timetuple().tm_yday  # and so is an ordinal date (2026-298)
+    assert cli.ok("show", "--as-of", f"{date.fromisoformat(day(50)).year}-{ordinal:03d}").out == shown
 
     # diff: names and words, never ids or Python literals
     text = cli.ok("diff", day(55), "today").out

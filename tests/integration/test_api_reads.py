@@ -218,11 +218,13 @@ def test_bad_query_values_are_400_naming_the_field(sam, path, query, field):
 
 
 def test_every_date_form_means_what_its_extended_form_means(sam):
-    """Issue 9 item 10: 20261025 and 2026-W43-7 are the whole day, as 2026-10-25 is (end for as_of, start for since)."""
+    """Issue 9 item 10: 20261025, 2026-W43-7 and 2026-298 are the whole day, as 2026-10-25 is (end for as_of, start for since)."""
     assert sam.push(sam.m("regress", 10, exercise="Bird dog", sets=2, reason="flare"))
     d = (datetime.now(UTC) - timedelta(days=10)).date()
     year, week, weekday = d.isocalendar()
-    forms = [d.isoformat(), d.strftime("%Y%m%d"), f"{year}-W{week:02d}-{weekday}", f"{year}W{week:02d}{weekday}"]
+    ordinal = d.timetuple().tm_yday
+    forms = [d.isoformat(), d.strftime("%Y%m%d"), f"{year}-W{week:02d}-{weekday}", f"{year}W{week:02d}{weekday}",
+             f"{d.year}-{ordinal:03d}", f"{d.year}{ordinal:03d}"]  # ordinal dates too (2026-298)
     answers = [sam.get("/v1/program", as_of=form).json for form in forms]
     assert all(a == answers[0] for a in answers), [a["as_of"] for a in answers]
     assert next(e for e in answers[0]["exercises"] if e["name"] == "Bird dog")["prescription"]["sets"] == 2

@@ -52,7 +52,7 @@ def test_bad_text_names_the_forms(text):
 
 # ----- issue 9: one reading of dates, one range, checked periods ----------------------------------
 
-DAY_FORMS = ["2026-03-08", "20260308", "2026-W10-7", "2026W107", "2026-w10-7"]
+DAY_FORMS = ["2026-03-08", "20260308", "2026-W10-7", "2026W107", "2026-w10-7", "2026-067", "2026067"]
 
 
 @pytest.mark.parametrize("role, expected", [
@@ -70,6 +70,22 @@ def test_basic_and_week_datetimes_are_moments_in_the_program_zone():
     assert parse_when("20260308T1830", PARIS, NOW, "end") == datetime(2026, 3, 8, 18, 30, tzinfo=PARIS)
     assert parse_when("2026-W10-7T18:30Z", PARIS, NOW, "start") == datetime(2026, 3, 8, 19, 30, tzinfo=PARIS)
     assert read_iso(" 2026-W10-7 ") == date(2026, 3, 8) and read_iso("20260308T1830") == datetime(2026, 3, 8, 18, 30)
+
+
+def test_ordinal_dates_are_days_and_ordinal_datetimes_moments():
+    """ISO ordinal dates (year and day of the year), which Python's fromisoformat does not read."""
+    assert read_iso("2026-298") == read_iso("2026298") == date(2026, 10, 25)
+    assert read_iso("2024-366") == date(2024, 12, 31) and read_iso("0001-001") == date(1, 1, 1)
+    assert parse_when("2026-067T18:30", PARIS, NOW, "end") == datetime(2026, 3, 8, 18, 30, tzinfo=PARIS)
+    assert parse_when("2026067T1830Z", PARIS, NOW, "start") == datetime(2026, 3, 8, 19, 30, tzinfo=PARIS)
+    with pytest.raises(WhenError, match="out of range"):
+        parse_when("0001-001T00:00+05:00", PARIS, NOW, "start")
+
+
+@pytest.mark.parametrize("text", ["2026-366", "2026-000", "2026366", "2024-367"])
+def test_an_ordinal_day_the_year_does_not_have_is_refused(text):
+    with pytest.raises(WhenError, match="not a date"):
+        parse_when(text, PARIS, NOW, "end")
 
 
 @pytest.mark.parametrize("text", ["2026-W10", "2026W10"])
