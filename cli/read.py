@@ -26,7 +26,7 @@ def show(session, as_of, known_at, as_json):
     tz = session.timezone() if as_of or known_at else None  # else the program's, from the answer
     as_of = when(session, as_of, "end", session.now(), "--as-of", tz)
     data = query(session.reader(), as_of, when(session, known_at, "end", name="--known-at", zone=tz))
-    emit(data, as_json, render.program, table="program")
+    emit(data, as_json, partial(render.program, zone=tz), table="program", zone=tz)
 
 
 @click.command()

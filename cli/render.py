@@ -39,8 +39,9 @@ def confirmation(result: dict) -> str:
 
 
 def program(data: dict, zone: tzinfo | None = None) -> str:
-    name = data["program"].get("timezone") or "UTC"
-    zone = zone or ZoneInfo(name)
+    """``show``: the header in ``zone`` (the program's: a view before its start has no zone of its own), then each exercise."""
+    zone = zone or ZoneInfo(data["program"].get("timezone") or "UTC")
+    name = getattr(zone, "key", None) or str(zone)
     head = f"{data['program']['name']} as of {local(data['as_of'], zone)}"
     if data["known_at"]:
         head += f", as known at {local(data['known_at'], zone)}"

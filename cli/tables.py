@@ -48,7 +48,7 @@ def program(data: dict, zone: tzinfo | None = None) -> Any:
                   render.words(rx["position"]), render.words(rx.get("load")) if rx.get("load") else "-",
                   render.dose(rx), render.words(d) if d.get("pattern") else "", e["status"])
     if not data["exercises"]:
-        return Group(Text(head), Text("  (no exercises)"))
+        return Group(*(Text(line) for line in render.program(data, zone).splitlines()))
     return t
 
 

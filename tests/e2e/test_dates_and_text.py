@@ -5,7 +5,7 @@ tests/integration/test_readable_output.py)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.dates import month_back
@@ -34,6 +34,14 @@ def test_a_program_in_sydney_on_a_utc_machine_reads_and_prints_its_own_time(cli)
     assert "Side plank" in shown and "[deconstructed]" in shown and "(Australia/Sydney)" in shown
     ordinal = date.fromisoformat(day(50)).timetuple().tm_yday  # and so is an ordinal date (2026-298)
     assert cli.ok("show", "--as-of", f"{date.fromisoformat(day(50)).year}-{ordinal:03d}").out == shown
+
+    # before the program's start the header is in the program's zone too, not UTC (issue 9 item 11)
+    before = cli.ok("show", "--as-of", day(70)).out
+    assert before.splitlines()[0] == f"Sam as of {day(70)}T23:59 (Australia/Sydney)", before
+    head = cli.ok("show", "--known-at", day(70)).out.splitlines()[0]
+    assert head.endswith(f", as known at {day(70)}T23:59 (Australia/Sydney)"), head
+    shown_now = datetime.fromisoformat(re.match(r"Sam as of (\S+),", head).group(1)).replace(tzinfo=SYDNEY)
+    assert abs(shown_now - datetime.now(SYDNEY)) < timedelta(minutes=2), head
 
     # diff: names and words, never ids or Python literals
     text = cli.ok("diff", day(55), "today").out
