@@ -65,7 +65,7 @@ def collect(source: Any) -> dict:
         if e.command in MARKS and lo <= at <= hi:
             marks.append({"id": f"v{e.originator_version}", "kind": e.command, "at": at,
                           "exercise_id": e.exercise_id, "exercise": names.get(e.exercise_id, e.exercise_id),
-                          "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names),
+                          "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names, source.zone),
                           "components": [c["id"] for c in e.components] if e.command == "deconstruct" else []})
     shown = []
     for lane in lanes.values():

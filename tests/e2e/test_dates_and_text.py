@@ -53,3 +53,21 @@ def test_a_program_in_sydney_on_a_utc_machine_reads_and_prints_its_own_time(cli)
     head = cli.ok("recap", "--until", day(45)).out.splitlines()[0]
     assert head.startswith(f"{month_back(until)} to {until}: 0 sessions"), head
     assert today().isoformat() not in head
+
+
+def test_a_forced_progression_names_its_session_by_the_programs_day(cli):
+    """Issue 9 item 11: the session a progression was forced past is dated in the program's zone, not UTC.
+
+    The session is given in UTC (as a default --at of now is stored): at 11:00 UTC it is 01:00 the next day in
+    Kiritimati (UTC+14).
+    """
+    cli.ok("init", "--name", "Kiri", "--timezone", "Pacific/Kiritimati", "--at", day(30))
+    cli.ok("add", "Bird dog", "--position", "1", "--sets", "3", "--reps", "6", "--at", day(30))
+    cli.ok("log", "Bird dog", "--sets", "3", "--reps", "6", "--pain-after", "1", "--at", f"{day(21)}T11:00Z")
+    said = cli.ok("progress", "Bird dog", "--reps", "8", "--reason", "easy", "--force", "--at", f"{day(20)}T02:00").out
+    guard = f"last session {day(20)} green, awaiting its next-day response"
+    assert f"forced past the pain-monitoring guard: {guard}" in said, said
+    assert f"({guard})" in cli.ok("history", "Bird dog").out
+    stored = cli.ok("history", "--json").json()["entries"][-1]["to"]["override"]["occurred_at"]
+    assert datetime.fromisoformat(stored) == datetime.combine(
+        date.fromisoformat(day(20)), time(1), ZoneInfo("Pacific/Kiritimati"))  # JSON: the moment, with its offset
