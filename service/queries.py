@@ -21,14 +21,14 @@ Reader = Ledger | UnitOfWork
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
-    from service.insights.fittings import fitting_due
+    from service.insights.fittings import fitting_due, shown
 
     program = require_program(reader)
     view = program.view(as_of, known_at)
     return {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
         "program": {"name": view.name or program.view().name, "timezone": view.timezone,
-                    "started": view.started is not None, "fitting": view.fitting},
+                    "started": view.started is not None, "fitting": shown(view.fitting)},
         "version": program.version,
         "exercises": [e.to_dict() for e in view.exercises.values()],
         "fitting_due": view.fitting is not None and fitting_due(view.fitting, program.policy_book(known_at), as_of),
