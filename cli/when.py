@@ -56,6 +56,6 @@ def parse_when(text: str, zone: tzinfo, now: datetime, role: str = "at", field: 
     except ValueError:
         raise WhenError(field, f"{text!r} is not a date; use {HELP}") from None
     try:
-        return checked(field, text, found)
+        return checked(field, text, found, zone)
     except DateError as e:
         raise WhenError(field, e.message) from None

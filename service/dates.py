@@ -80,9 +80,13 @@ def moment(value: date | datetime, zone: tzinfo, role: str, now: datetime | None
     return day_bound(value, zone, role, now)
 
 
-def in_range(value: datetime) -> bool:
+def in_range(value: datetime, zone: tzinfo | None = None) -> bool:
+    """Whether ``value`` is a time of the accepted range, and one ``zone`` (the program's) can name: 9999-12-31T23:59Z
+    is a UTC time, but already the year 10000 in Paris, where every read of the program counts its days."""
     try:
         value.astimezone(UTC)
+        if zone is not None:
+            value.astimezone(zone)
     except (OverflowError, ValueError):
         return False
     return value >= EARLIEST
@@ -92,9 +96,9 @@ def out_of_range(field: str, text: str) -> DateError:
     return DateError(field, f"{text!r} is out of range; use a time {RANGE}")
 
 
-def checked(field: str, text: str, value: datetime) -> datetime:
-    """``value`` if it lies in the accepted range, else a ``DateError`` naming ``text`` and the range."""
-    if not in_range(value):
+def checked(field: str, text: str, value: datetime, zone: tzinfo | None = None) -> datetime:
+    """``value`` if it lies in the accepted range (in ``zone`` too), else a ``DateError`` naming ``text`` and the range."""
+    if not in_range(value, zone):
         raise out_of_range(field, text)
     return value
 

@@ -99,7 +99,8 @@ def draw(data: dict, zone: tzinfo) -> Any:
     import matplotlib.dates as mdates
     from matplotlib.patches import Patch
 
-    from service.charts._figure import OKABE_ITO, Picture, date_axis, empty, figure, legend_below, text_inches, title
+    from service.charts._figure import (OKABE_ITO, Picture, date_axis, empty, figure, legend_below, text_inches, title,
+                                        within_dates)
 
     lanes = data["lanes"]
     labels = [_label(lane["name"]) for lane in lanes]
@@ -145,6 +146,7 @@ def draw(data: dict, zone: tzinfo) -> Any:
     ax.set_ylabel("Exercise")
     ax.grid(axis="y", visible=False)
     date_axis(ax, zone)
+    within_dates(ax, zone)
     states = [Patch(facecolor=OKABE_ITO["sky"] if s == "active" else "white", edgecolor=OKABE_ITO["blue"],
                     hatch=h, alpha=a, label=s) for s, (h, a) in STATES.items()]
     legend_below(fig, states + ax.get_legend_handles_labels()[0], ncol=5)

@@ -251,6 +251,17 @@ def test_periods_and_the_accepted_range_follow_the_cli_rules(sam):
     assert sam.get("/v1/history", since="1900-01-01", until="9999-12-30").status_code == 200
 
 
+def test_a_time_the_programs_zone_cannot_name_is_a_400_not_a_500(api):
+    """Issue 9 item 13: 9999-12-31T23:59Z is a UTC time, but the year 10000 in Paris, where the reads count days."""
+    paris = Client.new_account(api, "paris")
+    assert paris.push(paris.m("init", 3, name="P", timezone="Europe/Paris")).status_code == 200
+    for path, name in (("/v1/program", "as_of"), ("/v1/program", "known_at"), ("/v1/recap", "until"),
+                       ("/v1/breaks", "until"), ("/v1/tension", "until"), ("/v1/history", "until")):
+        body = assert_problem(paris.get(path, **{name: "9999-12-31T23:59:00+00:00"}), 400, name)
+        assert "out of range" in body["detail"], (path, body)
+    assert paris.get("/v1/recap", until="9999-12-31").status_code == 200  # the end of that day in Paris is fine
+
+
 def test_reads_before_a_program_exists_are_404(api):
     nobody = Client.new_account(api, "nobody")
     for path in ("/v1/program", "/v1/history", "/v1/sessions", "/v1/recap", "/v1/signature",

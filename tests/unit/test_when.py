@@ -109,6 +109,18 @@ def test_the_ends_of_the_range_are_accepted_in_any_zone(text):
         assert dates.in_range(parse_when(text, zone, NOW, "start"))
 
 
+def test_a_utc_time_the_programs_zone_cannot_name_is_out_of_range():
+    """9999-12-31T23:59Z is a UTC time but the year 10000 in Paris, where reads count the program's days (a
+    traceback in recap, show, day, breaks, tension, charts and the report)."""
+    with pytest.raises(WhenError) as e:
+        parse_when("9999-12-31T23:59Z", PARIS, NOW, "end", "--until")
+    assert e.value.message == f"'9999-12-31T23:59Z' is out of range; use a time {dates.RANGE}"
+    assert parse_when("9999-12-31T23:59Z", ZoneInfo("UTC"), NOW, "end").year == 9999
+    assert parse_when("9999-12-31T22:59Z", PARIS, NOW, "end") == datetime.combine(date(9999, 12, 31), time(23, 59), PARIS)
+    with pytest.raises(DateError, match="out of range"):
+        dates.checked("as_of", "9999-12-31T23:59Z", parse_when("9999-12-31T23:59Z", ZoneInfo("UTC"), NOW), PARIS)
+
+
 def test_the_api_and_the_cli_share_the_range_and_the_day_bounds():
     for text in DAY_FORMS:
         assert dates.moment(read_iso(text), PARIS, "end") == parse_when(text, PARIS, NOW, "end")
