@@ -81,12 +81,15 @@ def moment(value: date | datetime, zone: tzinfo, role: str, now: datetime | None
 
 
 def in_range(value: datetime, zone: tzinfo | None = None) -> bool:
-    """Whether ``value`` is a time of the accepted range, and one ``zone`` (the program's) can name: 9999-12-31T23:59Z
-    is a UTC time, but already the year 10000 in Paris, where every read of the program counts its days."""
+    """Whether ``value`` is a time of the accepted range whose whole day ``zone`` (the program's) can name.
+
+    Reads count the program's days: 9999-12-31T23:59Z is a UTC time but already the year 10000 in Paris,
+    and 9999-12-31T04:00 in New York is a time whose day ends past the last UTC one.
+    """
     try:
         value.astimezone(UTC)
         if zone is not None:
-            value.astimezone(zone)
+            datetime.combine(value.astimezone(zone).date(), time.max, zone).astimezone(UTC)
     except (OverflowError, ValueError):
         return False
     return value >= EARLIEST

@@ -260,6 +260,12 @@ def test_a_time_the_programs_zone_cannot_name_is_a_400_not_a_500(api):
         body = assert_problem(paris.get(path, **{name: "9999-12-31T23:59:00+00:00"}), 400, name)
         assert "out of range" in body["detail"], (path, body)
     assert paris.get("/v1/recap", until="9999-12-31").status_code == 200  # the end of that day in Paris is fine
+    york = Client.new_account(api, "york")  # in New York the day 9999-12-31 ends in the UTC year 10000
+    assert york.push(york.m("init", 3, name="Y", timezone="America/New_York")).status_code == 200
+    for path, name, value in (("/v1/day", "date", "9999-12-31"), ("/v1/recap", "until", "9999-12-31T23:59:59+14:00"),
+                              ("/v1/breaks", "until", "9999-12-31T04:00")):
+        assert "out of range" in assert_problem(york.get(path, **{name: value}), 400, name)["detail"]
+    assert york.get("/v1/day", date="9999-12-30").status_code == 200
 
 
 def test_reads_before_a_program_exists_are_404(api):

@@ -103,10 +103,20 @@ def test_a_when_out_of_range_names_the_value_and_the_range(text):
     assert e.value.message == f"{text!r} is out of range; use a time {dates.RANGE}"
 
 
-@pytest.mark.parametrize("text", ["1900-01-01", "9999-12-30", "9999-12-31"])
+@pytest.mark.parametrize("text", ["1900-01-01", "9999-12-30"])
 def test_the_ends_of_the_range_are_accepted_in_any_zone(text):
     for zone in (ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), PARIS):
-        assert dates.in_range(parse_when(text, zone, NOW, "start"))
+        for role in ("start", "at", "end"):
+            assert dates.in_range(parse_when(text, zone, NOW, role), zone)
+
+
+def test_9999_12_31_is_accepted_only_where_its_whole_day_is_a_utc_time():
+    """Reads count the program's whole days: in New York the day 9999-12-31 ends in the UTC year 10000 (the API's
+    /v1/day and recap answered 500), in Paris it does not."""
+    assert parse_when("9999-12-31", PARIS, NOW, "end").date() == date(9999, 12, 31)
+    for text in ("9999-12-31", "9999-12-31T04:00"):
+        with pytest.raises(WhenError, match="out of range"):
+            parse_when(text, ZoneInfo("America/New_York"), NOW, "start")
 
 
 def test_a_utc_time_the_programs_zone_cannot_name_is_out_of_range():
