@@ -181,10 +181,13 @@ def exercise_at(reader: UnitOfWork, text: str, when: datetime) -> ExerciseView:
         if not later:
             raise
     zone = ZoneInfo(then.timezone)
-    day = when.astimezone(zone).date()
-    added = datetime.fromisoformat(later[0].added).replace(tzinfo=timezone.utc).astimezone(zone).date()
-    raise NotFound("exercise", f"exercise: no exercise was named {text!r} on {day}: {later[0].name!r} was added "
-                               f"on {added}; give a date on or after it")
+    day, added = (moment.astimezone(zone).replace(tzinfo=None)
+                  for moment in (when, datetime.fromisoformat(later[0].added).replace(tzinfo=timezone.utc)))
+    if day.date() != added.date():
+        raise NotFound("exercise", f"exercise: no exercise was named {text!r} on {day.date()}: {later[0].name!r} was "
+                                   f"added on {added.date()}; give a date on or after it")
+    raise NotFound("exercise", f"exercise: no exercise was named {text!r} at {day.isoformat()[:16]}: {later[0].name!r} "
+                               f"was added at {added.isoformat()[:16]} that day; give a time on or after it")
 
 
 def decision_context(m: Mutation, parsed: dict, now: datetime) -> Context:
