@@ -91,7 +91,11 @@ def recap(session, since, until, as_json):
     start = when(session, since, "start", name="--since", zone=tz)
     period(start, end, session.now())
     start = start or month_before(end, tz)
-    emit(query(session.reader(), start, end, tz), as_json, partial(render.recap, zone=tz))
+    data = query(session.reader(), start, end, tz)
+    pending = session.device.pending_ids()  # marked as history marks them
+    for decision in data["decisions"]:
+        decision["pending"] = decision["mutation_id"] in pending
+    emit(data, as_json, partial(render.recap, zone=tz))
 
 
 COMMANDS = [show, history, diff, recap]

@@ -146,7 +146,8 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
     if data["decisions"]:
         lines.append(f"{len(data['decisions'])} decisions:")
         lines += [f"  {local(d['occurred_at'], zone, 10)} {d['type']} {d['exercise'] or ''}".rstrip()
-                  + (f": {d['reason']}" if d["reason"] else "") for d in data["decisions"]]
+                  + (f": {d['reason']}" if d["reason"] else "") + (" (pending: not synced yet)" if d.get("pending") else "")
+                  for d in data["decisions"]]
     from cli.assess import recap_lines
 
     return "\n".join(lines + recap_lines(data, zone))
