@@ -62,7 +62,7 @@ def moment(query: dict, name: str, role: str, zone: Zone) -> datetime | None:
     if value is None:
         return None
     try:
-        return dates.checked(name, value.isoformat(), dates.moment(value, zone.get(), role))
+        return dates.checked(name, value.isoformat(), dates.moment(value, zone.get(), role), zone.get())
     except DateError as e:
         raise date_problem(e) from None
 

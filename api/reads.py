@@ -2,7 +2,7 @@
 
 Dates in queries are ISO dates or datetimes, read as the CLI reads them
 (``service.dates``). Every date form (``2026-03-01``, ``20260301``,
-``2026-W09-7``) means a whole day in the program's time zone: ``as_of``,
+``2026-W09-7``, ``2026-060``) means a whole day in the program's time zone: ``as_of``,
 ``known_at`` and ``until`` its end, ``since`` its start; a datetime without an
 offset is in the program's time zone too. A time outside the accepted range, a
 ``since`` in the future or after ``until`` is a 400 naming the parameter.

@@ -50,13 +50,13 @@ class Iso(fields.Field):
 
 
 class When(fields.String):
-    """A query moment: an ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``) or datetime.
+    """A query moment: an ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``, ``2026-060``) or datetime.
 
     Deserialized to a ``date`` or a ``datetime`` (naive when given without an
     offset); the view turns it into a moment in the program's time zone.
     """
 
-    default_error_messages = {"when": "Not an ISO date or datetime, e.g. 2026-03-01, 20260301, 2026-W09-7 "
+    default_error_messages = {"when": "Not an ISO date or datetime, e.g. 2026-03-01, 20260301, 2026-W09-7, 2026-060 "
                                       "or 2026-03-01T18:30:00+01:00."}
 
     def __init__(self, **kwargs):

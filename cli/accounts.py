@@ -8,9 +8,12 @@ were lost or revoked); ``revoke`` revokes a device (a stolen one, say).
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 import click
 
 from cli.options import emit, json_option
+from cli.render import local
 
 
 def who(by: str | None, name: str | None = None) -> str:
@@ -19,12 +22,14 @@ def who(by: str | None, name: str | None = None) -> str:
     return f"{name} ({by[:8]})" if name else by[:8]
 
 
-def device_line(d: dict) -> str:
+def device_line(d: dict, zone: tzinfo | None = None) -> str:
+    """A device, who paired it and when it was revoked: in ``zone`` (a device's program), else in UTC, said so."""
     line = f"{d['device_id']}  {d['name']}" + ("  (this device)" if d.get("current") else "")
     if d.get("paired_by"):
         line += f"  paired by {who(d['paired_by'])}"
     if d.get("revoked_at"):
-        line += f"  (revoked {d['revoked_at'][:16]}" + (f" by {who(d['revoked_by'])})" if d.get("revoked_by") else ")")
+        at = local(d["revoked_at"], zone) if zone else local(d["revoked_at"], UTC) + " UTC"
+        line += f"  (revoked {at}" + (f" by {who(d['revoked_by'])})" if d.get("revoked_by") else ")")
     return line
 
 

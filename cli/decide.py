@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
 from cli.fittings import report as fitting_report
@@ -14,7 +16,9 @@ EXERCISE_KINDS = ("segmental_control", "mobility", "strength", "endurance", "str
 def _run(session, mutation_type: str, args: dict, at: str | None, as_json: bool, zone=None) -> None:
     moment = when(session, at, "at", name="--at", zone=zone)
     result = session.mutate(mutation_type, args, moment)
-    emit(result, as_json, confirmation)
+    if not as_json and (result.get("result") or {}).get("override"):
+        zone = zone or session.timezone()  # the guard's session is dated in the program's zone
+    emit(result, as_json, partial(confirmation, zone=zone))
 
 
 @click.command()

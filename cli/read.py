@@ -26,7 +26,7 @@ def show(session, as_of, known_at, as_json):
     tz = session.timezone() if as_of or known_at else None  # else the program's, from the answer
     as_of = when(session, as_of, "end", session.now(), "--as-of", tz)
     data = query(session.reader(), as_of, when(session, known_at, "end", name="--known-at", zone=tz))
-    emit(data, as_json, render.program, table="program")
+    emit(data, as_json, partial(render.program, zone=tz), table="program", zone=tz)
 
 
 @click.command()
@@ -91,7 +91,11 @@ def recap(session, since, until, as_json):
     start = when(session, since, "start", name="--since", zone=tz)
     period(start, end, session.now())
     start = start or month_before(end, tz)
-    emit(query(session.reader(), start, end, tz), as_json, partial(render.recap, zone=tz))
+    data = query(session.reader(), start, end, tz)
+    pending = session.device.pending_ids()  # marked as history marks them
+    for decision in data["decisions"]:
+        decision["pending"] = decision["mutation_id"] in pending
+    emit(data, as_json, partial(render.recap, zone=tz))
 
 
 COMMANDS = [show, history, diff, recap]

@@ -124,7 +124,8 @@ def device_list(session, as_json):
     with _noting_revocation(session):
         data = session.remote().devices()
     rows = data.get("devices", data) if isinstance(data, dict) else data
-    emit({"devices": rows}, as_json, lambda _: "\n".join(map(device_line, rows)))
+    zone = None if as_json else session.timezone()
+    emit({"devices": rows}, as_json, lambda _: "\n".join(device_line(d, zone) for d in rows))
 
 
 @device.command(name="revoke")

@@ -19,7 +19,7 @@ def _short(x: str | None) -> str:
     return (x or "")[:8]
 
 
-def confirmation(result: dict) -> str:
+def confirmation(result: dict, zone: tzinfo | None = None) -> str:
     r = result["result"]
     label = {"duplicate": "already recorded", "queued": "done (queued for sync)"}.get(result["status"], "done")
     what = r.get("exercise") or r.get("program") or r.get("policy") or (f"fact {_short(r['fact_id'])}" if "fact_id" in r else "")
@@ -32,15 +32,16 @@ def confirmation(result: dict) -> str:
     if r.get("components"):
         text += "\n  components: " + ", ".join(c["name"] for c in r["components"])
     if r.get("override"):
-        text += "\n  forced past the pain-monitoring guard: " + guarded(r["override"])
+        text += "\n  forced past the pain-monitoring guard: " + guarded(r["override"], zone)
     if r.get("forced"):
         text += "\n  forced past the evidence rule: " + "; ".join(r["evidence"]["unmet"])
     return text
 
 
 def program(data: dict, zone: tzinfo | None = None) -> str:
-    name = data["program"].get("timezone") or "UTC"
-    zone = zone or ZoneInfo(name)
+    """``show``: the header in ``zone`` (the program's: a view before its start has no zone of its own), then each exercise."""
+    zone = zone or ZoneInfo(data["program"].get("timezone") or "UTC")
+    name = getattr(zone, "key", None) or str(zone)
     head = f"{data['program']['name']} as of {local(data['as_of'], zone)}"
     if data["known_at"]:
         head += f", as known at {local(data['known_at'], zone)}"
@@ -69,7 +70,7 @@ def history(data: dict, zone: tzinfo | None = None) -> str:
     for e in data["entries"]:
         what = f"{e['type']:<13} {e['exercise'] or '':<20}"
         change = (_moved(e, zone) if e["type"] == "start-moved-back" else _policy(e) if e["type"] == "policy-set"
-                  else changes(e["from"], e["to"]))
+                  else changes(e["from"], e["to"], zone=zone))
         line = f"{local(e['occurred_at'], zone)}  {what} {change}".rstrip()
         if e["reason"]:
             line += f"\n{'':18}why: {e['reason']}" + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
@@ -145,7 +146,8 @@ def recap(data: dict, zone: tzinfo | None = None) -> str:
     if data["decisions"]:
         lines.append(f"{len(data['decisions'])} decisions:")
         lines += [f"  {local(d['occurred_at'], zone, 10)} {d['type']} {d['exercise'] or ''}".rstrip()
-                  + (f": {d['reason']}" if d["reason"] else "") for d in data["decisions"]]
+                  + (f": {d['reason']}" if d["reason"] else "") + (" (pending: not synced yet)" if d.get("pending") else "")
+                  for d in data["decisions"]]
     from cli.assess import recap_lines
 
     return "\n".join(lines + recap_lines(data, zone))

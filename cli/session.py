@@ -169,7 +169,10 @@ class Session:
         config = self.remote_config()
         if not config or not config.get("revoked_at"):
             return None
-        return (f"this device's token was revoked (the server refused it at {config['revoked_at'][:16]}): changes "
+        from service.wording import local
+
+        refused = local(config["revoked_at"], self.timezone())
+        return (f"this device's token was revoked (the server refused it at {refused}): changes "
                 f"stay on this device "
                 f"only until it is paired again (on a working device: `backstory device pair NAME`, or ask the "
                 f"server's operator for `backstory account token ACCOUNT`; then here `backstory remote set URL "

@@ -62,7 +62,7 @@ def history(data: dict, zone: tzinfo | None = None) -> Any:
     for e in data["entries"]:
         why = (e["reason"] or "") + (f" [{e['reason_code']}]" if e["reason_code"] != "unspecified" else "")
         t.add_row(render.local(e["occurred_at"], zone), e["type"], e["exercise"] or "",
-                  render.changes(e["from"], e["to"]), why,
+                  render.changes(e["from"], e["to"], zone=zone), why,
                   render.local(e["recorded_at"], zone) + (" (pending)" if e.get("pending") else ""))
     return t
 

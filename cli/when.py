@@ -1,6 +1,6 @@
 """Reading WHEN arguments: ISO dates and datetimes and a few plain-English forms.
 
-Accepted: any ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``), an ISO
+Accepted: any ISO date (``2026-03-01``, ``20260301``, ``2026-W09-7``, ``2026-060``), an ISO
 datetime (with or without an offset; without one it is in the program's time
 zone), ``now``, ``today``, ``yesterday``, ``N days ago``, ``N weeks ago``,
 ``last week`` and ``last month``. The role decides what a whole day means: for
@@ -56,6 +56,6 @@ def parse_when(text: str, zone: tzinfo, now: datetime, role: str = "at", field: 
     except ValueError:
         raise WhenError(field, f"{text!r} is not a date; use {HELP}") from None
     try:
-        return checked(field, text, found)
+        return checked(field, text, found, zone)
     except DateError as e:
         raise WhenError(field, e.message) from None

@@ -20,6 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue, Refused
+from domain.values import name_text
 
 OPERATOR = "operator"
 ACCOUNTS_NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/accounts")
@@ -48,6 +49,12 @@ def _name(field: str, value: str) -> str:
     if not value or len(value) > 200 or any(ord(c) < 32 for c in value):
         raise InvalidValue(field, "must be 1 to 200 printable characters")
     return value
+
+
+def _device_name(field: str, value: str) -> str:
+    """A device's name is shown to every device of the account (``device list``, ``sync``): held to the rules of
+    exercise names (NFC, no control, bidi or zero-width character, named when refused)."""
+    return _name(field, name_text(field, value if isinstance(value, str) else ""))
 
 
 class ConfirmationRequired(Refused):
@@ -107,7 +114,7 @@ class Account(Aggregate):
         return cls._create(cls.Opened, id=account_id, name=_name("name", name), program_id=str(program_id))
 
     def add_device(self, device_id: str, name: str, paired_by: str) -> None:
-        self.trigger_event(self.DeviceAdded, device_id=device_id, name=_name("name", name), paired_by=paired_by)
+        self.trigger_event(self.DeviceAdded, device_id=device_id, name=_device_name("name", name), paired_by=paired_by)
 
     def active(self) -> list[str]:
         """The devices not revoked, in pairing order."""
@@ -170,7 +177,7 @@ class Device(Aggregate):
 
     @classmethod
     def pair(cls, device_id: UUID, account_id: UUID, name: str, token_hash: str) -> Device:
-        return cls._create(cls.Paired, id=device_id, account_id=str(account_id), name=_name("name", name),
+        return cls._create(cls.Paired, id=device_id, account_id=str(account_id), name=_device_name("name", name),
                            token_hash=token_hash)
 
     def revoke(self) -> None:

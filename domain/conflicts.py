@@ -84,6 +84,8 @@ class ConflictLog(Aggregate):
     def find(self, prefix: str) -> dict:
         prefix = prefix.strip().lower()
         hits = [c for cid, c in self.conflicts.items() if cid.startswith(prefix)] if len(prefix) >= 4 else []
+        if len(hits) > 1:
+            raise NotFound("conflict", f"conflict: the prefix {prefix} matches {len(hits)} conflicts; give more of the id")
         if len(hits) != 1:
             raise NotFound("conflict", f"conflict: no single conflict with id {prefix!r}")
         return hits[0]

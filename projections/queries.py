@@ -40,7 +40,7 @@ from projections.tables import (
 from projections.tables import devices as devices_t
 from projections.tables import tension as tension_t
 from service.handling import resolve_exercise
-from service.insights.fittings import fitting_due
+from service.insights.fittings import fitting_due, shown
 
 NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"
 SESSION_FIELDS = ("id", "exercise_id", "exercise", "occurred_at", "recorded_at", "device_id", "sets", "reps",
@@ -106,7 +106,7 @@ def program(conn: Connection, program_id: str, as_of: datetime, known_at: dateti
         "as_of": as_of.isoformat(), "known_at": _iso(known_at),
         "program": {"name": view.name or head["name"],
                     "timezone": view.timezone if view.started is not None else head["timezone"],
-                    "started": view.started is not None, "fitting": view.fitting},
+                    "started": view.started is not None, "fitting": shown(view.fitting)},
         "version": head["version"],
         "exercises": [e.to_dict() for e in view.exercises.values()],
         "fitting_due": view.fitting is not None and fitting_due(

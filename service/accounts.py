@@ -142,7 +142,7 @@ def _pair(app: BackstoryApp, account_id: UUID, name: str, by: str, max_active: i
             app.save(account, device)
         except IntegrityError:
             continue
-        return {"device_id": str(device_id), "name": name, "token": token}
+        return {"device_id": str(device_id), "name": device.name, "token": token}  # the name as kept (NFC)
     raise RuntimeError("could not pair the device: the account kept changing")
 
 

@@ -53,7 +53,7 @@ def names(field: str, value: Any) -> list[str]:
 def timezone_name(field: str, value: Any) -> str:
     try:
         ZoneInfo(text(field, value))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise InvalidValue(field, f"{value!r} is not a known time zone, e.g. Europe/Paris or UTC") from None
     return value
 

@@ -121,8 +121,13 @@ def parse_store(url: str) -> Store:
     scheme = parts.scheme.split("+")[0]
     if scheme == "sqlite":
         path = sqlite_path(url)
-        private_dir(path.parent)
-        _private_file(path)
+        try:
+            private_dir(path.parent)
+            _private_file(path)
+        except OSError as e:  # a file where the directory should be, no permission, a full disk: a bad setting
+            reason = f"{e.filename} is a file, not a directory" if isinstance(e, FileExistsError) else e.strerror or e
+            raise StoreConfigError(f"the SQLite store {path} cannot be made or opened: {reason}; "
+                                   "check BACKSTORY_HOME, BACKSTORY_DB or --db") from None
         env = {"SQLITE_DBNAME": str(path), "SQLITE_LOCK_TIMEOUT": "30"}
         return Store(url, {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "CREATE_TABLE": "y", **env})
     if scheme in ("postgresql", "postgres"):

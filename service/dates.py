@@ -1,7 +1,7 @@
 """Dates and periods as people give them: one reading shared by the CLI's WHEN arguments and the API.
 
 ``read_iso`` tells a day from a moment: every ISO date form (``2026-10-25``,
-``20261025``, ``2026-W43-7``, ``2026W437``) is a whole day, which ``day_bound``
+``20261025``, ``2026-W43-7``, ``2026W437``, ordinal ``2026-298``, ``2026298``) is a whole day, which ``day_bound``
 turns into its start (``since``), its end (``until``, ``as_of``, ``known_at``)
 or noon (``at``); a datetime is a moment, in the program's time zone when it
 carries no offset. ``checked`` holds every moment to one accepted range, and
@@ -12,6 +12,7 @@ problem is a ``DateError`` naming the field, which the CLI makes a usage error
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
@@ -19,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone(timedelta(hours=14)))
 RANGE = "from 1900-01-01 to 9999-12-30"
 _WEEK_ONLY = re.compile(r"\d{4}-?W\d{2}")
+#: An ISO ordinal date (year and day of the year), alone or before a time: Python's fromisoformat reads neither.
+_ORDINAL = re.compile(r"(\d{4})(-?)(\d{3})(T.*)?")
 
 
 class DateError(ValueError):
@@ -46,6 +49,13 @@ def read_iso(text: str) -> date | datetime:
     text = text.strip().upper()
     if _WEEK_ONLY.fullmatch(text):
         raise ValueError("a week needs its day, e.g. 2026-W43-1")
+    ordinal = _ORDINAL.fullmatch(text)
+    if ordinal:
+        year, dash, day, rest = ordinal.groups()
+        if not 1 <= int(day) <= (366 if calendar.isleap(int(year)) else 365):
+            raise ValueError(f"day {day} is not a day of {year}")
+        d = date(int(year), 1, 1) + timedelta(days=int(day) - 1)
+        text = f"{d.year:04d}{dash}{d.month:02d}{dash}{d.day:02d}{rest or ''}"
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -70,9 +80,16 @@ def moment(value: date | datetime, zone: tzinfo, role: str, now: datetime | None
     return day_bound(value, zone, role, now)
 
 
-def in_range(value: datetime) -> bool:
+def in_range(value: datetime, zone: tzinfo | None = None) -> bool:
+    """Whether ``value`` is a time of the accepted range whose whole day ``zone`` (the program's) can name.
+
+    Reads count the program's days: 9999-12-31T23:59Z is a UTC time but already the year 10000 in Paris,
+    and 9999-12-31T04:00 in New York is a time whose day ends past the last UTC one.
+    """
     try:
         value.astimezone(UTC)
+        if zone is not None:
+            datetime.combine(value.astimezone(zone).date(), time.max, zone).astimezone(UTC)
     except (OverflowError, ValueError):
         return False
     return value >= EARLIEST
@@ -82,9 +99,9 @@ def out_of_range(field: str, text: str) -> DateError:
     return DateError(field, f"{text!r} is out of range; use a time {RANGE}")
 
 
-def checked(field: str, text: str, value: datetime) -> datetime:
-    """``value`` if it lies in the accepted range, else a ``DateError`` naming ``text`` and the range."""
-    if not in_range(value):
+def checked(field: str, text: str, value: datetime, zone: tzinfo | None = None) -> datetime:
+    """``value`` if it lies in the accepted range (in ``zone`` too), else a ``DateError`` naming ``text`` and the range."""
+    if not in_range(value, zone):
         raise out_of_range(field, text)
     return value
 

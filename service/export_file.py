@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 
 from domain.errors import InvalidValue
 from service import args as argspec
+from service import dates
 from service.application import Ledger
 from service.handling import Mutation
 
@@ -127,6 +128,10 @@ def _parse(number: int, line: str) -> Row:
     if (recorded is not None and recorded.tzinfo is None) or mutation.occurred_at.tzinfo is None or (
             mutation.effective_at is not None and mutation.effective_at.tzinfo is None):
         raise InvalidValue(where, "times need a time zone offset")
+    for name, value in (("occurred_at", mutation.occurred_at), ("effective_at", mutation.effective_at),
+                        ("recorded_at", recorded)):
+        if value is not None and not dates.in_range(value):  # year 1 crashed the import (OverflowError)
+            raise InvalidValue(where, f"{name} {value.isoformat()} is out of range; use a time {dates.RANGE}")
     try:
         argspec.parse(mutation.type, mutation.args)
     except InvalidValue as e:

@@ -426,12 +426,17 @@ def find_fact(uow: UnitOfWork, prefix: str, now: datetime) -> tuple[FactLog, str
         raise NotFound("fact", "fact: give at least 6 characters of the fact's id")
     program = require_program(uow)
     started = datetime.fromisoformat(program.view().started).replace(tzinfo=timezone.utc)
+    hits = []
     for month in reversed(months_between(started - timedelta(days=730), now + timedelta(days=1))):
         log = uow.fact_log(month)
         if log is not None:
-            hits = [fid for fid in log.facts if fid.startswith(prefix)]
-            if len(hits) == 1:
-                return log, hits[0]
+            hits += [(log, fid) for fid in log.facts if fid.startswith(prefix)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:  # in one month or several: never the first one found
+        raise NotFound("fact", f"fact: the prefix {prefix} matches {len(hits)} facts: "
+                               f"{', '.join(fid for _, fid in hits[:5])}" + (", ..." if len(hits) > 5 else "")
+                               + "; give more of the id")
     raise NotFound("fact", f"fact: no fact with id {prefix!r}")
 
 

@@ -28,11 +28,19 @@ def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> d
     return {
         "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else None,
         "program": {"name": view.name or now.name, "timezone": now.timezone,
-                    "started": view.started is not None, "fitting": view.fitting},
+                    "started": view.started is not None, "fitting": _shown(view.fitting)},
         "version": program.version,
         "exercises": [e.to_dict() for e in view.exercises.values()],
         "fitting_due": view.fitting is not None and _fitting_due(view.fitting, program, known_at, as_of),
     }
+
+
+def _shown(fitting: dict | None) -> dict | None:
+    if fitting is None:
+        return None
+    from service.insights.fittings import shown  # loaded only when a fitting is open: show stays quick
+
+    return shown(fitting)
 
 
 def _fitting_due(fitting: dict, program: Program, known_at: datetime | None, as_of: datetime) -> bool:

@@ -176,10 +176,17 @@ def connect_postgres(store: Store):
     """An autocommit psycopg connection to the store's PostgreSQL database."""
     import psycopg
 
+    from service.config import StoreConfigError
+
     env = store.env
-    return psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
-                           user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
-                           connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True)
+    try:
+        return psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+                               user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
+                               connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True)
+    except psycopg.OperationalError as e:  # no server there, no such database, a refused login: a bad setting
+        reason = " ".join(str(e).split())
+        raise StoreConfigError(f"cannot connect to the {store.describe()}: {reason}; "
+                               "check BACKSTORY_DB or --db") from None
 
 
 def _where(store: Store) -> str:

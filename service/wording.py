@@ -72,14 +72,16 @@ def words(v: Any, names: dict[str, str] | None = None, key: str = "") -> str:
     return (names or {}).get(v, str(v)) if isinstance(v, str) else str(v)
 
 
-def guarded(override: dict) -> str:
-    """What a progression forced past the pain-monitoring guard went past: the last session's date and light."""
+def guarded(override: dict, zone: tzinfo | None = None) -> str:
+    """What a progression forced past the pain-monitoring guard went past: the last session's day (in ``zone``,
+    the program's) and light."""
     waiting = ", awaiting its next-day response" if override.get("awaiting_next_day") else ""
-    return f"last session {override['occurred_at'][:10]} {override['light']}{waiting}"
+    return f"last session {local(override['occurred_at'], zone, 10)} {override['light']}{waiting}"
 
 
-def changes(before: dict | None, after: dict | None, names: dict[str, str] | None = None) -> str:
-    """``key: from -> to`` for each changed value, in words; empty for a decision without a before."""
+def changes(before: dict | None, after: dict | None, names: dict[str, str] | None = None,
+            zone: tzinfo | None = None) -> str:
+    """``key: from -> to`` for each changed value, in words (a time in ``zone``); empty without a before."""
     if not before:
         return ""
     parts = []
@@ -88,7 +90,7 @@ def changes(before: dict | None, after: dict | None, names: dict[str, str] | Non
             continue
         if k == "forced":
             parts.append("forced past the evidence rule" if "override" not in after else
-                         f"forced past the pain-monitoring guard ({guarded(after['override'])})")
+                         f"forced past the pain-monitoring guard ({guarded(after['override'], zone)})")
         elif k in before:
             parts.append(f"{LABELS.get(k, k)}: {words(before[k], names, k)} -> {words(v, names, k)}")
         else:

@@ -63,7 +63,9 @@ def _words(value, key: str = "") -> str:
 
 
 bp.add_app_template_filter(wording.prescription, "prescription")
-bp.add_app_template_filter(wording.changes, "changes")
+@bp.app_template_filter("changes")
+def _changes(before, after, names=None) -> str:
+    return wording.changes(before, after, names, zone())
 
 
 @bp.route("/program", methods=["GET"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from service.charts._svg import annotate
@@ -99,6 +99,22 @@ def date_axis(ax: Any, zone: tzinfo, label: str = "Date") -> None:
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
     ax.set_xlabel(f"{label} ({getattr(zone, 'key', None) or str(zone)})")
+
+
+def within_dates(ax: Any, zone: tzinfo) -> None:
+    """Keep the x axis (dates, once drawn) inside the years matplotlib can name: a period up to 9999-12-31 plus the
+    axis's margins went past them, a ValueError when the ticks were labelled. Near the end of year 9999 the date
+    locator looks a whole span further (an OverflowError), so there the axis names just its two ends."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FixedLocator
+
+    low, high = ax.get_xlim()
+    first, last = mdates.date2num(datetime(1, 1, 2)), mdates.date2num(datetime(9999, 12, 30))
+    low, high = max(low, first), min(high, last)
+    ax.set_xlim(low, high)
+    if high + (high - low) > last:
+        ax.xaxis.set_major_locator(FixedLocator([low, high]))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d", tz=zone))
 
 
 def empty(ax: Any, text: str) -> None:

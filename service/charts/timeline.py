@@ -65,7 +65,7 @@ def collect(source: Any) -> dict:
         if e.command in MARKS and lo <= at <= hi:
             marks.append({"id": f"v{e.originator_version}", "kind": e.command, "at": at,
                           "exercise_id": e.exercise_id, "exercise": names.get(e.exercise_id, e.exercise_id),
-                          "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names),
+                          "reason": e.reason, "reason_code": e.reason_code, "change": changes(*e.change(), names, source.zone),
                           "components": [c["id"] for c in e.components] if e.command == "deconstruct" else []})
     shown = []
     for lane in lanes.values():
@@ -99,7 +99,8 @@ def draw(data: dict, zone: tzinfo) -> Any:
     import matplotlib.dates as mdates
     from matplotlib.patches import Patch
 
-    from service.charts._figure import OKABE_ITO, Picture, date_axis, empty, figure, legend_below, text_inches, title
+    from service.charts._figure import (OKABE_ITO, Picture, date_axis, empty, figure, legend_below, text_inches, title,
+                                        within_dates)
 
     lanes = data["lanes"]
     labels = [_label(lane["name"]) for lane in lanes]
@@ -145,6 +146,7 @@ def draw(data: dict, zone: tzinfo) -> Any:
     ax.set_ylabel("Exercise")
     ax.grid(axis="y", visible=False)
     date_axis(ax, zone)
+    within_dates(ax, zone)
     states = [Patch(facecolor=OKABE_ITO["sky"] if s == "active" else "white", edgecolor=OKABE_ITO["blue"],
                     hatch=h, alpha=a, label=s) for s, (h, a) in STATES.items()]
     legend_below(fig, states + ax.get_legend_handles_labels()[0], ncol=5)

@@ -71,7 +71,8 @@ def mutation_id(*parts: str) -> str:
 def local(moment: datetime, zone: ZoneInfo) -> datetime:
     """A naive local time in ``zone``, with the fixed offset it had then."""
     aware = moment.replace(tzinfo=zone)
-    return aware.astimezone(timezone(aware.utcoffset()))
+    return aware.replace(tzinfo=timezone(aware.utcoffset()))  # the same moment; astimezone went through UTC, which
+    # 9999-12-31 23:59 at UTC-12 is past (an OverflowError)
 
 
 def rx(dose: dict) -> dict:

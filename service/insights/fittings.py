@@ -28,7 +28,13 @@ VERDICTS = ("better", "same", "worse")
 
 def opened_at(fitting: dict) -> datetime:
     """When an open fitting (``ProgramView.fitting``) began: its ``opened`` is a UTC time key."""
-    return datetime.fromisoformat(fitting["opened"]).replace(tzinfo=timezone.utc)
+    opened = datetime.fromisoformat(fitting["opened"])
+    return opened if opened.tzinfo is not None else opened.replace(tzinfo=timezone.utc)
+
+
+def shown(fitting: dict | None) -> dict | None:
+    """The open fitting as ``show --json`` and ``GET /v1/program`` give it: ``opened`` with its offset."""
+    return None if fitting is None else {**fitting, "opened": opened_at(fitting).isoformat()}
 
 
 def next_due(opened: datetime, closed: datetime | None, policy: Policy) -> datetime:

@@ -100,3 +100,14 @@ def test_report_is_one_file_that_opens_offline_with_names_as_text(recorded, tmp_
     assert dom.stdout.count("<svg ") == len(names())
     assert "<img" not in dom.stdout and "&lt;img src=x onerror=alert(1)&gt;" in dom.stdout
     assert 'id="lane-' in dom.stdout and 'id="series-before"' in dom.stdout
+
+
+@pytest.mark.parametrize("period", [("--until", "9999-12-31"), ("--since", "1900-01-01", "--until", "9999-12-31")])
+def test_every_chart_and_the_report_draw_up_to_the_end_of_the_accepted_range(recorded, tmp_path, period):
+    """Issue 9 item 13: a period ending 9999-12-31 is accepted, so it is drawn; the timeline's margins went past the
+    years matplotlib can name (a ValueError traceback)."""
+    for name in names():
+        r = recorded(*("chart", name, *period, "--out", str(tmp_path / f"{name}.svg")))
+        assert r.code == 0 and "Traceback" not in r.err, (name, r.err[-500:])
+    r = recorded("report", *period, "--out", str(tmp_path / "report.html"))
+    assert r.code == 0 and "Traceback" not in r.err, r.err[-500:]

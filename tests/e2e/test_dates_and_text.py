@@ -5,7 +5,7 @@ tests/integration/test_readable_output.py)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.dates import month_back
@@ -32,6 +32,16 @@ def test_a_program_in_sydney_on_a_utc_machine_reads_and_prints_its_own_time(cli)
     year, week, weekday = date.fromisoformat(day(50)).isocalendar()
     shown = cli.ok("show", "--as-of", f"{year}-W{week:02d}-{weekday}").out
     assert "Side plank" in shown and "[deconstructed]" in shown and "(Australia/Sydney)" in shown
+    ordinal = date.fromisoformat(day(50)).timetuple().tm_yday  # and so is an ordinal date (2026-298)
+    assert cli.ok("show", "--as-of", f"{date.fromisoformat(day(50)).year}-{ordinal:03d}").out == shown
+
+    # before the program's start the header is in the program's zone too, not UTC (issue 9 item 11)
+    before = cli.ok("show", "--as-of", day(70)).out
+    assert before.splitlines()[0] == f"Sam as of {day(70)}T23:59 (Australia/Sydney)", before
+    head = cli.ok("show", "--known-at", day(70)).out.splitlines()[0]
+    assert head.endswith(f", as known at {day(70)}T23:59 (Australia/Sydney)"), head
+    shown_now = datetime.fromisoformat(re.match(r"Sam as of (\S+),", head).group(1)).replace(tzinfo=SYDNEY)
+    assert abs(shown_now - datetime.now(SYDNEY)) < timedelta(minutes=2), head
 
     # diff: names and words, never ids or Python literals
     text = cli.ok("diff", day(55), "today").out
@@ -56,3 +66,21 @@ def test_a_name_used_before_its_exercise_was_added_is_refused_in_the_programs_ti
     assert f"no exercise was named 'A' at {day(59)}T08:00: 'A' was added at {day(59)}T12:00" in r.err, r.err
     r = cli("log", "A", "--sets", "1", "--reps", "1", "--at", day(60))
     assert f"no exercise was named 'A' on {day(60)}: 'A' was added on {day(59)}" in r.err, r.err
+
+
+def test_a_forced_progression_names_its_session_by_the_programs_day(cli):
+    """Issue 9 item 11: the session a progression was forced past is dated in the program's zone, not UTC.
+
+    The session is given in UTC (as a default --at of now is stored): at 11:00 UTC it is 01:00 the next day in
+    Kiritimati (UTC+14).
+    """
+    cli.ok("init", "--name", "Kiri", "--timezone", "Pacific/Kiritimati", "--at", day(30))
+    cli.ok("add", "Bird dog", "--position", "1", "--sets", "3", "--reps", "6", "--at", day(30))
+    cli.ok("log", "Bird dog", "--sets", "3", "--reps", "6", "--pain-after", "1", "--at", f"{day(21)}T11:00Z")
+    said = cli.ok("progress", "Bird dog", "--reps", "8", "--reason", "easy", "--force", "--at", f"{day(20)}T02:00").out
+    guard = f"last session {day(20)} green, awaiting its next-day response"
+    assert f"forced past the pain-monitoring guard: {guard}" in said, said
+    assert f"({guard})" in cli.ok("history", "Bird dog").out
+    stored = cli.ok("history", "--json").json()["entries"][-1]["to"]["override"]["occurred_at"]
+    assert datetime.fromisoformat(stored) == datetime.combine(
+        date.fromisoformat(day(20)), time(1), ZoneInfo("Pacific/Kiritimati"))  # JSON: the moment, with its offset

@@ -105,6 +105,9 @@ REFUSALS = [
                  id="regress-before-a-later-regression-it-would-turn-around"),
     pytest.param(("log", "Dead bug", "--pain-before", "2", "--at", "DAY40"), 1,
                  ["no exercise was named 'Dead bug' on", "was added on"], id="log-before-the-exercise-was-added"),
+    pytest.param(("log", "Dead bug", "--pain-before", "2", "--at", "DAY39T09:00"), 1,  # the same day: the times
+                 ["no exercise was named 'Dead bug' at DAY39T09:00", "was added at DAY39T12:00; give a time at or after it"],
+                 id="log-hours-before-the-exercise-was-added"),
     pytest.param(("init", "--name", "Again"), 1, ["program_exists"], id="second-init"),
     # usage errors: exit 2
     pytest.param(("regress", "Dead bug", "--sets", "2"), 2, ["--reason"], id="usage-regress-without-reason"),
@@ -139,7 +142,7 @@ REFUSALS = [
 
 def _fill(args: tuple) -> list[str]:
     fills = {"IN_AN_HOUR": in_an_hour(), "TOMORROW": (today() + timedelta(days=1)).isoformat(),
-             "DAY37": day(37), "DAY35": day(35), "DAY40": day(40), "DAY5": day(5), "DAY20": day(20)}
+             "DAY37": day(37), "DAY35": day(35), "DAY40": day(40), "DAY39": day(39), "DAY5": day(5), "DAY20": day(20)}
     out = []
     for a in args:
         for placeholder, value in fills.items():

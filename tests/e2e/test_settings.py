@@ -65,3 +65,22 @@ def test_a_damaged_device_json_is_named_not_replaced(home_cli):
     r = home_cli("show")
     assert r.code == 1 and str(path) in r.err and "Traceback" not in r.err, r
     assert path.read_text() == '{"device": 3}'  # never replaced silently: the id names this device's changes
+
+
+@pytest.mark.parametrize("where, needle", [
+    ("home-is-a-file", "is a file, not a directory"),
+    ("no-postgres-there", "cannot connect to the PostgreSQL database nothere on 127.0.0.1"),
+])
+def test_a_store_that_cannot_be_opened_is_named_not_a_traceback(tmp_path, where, needle):
+    """A bad BACKSTORY_HOME or BACKSTORY_DB (a file where the data directory goes, no PostgreSQL at the URL) is one
+    line naming the store and the setting to check, for every command (it was a FileExistsError or a psycopg
+    OperationalError traceback)."""
+    if where == "home-is-a-file":
+        (tmp_path / "home").write_text("not a directory")
+        cli = Cli(tmp_path / "home", None)
+    else:
+        cli = Cli(tmp_path, "postgresql://postgres@127.0.0.1:1/nothere")  # port 1: nothing listens
+    for args in (("show",), ("init", "--name", "Sam"), ("history",), ("sync",)):
+        r = cli(*args)
+        assert r.code == 1 and "Traceback" not in r.err and needle in r.err, (args, r.err[-400:])
+        assert "BACKSTORY_" in r.err and r.err.count("\n") == 1, r.err

@@ -322,6 +322,12 @@ def test_pairing_gives_a_working_token_once(api, sam):
     assert_problem(sam.post("/v1/devices", {"name": ""}), 400, "name")
     assert_problem(sam.post("/v1/devices", {"name": "x" * 201}), 400, "name")
     assert_problem(sam.post("/v1/devices", {"name": "bad\u0000name"}), 400, "name")
+    # a device's name is shown on every device: held to the rules of names (issue 9 item 16)
+    for odd, named in (("evil\u202eliam", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("zero\u200bwidth", "U+200B ZERO WIDTH SPACE")):
+        assert assert_problem(sam.post("/v1/devices", {"name": odd}), 400, "name")["detail"] == f"name: {named} is not allowed"
+    nfd = sam.post("/v1/devices", {"name": "Cafe\u0301 tablet"})
+    assert nfd.status_code == 201 and nfd.json["name"] == "Caf\u00e9 tablet"
+    assert "Caf\u00e9 tablet" in {d["name"] for d in sam.get("/v1/devices").json["devices"]}
 
 
 # ----- errors are problems -------------------------------------------------------------------------

@@ -218,11 +218,13 @@ def test_bad_query_values_are_400_naming_the_field(sam, path, query, field):
 
 
 def test_every_date_form_means_what_its_extended_form_means(sam):
-    """Issue 9 item 10: 20261025 and 2026-W43-7 are the whole day, as 2026-10-25 is (end for as_of, start for since)."""
+    """Issue 9 item 10: 20261025, 2026-W43-7 and 2026-298 are the whole day, as 2026-10-25 is (end for as_of, start for since)."""
     assert sam.push(sam.m("regress", 10, exercise="Bird dog", sets=2, reason="flare"))
     d = (datetime.now(UTC) - timedelta(days=10)).date()
     year, week, weekday = d.isocalendar()
-    forms = [d.isoformat(), d.strftime("%Y%m%d"), f"{year}-W{week:02d}-{weekday}", f"{year}W{week:02d}{weekday}"]
+    ordinal = d.timetuple().tm_yday
+    forms = [d.isoformat(), d.strftime("%Y%m%d"), f"{year}-W{week:02d}-{weekday}", f"{year}W{week:02d}{weekday}",
+             f"{d.year}-{ordinal:03d}", f"{d.year}{ordinal:03d}"]  # ordinal dates too (2026-298)
     answers = [sam.get("/v1/program", as_of=form).json for form in forms]
     assert all(a == answers[0] for a in answers), [a["as_of"] for a in answers]
     assert next(e for e in answers[0]["exercises"] if e["name"] == "Bird dog")["prescription"]["sets"] == 2
@@ -247,6 +249,23 @@ def test_periods_and_the_accepted_range_follow_the_cli_rules(sam):
         body = assert_problem(sam.get(path, **{name: value}), 400, name)
         assert body["errors"][name] == [f"{value!r} is out of range; use a time {RANGE}"], body
     assert sam.get("/v1/history", since="1900-01-01", until="9999-12-30").status_code == 200
+
+
+def test_a_time_the_programs_zone_cannot_name_is_a_400_not_a_500(api):
+    """Issue 9 item 13: 9999-12-31T23:59Z is a UTC time, but the year 10000 in Paris, where the reads count days."""
+    paris = Client.new_account(api, "paris")
+    assert paris.push(paris.m("init", 3, name="P", timezone="Europe/Paris")).status_code == 200
+    for path, name in (("/v1/program", "as_of"), ("/v1/program", "known_at"), ("/v1/recap", "until"),
+                       ("/v1/breaks", "until"), ("/v1/tension", "until"), ("/v1/history", "until")):
+        body = assert_problem(paris.get(path, **{name: "9999-12-31T23:59:00+00:00"}), 400, name)
+        assert "out of range" in body["detail"], (path, body)
+    assert paris.get("/v1/recap", until="9999-12-31").status_code == 200  # the end of that day in Paris is fine
+    york = Client.new_account(api, "york")  # in New York the day 9999-12-31 ends in the UTC year 10000
+    assert york.push(york.m("init", 3, name="Y", timezone="America/New_York")).status_code == 200
+    for path, name, value in (("/v1/day", "date", "9999-12-31"), ("/v1/recap", "until", "9999-12-31T23:59:59+14:00"),
+                              ("/v1/breaks", "until", "9999-12-31T04:00")):
+        assert "out of range" in assert_problem(york.get(path, **{name: value}), 400, name)["detail"]
+    assert york.get("/v1/day", date="9999-12-30").status_code == 200
 
 
 def test_reads_before_a_program_exists_are_404(api):

@@ -62,6 +62,9 @@ def test_each_endpoint_answers_as_the_cli_does(api, sam):
     assert expected["/v1/flares"]["flares"][0]["exposures"][0]["worse_next_day"] == 1
     program = sam.get("/v1/program").json
     assert program["fitting_due"] is True and program["fitting_due"] == show(ledger, now)["fitting_due"]
+    # the open fitting's start carries its offset, as every time in JSON does (issue 9 item 11)
+    assert program["program"]["fitting"] == show(ledger, now)["program"]["fitting"]
+    assert datetime.fromisoformat(program["program"]["fitting"]["opened"]).utcoffset() is not None
 
 
 def test_bad_queries_name_the_field_and_unknowns_are_404(api, sam):

@@ -197,3 +197,33 @@ def test_a_fact_names_the_exercise_that_had_the_name_on_its_date(ledger):
     assert today["result"]["exercise_id"] == new["exercise_id"]
     decided = handle(ledger, mut("regress", 64, exercise="Bridge", reps=8, reason="sore"))  # the old one, then
     assert decided["result"]["exercise_id"] == old["exercise_id"]
+
+
+def _colliding_mutation_ids(what: str, chars: int = 6) -> tuple[str, str]:
+    """Two mutation ids whose derived ``what`` ids share their first ``chars`` characters."""
+    from service.handling import derived_id
+
+    seen: dict[str, str] = {}
+    while True:
+        mid = str(uuid.uuid4())
+        prefix = derived_id(mid, what)[:chars]
+        if prefix in seen:
+            return seen[prefix], mid
+        seen[prefix] = mid
+
+
+def test_an_ambiguous_fact_prefix_names_its_matches_and_voids_nothing(ledger):
+    """Issue 9 item 14 for facts: a prefix two facts share (in different months) was taken as the newer month's."""
+    from service.handling import derived_id
+
+    seed(ledger)
+    first, second = _colliding_mutation_ids("fact")
+    handle(ledger, Mutation(first, "log", NOW - timedelta(days=60), "dev-a", {"exercise": "Dead bug", "pain_before": 3}))
+    handle(ledger, Mutation(second, "log", NOW - timedelta(days=5), "dev-a", {"exercise": "Dead bug", "pain_before": 4}))
+    prefix = derived_id(first, "fact")[:6]
+    before = stored_count(ledger)
+    with pytest.raises(DomainError) as e:
+        handle(ledger, mut("void", 1, fact=prefix, reason="typo"))
+    assert f"the prefix {prefix} matches 2 facts" in str(e.value) and "give more of the id" in str(e.value)
+    assert stored_count(ledger) == before
+    assert handle(ledger, mut("void", 1, fact=derived_id(first, "fact")[:12], reason="typo"))["status"] == "applied"

@@ -216,6 +216,8 @@ def test_a_change_dated_in_the_servers_future_is_rejected_alone_and_listed(serve
     assert [e["pending"] for e in first] == [False, True]
     assert h.ok("history", "--json").json()["entries"] == first
     assert "pending: not synced yet" in h.ok("history").out
+    assert [d["pending"] for d in h.ok("recap", "--json").json()["decisions"]] == [False, True]  # and in recap
+    assert h.ok("recap").out.count("(pending: not synced yet)") == 1
     # While its clock ran an hour fast, the device queued a check-in (its own clock found it fine).
     device = DeviceStore(open_app(f"sqlite:///{home / 'backstory.sqlite'}"), str(device_of_token(token)))
     ahead = datetime.now(timezone.utc) + timedelta(hours=1)
@@ -242,5 +244,6 @@ def test_a_change_dated_in_the_servers_future_is_rejected_alone_and_listed(serve
     assert (report["applied"], report["rejected"]) == (1, 0), report
     synced = h.ok("history", "--json").json()["entries"]
     assert [(e["mutation_id"], e["pending"]) for e in synced] == [(e["mutation_id"], False) for e in first]
+    assert "pending" not in h.ok("recap").out
 
 

@@ -148,6 +148,8 @@ HEVY = ['"title","start_time","end_time","description","exercise_title","superse
     ("good then bad", "line 4", "is not an exported mutation"),
     ("pain out of range", "line 3", "pain_before: 11 is out of range"),
     ("unknown type", "line 3", "'jump' is not a mutation type"),
+    ("year 1", "line 3", "occurred_at 0001-01-01T00:00:00+05:00 is out of range; use a time from 1900-01-01"),
+    ("end of time", "line 3", "occurred_at 9999-12-31T23:59:00-12:00 is out of range"),  # an OverflowError traceback
 ])
 def test_a_file_that_is_not_a_backstory_export_is_refused_naming_the_line(ledger, lines, field, says):
     program(ledger, "Sam")
@@ -161,6 +163,8 @@ def test_a_file_that_is_not_a_backstory_export_is_refused_naming_the_line(ledger
         bad["mutation_id"] = str(uuid.uuid4())
         if lines == "unknown type":
             bad["type"] = "jump"
+        elif lines in ("year 1", "end of time"):
+            bad["occurred_at"] = "0001-01-01T00:00:00+05:00" if lines == "year 1" else "9999-12-31T23:59:00-12:00"
         else:
             bad["args"]["pain_before"] = 11
         lines = good[:2] + [json.dumps(bad)] + good[2:]

@@ -14,12 +14,22 @@ with a new token), it pushes those changes under its new device.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests.conftest import Cli
 from tests.security._support import Device, assert_problem
 
 pytestmark = pytest.mark.timeout(600)
+
+
+def assert_program_time(shown: str) -> None:
+    """A time a device printed is its program's (Kiritimati's) wall time of about now, to the minute."""
+    at = datetime.fromisoformat(shown).replace(tzinfo=ZoneInfo("Pacific/Kiritimati"))
+    assert len(shown) == 16 and abs(at - datetime.now(UTC)) < timedelta(minutes=5), shown
 
 
 def devices_entries(device: Device) -> list[tuple[str, str, str | None]]:
@@ -90,7 +100,7 @@ def test_a_cli_device_asks_before_revoking_itself_and_a_revoked_one_says_its_cha
         home.mkdir(mode=0o700)
     phone, tablet = (Cli(home, None) for home in homes.values())
     phone.ok("remote", "set", server.url, "--token", owner.token)
-    phone.ok("init", "--name", "Sam", "--timezone", "UTC")
+    phone.ok("init", "--name", "Sam", "--timezone", "Pacific/Kiritimati")  # UTC+14: its times are never UTC's
     phone.ok("sync")
 
     own = phone("device", "revoke", owner.device_id)
@@ -109,8 +119,10 @@ def test_a_cli_device_asks_before_revoking_itself_and_a_revoked_one_says_its_cha
         recorded = phone.ok(*args)
         assert "stays on this device" in recorded.err or "stay on this device" in recorded.err, recorded.err
         assert "backstory remote set URL --token" in recorded.err and "account token" in recorded.err
+        assert_program_time(re.search(r"refused it at (\S+)\)", recorded.err).group(1))  # issue 9 item 11
     listed = tablet.ok("device", "list").out
     assert "revoked" in listed and f"by {paired['device_id'][:8]}" in listed, listed
+    assert_program_time(re.search(r"\(revoked (\S+) by", listed).group(1))
     synced = tablet.ok("sync").out  # the feed tells every device who revoked what
     assert "device first device revoked by tablet" in synced, synced  # names, not ids
     new = Device(server.url, paired["token"], paired["device_id"], owner.account_id).pair("phone again")

@@ -28,6 +28,7 @@ def test_tension_strings_and_objects():
     ("log", {"exercise": "x", "surprise": 1}, "surprise"),
     ("log", {}, "exercise"),
     ("init", {"name": "x", "timezone": "Mars/Olympus"}, "timezone"),
+    ("init", {"name": "x", "timezone": "A" * 300}, "timezone"),  # too long for a file name: an OSError traceback
     ("nope", {}, "type"),
     ("add", {"name": "x", "position": "1", "sets": 3, "reps": True}, "reps"),
 ])

@@ -220,3 +220,13 @@ def test_older_strong_files_with_a_weight_unit_column_and_twelve_hour_clocks():
 def test_a_header_alone_maps_to_nothing():
     p = plan(parse("hevy", HEVY_HEADER + "\r\n"), BERLIN, None, NOW)
     assert (p.workouts, p.mutations, p.skipped, p.earliest) == (0, [], [], None)
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Pacific/Kiritimati"])
+def test_a_workout_at_the_end_of_time_is_skipped_as_in_the_future_not_a_traceback(zone):
+    """31 Dec 9999 23:59 at UTC-12 is past the last UTC time: reading it in its fixed offset went through UTC."""
+    text = ('"title","start_time","end_time","description","exercise_title","superset_id","exercise_notes",'
+            '"set_index","set_type","weight_kg","reps","distance_km","duration_seconds","rpe"\n'
+            '"Late","31 Dec 9999, 23:59","31 Dec 9999, 23:59","","Bird Dog","","","0","normal","","10","","",""\n')
+    p = plan(parse("hevy", text), ZoneInfo(zone), None, NOW)
+    assert p.mutations == [] and [s.why for s in p.skipped] == ["dated 9999-12-31 23:59, in the future"]

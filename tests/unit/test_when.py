@@ -52,7 +52,7 @@ def test_bad_text_names_the_forms(text):
 
 # ----- issue 9: one reading of dates, one range, checked periods ----------------------------------
 
-DAY_FORMS = ["2026-03-08", "20260308", "2026-W10-7", "2026W107", "2026-w10-7"]
+DAY_FORMS = ["2026-03-08", "20260308", "2026-W10-7", "2026W107", "2026-w10-7", "2026-067", "2026067"]
 
 
 @pytest.mark.parametrize("role, expected", [
@@ -72,6 +72,22 @@ def test_basic_and_week_datetimes_are_moments_in_the_program_zone():
     assert read_iso(" 2026-W10-7 ") == date(2026, 3, 8) and read_iso("20260308T1830") == datetime(2026, 3, 8, 18, 30)
 
 
+def test_ordinal_dates_are_days_and_ordinal_datetimes_moments():
+    """ISO ordinal dates (year and day of the year), which Python's fromisoformat does not read."""
+    assert read_iso("2026-298") == read_iso("2026298") == date(2026, 10, 25)
+    assert read_iso("2024-366") == date(2024, 12, 31) and read_iso("0001-001") == date(1, 1, 1)
+    assert parse_when("2026-067T18:30", PARIS, NOW, "end") == datetime(2026, 3, 8, 18, 30, tzinfo=PARIS)
+    assert parse_when("2026067T1830Z", PARIS, NOW, "start") == datetime(2026, 3, 8, 19, 30, tzinfo=PARIS)
+    with pytest.raises(WhenError, match="out of range"):
+        parse_when("0001-001T00:00+05:00", PARIS, NOW, "start")
+
+
+@pytest.mark.parametrize("text", ["2026-366", "2026-000", "2026366", "2024-367"])
+def test_an_ordinal_day_the_year_does_not_have_is_refused(text):
+    with pytest.raises(WhenError, match="not a date"):
+        parse_when(text, PARIS, NOW, "end")
+
+
 @pytest.mark.parametrize("text", ["2026-W10", "2026W10"])
 def test_a_week_without_its_day_is_refused(text):
     with pytest.raises(WhenError, match="not a date"):
@@ -87,10 +103,32 @@ def test_a_when_out_of_range_names_the_value_and_the_range(text):
     assert e.value.message == f"{text!r} is out of range; use a time {dates.RANGE}"
 
 
-@pytest.mark.parametrize("text", ["1900-01-01", "9999-12-30", "9999-12-31"])
+@pytest.mark.parametrize("text", ["1900-01-01", "9999-12-30"])
 def test_the_ends_of_the_range_are_accepted_in_any_zone(text):
     for zone in (ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), PARIS):
-        assert dates.in_range(parse_when(text, zone, NOW, "start"))
+        for role in ("start", "at", "end"):
+            assert dates.in_range(parse_when(text, zone, NOW, role), zone)
+
+
+def test_9999_12_31_is_accepted_only_where_its_whole_day_is_a_utc_time():
+    """Reads count the program's whole days: in New York the day 9999-12-31 ends in the UTC year 10000 (the API's
+    /v1/day and recap answered 500), in Paris it does not."""
+    assert parse_when("9999-12-31", PARIS, NOW, "end").date() == date(9999, 12, 31)
+    for text in ("9999-12-31", "9999-12-31T04:00"):
+        with pytest.raises(WhenError, match="out of range"):
+            parse_when(text, ZoneInfo("America/New_York"), NOW, "start")
+
+
+def test_a_utc_time_the_programs_zone_cannot_name_is_out_of_range():
+    """9999-12-31T23:59Z is a UTC time but the year 10000 in Paris, where reads count the program's days (a
+    traceback in recap, show, day, breaks, tension, charts and the report)."""
+    with pytest.raises(WhenError) as e:
+        parse_when("9999-12-31T23:59Z", PARIS, NOW, "end", "--until")
+    assert e.value.message == f"'9999-12-31T23:59Z' is out of range; use a time {dates.RANGE}"
+    assert parse_when("9999-12-31T23:59Z", ZoneInfo("UTC"), NOW, "end").year == 9999
+    assert parse_when("9999-12-31T22:59Z", PARIS, NOW, "end") == datetime.combine(date(9999, 12, 31), time(23, 59), PARIS)
+    with pytest.raises(DateError, match="out of range"):
+        dates.checked("as_of", "9999-12-31T23:59Z", parse_when("9999-12-31T23:59Z", ZoneInfo("UTC"), NOW), PARIS)
 
 
 def test_the_api_and_the_cli_share_the_range_and_the_day_bounds():
