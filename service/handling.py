@@ -23,7 +23,8 @@ from domain.errors import DomainError, InvalidValue, NotFound, Refused
 from domain.evidence import evidence_inputs, signature_rule
 from domain.facts import FactLog, month_of, sleep_values, validate
 from domain.mutations import MutationRecord
-from domain.program import Context, Program
+from domain.decision_context import Context
+from domain.program import Program
 from domain.timeline import time_key
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from domain.mcid import summarize
-from domain.program import CLOCK_TOLERANCE
+from domain.decision_context import CLOCK_TOLERANCE
 from service.application import Ledger, UnitOfWork
 from service.handling import facts_between, require_program
 

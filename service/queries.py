@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.program import FAR_FUTURE, Program
+from domain.decision_context import FAR_FUTURE
+from domain.program import Program
 from domain.timeline import time_key
 from domain.view import ProgramView
 from service.application import Ledger, UnitOfWork, require_program

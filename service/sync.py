@@ -37,7 +37,8 @@ from domain.accounts import Device
 from domain.conflicts import ConflictLog
 from domain.errors import DomainError, InvalidValue, Refused
 from domain.mutations import mutation_record_id
-from domain.program import CLOCK_TOLERANCE, premature_reason
+from domain.decision_context import CLOCK_TOLERANCE
+from domain.program_checks import premature_reason
 from service import args as argspec
 from service import guard, overrides
 from service.accounts import Principal

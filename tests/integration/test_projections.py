@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from domain.program import FAR_FUTURE
+from domain.decision_context import FAR_FUTURE
 from projections import Projections, stored_event
 from projections.queries import SESSION_FIELDS, view_at
 from projections.queries import tension as projected_tension
