@@ -59,7 +59,7 @@ def _check_batch(mutations: list[dict]) -> None:
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def push(body):
     """Push a batch of mutations; one result per mutation (applied, duplicate, conflict, rejected)."""
-    from service.handling import Mutation
+    from service.mutation import Mutation
     from service.sync import push as apply_batch
 
     mutations = body["mutations"]

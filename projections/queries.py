@@ -39,7 +39,7 @@ from projections.tables import (
 )
 from projections.tables import devices as devices_t
 from projections.tables import tension as tension_t
-from service.handling import resolve_exercise
+from service.naming import resolve_exercise
 from service.insights.fittings import fitting_due
 
 NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"

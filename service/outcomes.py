@@ -12,9 +12,10 @@ from typing import Any, Iterable
 from domain.mcid import summarize
 from domain.decision_context import CLOCK_TOLERANCE
 from service.application import Ledger, UnitOfWork
-from service.handling import facts_between, require_program
+from service.application import require_program
 
 # Valid time may lie before the program started (a baseline taken at the clinic): look this far back.
+from service.fact_reads import facts_between
 LOOK_BACK = timedelta(days=730)
 
 

@@ -43,7 +43,9 @@ from service import args as argspec
 from service import guard, overrides
 from service.accounts import Principal
 from service.application import BackstoryApp, UnitOfWork
-from service.handling import DECISIONS, Mutation, conflict_id, exercise_at, remember, run
+from service.handling import DECISIONS, remember, run
+from service.mutation import conflict_id, Mutation
+from service.naming import exercise_at
 
 MAX_BATCH = 500
 

@@ -15,7 +15,8 @@ from service import queries
 from service.application import Ledger
 from tests.conftest import open_ledger
 from service.exchange import export_lines, import_mutations, read_export
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 
 NOW = datetime.now(timezone.utc)
 
