@@ -24,12 +24,7 @@ from api import cursor
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
 from api.errors import ApiProblem
-from api.schemas import (
-    PullQuerySchema,
-    PullResponseSchema,
-    PushRequestSchema,
-    PushResponseSchema,
-)
+from api.sync_schemas import PullQuerySchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
 
 log = logging.getLogger("backstory.api")
 blp = ApiBlueprint("sync", __name__, url_prefix="/v1/sync", description="Push mutations, pull the feed")
