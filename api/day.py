@@ -13,7 +13,8 @@ from marshmallow import fields
 
 from api.blueprint import ApiBlueprint
 from api.query_dates import Zone, check_period, check_span, moment, read_models
-from api.schemas import Iso, RuleRefSchema, SessionSchema, Strict, When
+from api.read_schemas import RuleRefSchema, SessionSchema
+from api.schemas import Iso, Strict, When
 from service import dates
 
 blp = ApiBlueprint("day", __name__, url_prefix="/v1", description="The 23-hour day: micro-breaks, sleep, flares")

@@ -19,15 +19,8 @@ from flask import current_app
 from api.blueprint import ApiBlueprint
 from api.context import backend, page_after, paged, principal
 from api.errors import ApiProblem
-from api.schemas import (
-    DeviceListSchema,
-    NoQuerySchema,
-    PageQuerySchema,
-    PairedSchema,
-    PairRequestSchema,
-    RevokedSchema,
-    RevokeQuerySchema,
-)
+from api.device_schemas import DeviceListSchema, PairRequestSchema, PairedSchema, RevokeQuerySchema, RevokedSchema
+from api.schemas import PageQuerySchema
 from domain.accounts import ConfirmationRequired
 from domain.errors import NotFound, Refused
 

@@ -9,7 +9,8 @@ from marshmallow import fields, validate
 
 from api.blueprint import ApiBlueprint
 from api.query_dates import read_models
-from api.schemas import DecisionSchema, Iso, RuleRefSchema, Strict, SuggestionSchema
+from api.read_schemas import DecisionSchema, RuleRefSchema, SuggestionSchema
+from api.schemas import Iso, Strict
 from service.insights.fittings import report
 
 blp = ApiBlueprint("fittings", __name__, url_prefix="/v1", description="Fittings: the program's 1-2 week cycles")

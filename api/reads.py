@@ -22,20 +22,10 @@ from api.blueprint import ApiBlueprint
 from api.context import page_after, paged
 from api.errors import ApiProblem
 from api.query_dates import Zone, check_period, check_span, moment, period_of, read_models
-from api.schemas import (
-    ConflictListSchema,
-    HistorySchema,
-    NoQuerySchema,
-    ProgramQuerySchema,
-    PageQuerySchema,
-    ProgramSchema,
-    RangePageQuerySchema,
-    RecapQuerySchema,
-    RecapSchema,
-    SessionsQuerySchema,
-    SessionsSchema,
-    SignatureSchema,
+from api.read_schemas import (
+    ConflictListSchema, HistorySchema, ProgramQuerySchema, ProgramSchema, RangePageQuerySchema, RecapQuerySchema, RecapSchema, SessionsQuerySchema, SessionsSchema, SignatureSchema,
 )
+from api.schemas import NoQuerySchema, PageQuerySchema
 from service import dates
 
 blp = ApiBlueprint("reads", __name__, url_prefix="/v1", description="The program, its history and what was done")

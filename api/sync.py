@@ -24,12 +24,7 @@ from api import cursor
 from api.blueprint import ApiBlueprint
 from api.context import backend, principal
 from api.errors import ApiProblem
-from api.schemas import (
-    PullQuerySchema,
-    PullResponseSchema,
-    PushRequestSchema,
-    PushResponseSchema,
-)
+from api.sync_schemas import PullQuerySchema, PullResponseSchema, PushRequestSchema, PushResponseSchema
 
 log = logging.getLogger("backstory.api")
 blp = ApiBlueprint("sync", __name__, url_prefix="/v1/sync", description="Push mutations, pull the feed")
@@ -59,7 +54,7 @@ def _check_batch(mutations: list[dict]) -> None:
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def push(body):
     """Push a batch of mutations; one result per mutation (applied, duplicate, conflict, rejected)."""
-    from service.handling import Mutation
+    from service.mutation import Mutation
     from service.sync import push as apply_batch
 
     mutations = body["mutations"]

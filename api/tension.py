@@ -13,7 +13,8 @@ from marshmallow import fields, validate
 
 from api.blueprint import ApiBlueprint
 from api.query_dates import Zone, check_period, moment, read_models
-from api.schemas import Iso, RangeQuerySchema, RuleRefSchema, Strict, SuggestionSchema, When
+from api.read_schemas import RangeQuerySchema, RuleRefSchema, SuggestionSchema
+from api.schemas import Iso, Strict, When
 from domain.values import MUSCLES, SIDES, TENSION_KINDS
 from service.insights import HEURISTICS_NOTE
 

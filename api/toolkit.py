@@ -14,7 +14,8 @@ from marshmallow import fields, validate
 from api.blueprint import ApiBlueprint
 from api.query_dates import read_models
 from api.reads import exercise_in_path
-from api.schemas import Iso, NoQuerySchema, RuleRefSchema, Strict
+from api.read_schemas import RuleRefSchema
+from api.schemas import Iso, NoQuerySchema, Strict
 from service.insights import flares as flare_insight
 from service.insights import kit as kit_insight
 from service.insights import signature as signature_insight

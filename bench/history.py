@@ -27,7 +27,8 @@ from domain.errors import DomainError  # noqa: E402
 from domain.evidence import Exposure  # noqa: E402
 from domain.facts import FactLog, month_of, validate  # noqa: E402
 from domain.mutations import MutationRecord  # noqa: E402
-from domain.program import Context, Program  # noqa: E402
+from domain.decision_context import Context  # noqa: E402
+from domain.program import Program  # noqa: E402
 from domain.timeline import time_key  # noqa: E402
 from history_moves import Decisions, _poisson  # noqa: E402
 from service.application import Ledger  # noqa: E402

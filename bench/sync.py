@@ -78,7 +78,7 @@ from service import args as argspec
 from service.accounts import create_account, token_hash
 from service.application import BackstoryApp, program_id_for
 from service.config import parse_store
-from service.handling import derived_id
+from service.mutation import derived_id
 
 BATCH = 500
 PULL_PAGE = 1000

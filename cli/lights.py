@@ -74,7 +74,7 @@ def lights_lines(data: dict, zone: tzinfo | None = None) -> list[str]:
 @click.pass_obj
 def sessions(session, exercise, since, until, as_json):
     from service.application import require_program
-    from service.handling import resolve_exercise
+    from service.naming import resolve_exercise
     from service.insights.lights import sessions as query
     from service.record import ledger_record
 

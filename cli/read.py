@@ -49,7 +49,7 @@ def history(session, exercise, since, until, as_json):
     if exercise:  # and how the back responded to it: its sessions' lights (service.insights.lights)
         from cli.lights import lights_lines
         from service.application import require_program
-        from service.handling import resolve_exercise
+        from service.naming import resolve_exercise
         from service.insights.lights import exercise_lights
         from service.record import ledger_record
 

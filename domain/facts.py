@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import outcomes
 from domain.errors import InvalidValue, NotFound, Refused
-from domain.program import check_time
+from domain.decision_context import check_time
 from domain.timeline import time_key
 from domain.values import BREAK_KINDS, REGIONS, SLEEP_POSITIONS, VERDICTS, Load, Tension, int_in, one_of, pain
 

@@ -39,8 +39,8 @@ from projections.tables import (
 )
 from projections.tables import devices as devices_t
 from projections.tables import tension as tension_t
-from service.handling import resolve_exercise
 from service.insights.fittings import fitting_due, shown
+from service.naming import resolve_exercise
 
 NO_PROGRAM = "there is no program yet; start one with `backstory init --name NAME`"
 SESSION_FIELDS = ("id", "exercise_id", "exercise", "occurred_at", "recorded_at", "device_id", "sets", "reps",

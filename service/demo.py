@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from service.handling import Mutation
+from service.mutation import Mutation
 
 DEVICE = "demo-phone"
 

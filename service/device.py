@@ -26,7 +26,7 @@ from service.remote import HttpRemote, RemoteError
 
 if TYPE_CHECKING:
     from domain.outbox import Outbox
-    from service.handling import Mutation
+    from service.mutation import Mutation
 # service.handling (every command's rules, the fact validators) is imported where a mutation is run:
 # a read of a device that has nothing pending never needs it.
 
@@ -72,7 +72,7 @@ def queued_at(item: dict) -> datetime:
 
 
 def _as_mutation(item: dict, device_id: str) -> Mutation:
-    from service.handling import Mutation
+    from service.mutation import Mutation
 
     return Mutation(item["mutation_id"], item["type"], datetime.fromisoformat(item["occurred_at"]), device_id,
                     item["args"], base_version=item.get("base_version"), seq=item["seq"])
@@ -120,7 +120,8 @@ class DeviceStore:
     def mutate(self, m: Mutation) -> dict[str, Any]:
         """Apply (standalone) or check and queue (linked) one mutation."""
         from service import args as argspec
-        from service.handling import Mutation, handle, run
+        from service.handling import handle, run
+        from service.mutation import Mutation
 
         for _ in range(8):
             outbox = self.outbox()
@@ -305,6 +306,6 @@ class DeviceStore:
 
 
 def new_mutation(mutation_type: str, args: dict, occurred_at: datetime, device_id: str) -> Mutation:
-    from service.handling import Mutation
+    from service.mutation import Mutation
 
     return Mutation(str(uuid.uuid4()), mutation_type, occurred_at, device_id, args)

@@ -22,7 +22,8 @@ from domain.mutations import mutation_record_id
 from service import args as argspec
 from service.application import Ledger, UnitOfWork
 from service.export_file import Export, Row, export_lines, program_origin, read_export
-from service.handling import RETRIES, Mutation, derived_id, handle, remember, run
+from service.handling import RETRIES, handle, remember, run
+from service.mutation import derived_id, Mutation
 
 __all__ = ["Export", "Row", "check_belongs", "check_fits", "export_lines", "import_mutations", "read_export",
            "rebased", "unknown_rows"]

@@ -19,7 +19,7 @@ from domain.errors import InvalidValue
 from service import args as argspec
 from service import dates
 from service.application import Ledger
-from service.handling import Mutation
+from service.mutation import Mutation
 
 FORMAT = "backstory-mutations"
 # 2 added rows of mutations kept as conflicts; 3 added a linked device's pending changes and the header's

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from domain.program import Program
 from domain.timeline import time_key
 from service.application import Ledger, UnitOfWork
-from service.handling import facts_between, require_program
+from service.application import require_program
+from service.fact_reads import facts_between
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://backstory.invalid/fhir")
 LOCAL = "https://backstory.invalid/fhir/CodeSystem"  # the local code systems (README, "FHIR export")

@@ -23,7 +23,7 @@ STEP = timedelta(days=62)
 
 def _last_sessions(uow: UnitOfWork, exercise_id: str, at: datetime) -> tuple[list[dict], dict[str, dict]]:
     """The exercise's last two sessions up to ``at`` (oldest first) and the next-day responses known by then."""
-    from service.handling import facts_between
+    from service.fact_reads import facts_between
 
     # none before the exercise was added (a fact dated earlier names no exercise): not a month before it is read
     added = uow.program().view().exercises[exercise_id].added

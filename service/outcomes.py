@@ -10,11 +10,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from domain.mcid import summarize
-from domain.program import CLOCK_TOLERANCE
+from domain.decision_context import CLOCK_TOLERANCE
 from service.application import Ledger, UnitOfWork
-from service.handling import facts_between, require_program
+from service.application import require_program
 
 # Valid time may lie before the program started (a baseline taken at the clinic): look this far back.
+from service.fact_reads import facts_between
 LOOK_BACK = timedelta(days=730)
 
 

@@ -11,13 +11,14 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.program import FAR_FUTURE, Program
+from domain.decision_context import FAR_FUTURE
+from domain.program import Program
 from domain.timeline import time_key
 from domain.view import ProgramView
 from service.application import Ledger, UnitOfWork, require_program
 
 Reader = Ledger | UnitOfWork
-# service.handling (the write side) is imported by the queries that resolve names or read facts, not by show.
+# The write side (service.naming, service.fact_reads) is imported by the queries that resolve names or read facts, not by show.
 
 
 def show(reader: Reader, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _entry(event: Any, names: dict[str, str]) -> dict[str, Any]:
 
 def history(reader: Reader, exercise: str | None = None, since: datetime | None = None,
             until: datetime | None = None) -> dict[str, Any]:
-    from service.handling import resolve_exercise
+    from service.naming import resolve_exercise
 
     program = require_program(reader)
     current = program.view()
@@ -124,7 +125,7 @@ def _avg(values: list[int | None]) -> float | None:
 
 def recap(reader: Reader, since: datetime, until: datetime, tz) -> dict[str, Any]:
     """Sessions, pain, tension, breaks and decisions with valid time in [since, until]."""
-    from service.handling import facts_between
+    from service.fact_reads import facts_between
     from service.insights.breaks import share_days_met
     from service.insights.lights import recap_lights as lights
     from service.outcomes import assessment

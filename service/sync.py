@@ -37,12 +37,15 @@ from domain.accounts import Device
 from domain.conflicts import ConflictLog
 from domain.errors import DomainError, InvalidValue, Refused
 from domain.mutations import mutation_record_id
-from domain.program import CLOCK_TOLERANCE, premature_reason
+from domain.decision_context import CLOCK_TOLERANCE
+from domain.program_checks import premature_reason
 from service import args as argspec
 from service import guard, overrides
 from service.accounts import Principal
 from service.application import BackstoryApp, UnitOfWork
-from service.handling import DECISIONS, Mutation, conflict_id, exercise_at, remember, run
+from service.handling import DECISIONS, remember, run
+from service.mutation import conflict_id, Mutation
+from service.naming import exercise_at
 
 MAX_BATCH = 500
 

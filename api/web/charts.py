@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from flask import Response, render_template, url_for
 
-from api import schemas
+from api import read_schemas
 from api.query_dates import period_of
 from api.context import backend, principal
 from api.errors import ApiProblem
@@ -39,7 +39,7 @@ def _known(name: str):
 def charts_page():
     from service import charts
 
-    _, raw, extra = form(schemas.RangeQuerySchema, ("name",))
+    _, raw, extra = form(read_schemas.RangeQuerySchema, ("name",))
     names = charts.names()
     name = extra.get("name") or names[0]
     _known(name)
@@ -64,7 +64,7 @@ def chart_svg(name: str):
     from service.charts import chart
 
     _known(name)
-    query, _, _ = form(schemas.RangeQuerySchema)
+    query, _, _ = form(read_schemas.RangeQuerySchema)
     since, until = period_of(query)
     ctx = backend()
     ledger = principal().ledger(ctx.app)

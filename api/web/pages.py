@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import marshmallow as ma
-from flask import g, render_template, request
+from flask import render_template, request
 
-from api import reads, schemas
+from api import read_schemas, reads, schemas
 from api.query_dates import Zone
 from api.errors import ApiProblem
 from api.outcomes import outcomes_of
@@ -70,7 +70,7 @@ def _changes(before, after, names=None) -> str:
 
 @bp.route("/program", methods=["GET"])
 def program():
-    query, raw, _ = form(schemas.ProgramQuerySchema)
+    query, raw, _ = form(read_schemas.ProgramQuerySchema)
     data = reads.program_of(query)
     return render_template("web/program.html", data=data, as_of=raw.get("as_of", ""),
                            known_at=raw.get("known_at", ""), today=today(), page="program")
@@ -78,7 +78,7 @@ def program():
 
 @bp.route("/history", methods=["GET"])
 def history():
-    query, raw, extra = form(schemas.RangePageQuerySchema, ("exercise",))
+    query, raw, extra = form(read_schemas.RangePageQuerySchema, ("exercise",))
     exercise = extra.get("exercise")
     data = reads.history_of(reads.exercise_in_path(exercise) if exercise else None, query)
     names = [e["name"] for e in reads.program_of({})["exercises"]]
@@ -94,7 +94,7 @@ def period_page(name: str, schema: type[ma.Schema], read, **extra):
 
 @bp.route("/sessions", methods=["GET"])
 def sessions():
-    return period_page("sessions", schemas.SessionsQuerySchema, reads.sessions_of)
+    return period_page("sessions", read_schemas.SessionsQuerySchema, reads.sessions_of)
 
 
 @bp.route("/tension", methods=["GET"])
@@ -107,7 +107,7 @@ def tension():
 
 @bp.route("/recap", methods=["GET"])
 def recap():
-    return period_page("recap", schemas.RecapQuerySchema, reads.recap_of)
+    return period_page("recap", read_schemas.RecapQuerySchema, reads.recap_of)
 
 
 @bp.route("/conflicts", methods=["GET"])

@@ -41,7 +41,7 @@ def nprs_baseline(source: Any) -> dict | None:
     Read month by month from the record's start, so a chart of a late period
     still measures against the first baseline without reading every month.
     """
-    from service.handling import months_between
+    from service.fact_reads import months_between
     from service.outcomes import LOOK_BACK, measures
 
     started = datetime.fromisoformat(source.program.view().started).replace(tzinfo=timezone.utc)

@@ -3,7 +3,7 @@
 A ``Source`` is shared by every chart drawn for one answer (the report draws
 them all), so the month streams of facts are loaded once, and so are the insights
 a chart and the report both show (the sessions' lights, the micro-break days). Voided facts are left
-out; corrections are applied (``service.handling.facts_between``).
+out; corrections are applied (``service.fact_reads.facts_between``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Source:
 
     @cached_property
     def facts(self) -> list[dict]:
-        from service.handling import facts_between
+        from service.fact_reads import facts_between
 
         return [f for f in facts_between(self.reader, self.start, self.end) if not f["voided"]]
 

@@ -26,7 +26,8 @@ from service import args as argspec
 from service.application import UnitOfWork
 from service.device import DeviceStore, outbox_item
 from service.gymimport.mapping import Plan, kind_of, local, mutation_id
-from service.handling import RETRIES, Mutation, remember, run
+from service.handling import RETRIES, remember, run
+from service.mutation import Mutation
 
 DECISIONS = ("progress", "regress", "adapt")
 

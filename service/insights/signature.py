@@ -36,7 +36,7 @@ def _judge(record: Record, exercises: list[ExerciseView], at: datetime) -> tuple
 
 def explain(record: Record, exercise: str, at: datetime) -> dict[str, Any]:
     """``signature --explain EXERCISE``: each clause of the rule in force at ``at``, required, measured, met."""
-    from service.handling import resolve_exercise
+    from service.naming import resolve_exercise
 
     ex = resolve_exercise(record.view(at), exercise)
     policy, [(_, measured, judged)] = _judge(record, [ex], at)

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 from tests.conftest import open_ledger
 
 ZONE = ZoneInfo("Europe/Paris")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from api import schemas
+from api import read_schemas
 from api.pending import PendingSchema
 from tests.integration.test_api import assert_problem
 from tests.integration.test_api_reads import conforms
@@ -33,7 +33,7 @@ def sam(api):
 
 def test_sessions_carry_their_lights_and_the_rule(sam):
     body = sam.get("/v1/sessions").json
-    conforms(schemas.SessionsSchema, body)
+    conforms(read_schemas.SessionsSchema, body)
     got = [(s["exercise"], s["light"], s["next_day"] and s["next_day"]["verdict"]) for s in body["sessions"]]
     assert got == [("Bridge", "green", "better"), ("Bridge", "amber", "same"), ("Bridge", "red", "same"),
                    ("Bird dog", "green", None)]
@@ -59,7 +59,7 @@ def test_pending_and_recap_lights(sam):
     assert pending == {"pending": [{"session_id": bird["id"], "exercise": "Bird dog",
                                     "occurred_at": bird["occurred_at"]}]}
     recap = sam.get("/v1/recap").json
-    conforms(schemas.RecapSchema, recap)
+    conforms(read_schemas.RecapSchema, recap)
     assert recap["lights"] == {"green": 2, "amber": 1, "red": 1}
 
 

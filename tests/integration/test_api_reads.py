@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api import schemas
+from api import read_schemas, sync_schemas
 from service.dates import RANGE, month_back
 from tests.integration.test_api import assert_problem, good
 from tests.integration.test_api_support import Client, fresh_app
@@ -73,7 +73,7 @@ def test_pull_pages_through_the_feed_in_a_stable_order(sam):
     outcomes = {e["mutation_id"]: e["data"]["status"] for e in everything if e["kind"] == "outcome"}
     assert len(outcomes) == 10 and set(outcomes.values()) == {"applied"}
     first = sam.get("/v1/sync/pull", limit=2).json
-    conforms(schemas.PullResponseSchema, first)
+    conforms(sync_schemas.PullResponseSchema, first)
     assert first["has_more"] is True and len(first["entries"]) == 2
     # nothing new: the cursor of the end stays put
     r = sam.get("/v1/sync/pull", after=end)
@@ -151,7 +151,7 @@ def test_pull_limits(sam):
 def test_program_now_as_of_a_date_and_as_known_at_a_time(api, sam):
     now = sam.get("/v1/program")
     assert now.status_code == 200
-    conforms(schemas.ProgramSchema, now.json)
+    conforms(read_schemas.ProgramSchema, now.json)
     assert {e["name"] for e in now.json["exercises"]} == {"Bridge", "Bird dog"}
     assert now.json["program"]["name"] == "Sam"
     before_start = sam.get("/v1/program", as_of=day(35)).json
@@ -174,7 +174,7 @@ def test_program_now_as_of_a_date_and_as_known_at_a_time(api, sam):
 def test_history_sessions_recap_signature_conflicts(sam):
     sam.push(sam.m("regress", 10, exercise="Bird dog", sets=2, reason="flare", base_version=3))
     history = sam.get("/v1/history").json
-    conforms(schemas.HistorySchema, history)
+    conforms(read_schemas.HistorySchema, history)
     assert [e["type"] for e in history["entries"]] == ["init", "add", "add", "regress"]
     bird = sam.get("/v1/exercises/bird dog/history")
     assert bird.status_code == 200 and [e["type"] for e in bird.json["entries"]] == ["add", "regress"]
@@ -183,25 +183,25 @@ def test_history_sessions_recap_signature_conflicts(sam):
     assert_problem(sam.get("/v1/exercises/Plank/history"), 404)
 
     sessions = sam.get("/v1/sessions", since=day(18), until=day(16)).json
-    conforms(schemas.SessionsSchema, sessions)
+    conforms(read_schemas.SessionsSchema, sessions)
     assert len(sessions["sessions"]) == 3 and {s["exercise"] for s in sessions["sessions"]} == {"Bridge"}
     assert [d["day"] for d in sessions["days"]] == [day(18), day(17), day(16)]
     assert len(sam.get("/v1/sessions").json["sessions"]) == 5
 
     recap = sam.get("/v1/recap").json
-    conforms(schemas.RecapSchema, recap)
+    conforms(read_schemas.RecapSchema, recap)
     assert recap["sessions"] == 5 and recap["breaks"] == 1 and recap["checkins"] == 1
     assert recap["tension"] == [{"muscle": "paraspinals", "side": "left", "count": 5}]
     assert sam.get("/v1/recap", since=day(1)).json["sessions"] == 0
 
     signature = sam.get("/v1/signature").json
-    conforms(schemas.SignatureSchema, signature)
+    conforms(read_schemas.SignatureSchema, signature)
     assert signature == {"exercises": []}
     promoted = sam.push(sam.m("promote", exercise="Bridge", reason="calms it")).json["results"][0]
     assert promoted["status"] == "applied", promoted
     signature = sam.get("/v1/signature").json
     assert [e["name"] for e in signature["exercises"]] == ["Bridge"]
-    conforms(schemas.SignatureSchema, signature)
+    conforms(read_schemas.SignatureSchema, signature)
     assert sam.get("/v1/conflicts").json == {"conflicts": [], "next_cursor": "", "has_more": False}
 
 

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from service import queries
 from service.exchange import export_lines, import_mutations, read_export
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 from tests.conftest import open_ledger
 
 NOW = datetime(2026, 12, 6, 9, tzinfo=timezone.utc)

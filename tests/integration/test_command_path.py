@@ -15,7 +15,8 @@ from service import queries
 from service.application import Ledger
 from tests.conftest import open_ledger
 from service.exchange import export_lines, import_mutations, read_export
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 
 NOW = datetime.now(timezone.utc)
 
@@ -201,7 +202,7 @@ def test_a_fact_names_the_exercise_that_had_the_name_on_its_date(ledger):
 
 def _colliding_mutation_ids(what: str, chars: int = 6) -> tuple[str, str]:
     """Two mutation ids whose derived ``what`` ids share their first ``chars`` characters."""
-    from service.handling import derived_id
+    from service.mutation import derived_id
 
     seen: dict[str, str] = {}
     while True:
@@ -214,7 +215,7 @@ def _colliding_mutation_ids(what: str, chars: int = 6) -> tuple[str, str]:
 
 def test_an_ambiguous_fact_prefix_names_its_matches_and_voids_nothing(ledger):
     """Issue 9 item 14 for facts: a prefix two facts share (in different months) was taken as the newer month's."""
-    from service.handling import derived_id
+    from service.mutation import derived_id
 
     seed(ledger)
     first, second = _colliding_mutation_ids("fact")

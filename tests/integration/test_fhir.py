@@ -11,7 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from service.fhir import bundle, bundle_json
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 
 NOW = datetime.now(timezone.utc)
 LOINC_PAIN = ("http://loinc.org", "72514-3")

@@ -12,7 +12,8 @@ from service import queries
 from service.csvexport import rows
 from service.device import DeviceStore
 from service.gymimport import import_text
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "gym"
 BERLIN = "Europe/Berlin"

@@ -12,7 +12,8 @@ import pytest
 from domain.errors import InvalidValue, Refused
 from service import queries
 from service.exchange import export_lines, import_mutations, read_export
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 from service.application import program_id_for
 from service.outcomes import outcomes
 from tests.conftest import open_ledger

@@ -24,7 +24,7 @@ from service import queries
 from service.accounts import authenticate, create_account, pair_device
 from service.application import BackstoryApp
 from service.config import parse_store
-from service.handling import Mutation
+from service.mutation import Mutation
 from service.sync import push
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from projections import Projections
 from projections.bulk import COPY_FROM, bulk_insert
 from projections.tables import decisions
-from service.handling import facts_between
+from service.fact_reads import facts_between
 
 from tests.integration.test_projections import NOW, START, World, app, dump  # noqa: F401 - app: the fixture
 

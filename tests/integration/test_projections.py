@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from domain.program import FAR_FUTURE
+from domain.decision_context import FAR_FUTURE
 from projections import Projections, stored_event
 from projections.queries import SESSION_FIELDS, view_at
 from projections.queries import tension as projected_tension
@@ -30,7 +30,9 @@ from service.accounts import authenticate, create_account, list_devices, pair_de
 from service.application import BackstoryApp, program_id_for
 from service.config import parse_store
 from service.demo import mutations as demo_mutations
-from service.handling import Mutation, facts_between, handle
+from service.fact_reads import facts_between
+from service.handling import handle
+from service.mutation import Mutation
 from service.insights.lights import judged_sessions
 from service.record import ledger_record
 from service.insights.tension import tension as tension_insight

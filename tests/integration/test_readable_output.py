@@ -12,7 +12,8 @@ import pytest
 
 from cli import render
 from service import queries
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 
 NY = ZoneInfo("America/New_York")
 UTC = timezone.utc

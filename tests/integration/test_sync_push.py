@@ -12,7 +12,7 @@ from service.accounts import AuthError, authenticate, create_account, list_devic
 from service.application import BackstoryApp
 from service.config import parse_store
 from service.sync import SeqError, push
-from service.handling import IDS, Mutation
+from service.mutation import IDS, Mutation
 
 NOW = datetime.now(timezone.utc)
 

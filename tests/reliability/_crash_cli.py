@@ -58,7 +58,7 @@ def _decision(rng: random.Random, sets: dict[str, int]) -> tuple[str, dict]:
 
 def history_mutations(count: int, seed: int, device_id: str = "cli-history") -> list:
     """``count`` mutations: init, adds, then facts with a decision now and then, in valid-time order."""
-    from service.handling import Mutation
+    from service.mutation import Mutation
 
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(days=150)

@@ -601,7 +601,8 @@ def test_a_store_made_before_the_marker_still_opens_and_is_marked(store_url, tmp
     from projections import Projections
     from service.application import BackstoryApp, program_id_for
     from service.config import parse_store
-    from service.handling import Mutation, handle
+    from service.handling import handle
+    from service.mutation import Mutation
 
     url = store_url if not store_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'home' / 'backstory.sqlite'}"
     (tmp_path / "home").mkdir()

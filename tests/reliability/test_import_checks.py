@@ -28,7 +28,8 @@ from domain.errors import InvalidValue, Refused
 from service import queries
 from service.application import Ledger
 from service.exchange import export_lines, import_mutations, read_export, rebased
-from service.handling import Mutation, handle
+from service.handling import handle
+from service.mutation import Mutation
 from tests.conftest import open_ledger
 
 UTC = timezone.utc

@@ -57,7 +57,8 @@ from domain import outcomes  # noqa: E402
 from domain.facts import FactLog, validate  # noqa: E402
 from domain.mutations import MutationRecord  # noqa: E402
 from domain.outbox import Outbox  # noqa: E402
-from domain.program import Context, Program  # noqa: E402
+from domain.decision_context import Context  # noqa: E402
+from domain.program import Program  # noqa: E402
 from service.application import BackstoryApp, program_id_for  # noqa: E402
 from service.config import parse_store  # noqa: E402
 

@@ -8,7 +8,7 @@ from domain.errors import InvalidValue, NotFound
 from domain.values import name_text
 from domain.view import ExerciseView, ProgramView
 from service import args as argspec
-from service.handling import resolve_exercise
+from service.naming import resolve_exercise
 
 RX = {"position": {"stage": 1, "posture": None}, "sets": 3, "reps": 8}
 

@@ -10,7 +10,8 @@ import pytest
 from domain.errors import InvalidValue, Refused
 from domain.evidence import signature_rule
 from domain.policies import DEFINITIONS, PolicyBook, changed_params, default
-from domain.program import Context, Program
+from domain.decision_context import Context
+from domain.program import Program
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,8 @@ import pytest
 
 from domain.errors import InvalidValue, NotFound, Refused
 from domain.evidence import Exposure, SignatureRule
-from domain.program import CLOCK_TOLERANCE, Context, Program
+from domain.decision_context import CLOCK_TOLERANCE, Context
+from domain.program import Program
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 RX = {"position": {"stage": 1, "posture": "supine"}, "sets": 3, "reps": 10}

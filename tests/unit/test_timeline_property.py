@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.evidence import SignatureRule
-from domain.program import Context, Program
+from domain.decision_context import Context
+from domain.program import Program
 from domain.timeline import fold, state_at
 from domain.view import materialize
 from service.application import BackstoryApp, Ledger, program_id_for
