@@ -14,6 +14,7 @@ the chart is drawn here instead: the same bytes, only later.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -72,11 +73,14 @@ class Drawer:
     def _start(self) -> None:
         import multiprocessing
 
+        gc.freeze()  # the helper's collector leaves the inherited objects alone (no copy of every page they are on)
         try:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self._pool.submit(_warm)  # starts the process now, so its import overlaps the caller's reading
         except (OSError, ValueError, RuntimeError):
             self._pool = None
+        finally:
+            gc.unfreeze()
 
     def submit(self, name: str, data: dict, zone: tzinfo, fmt: str = "svg") -> Pending:
         future = None
