@@ -15,7 +15,7 @@ from api.blueprint import ApiBlueprint
 from api.query_dates import Zone, check_period, moment, read_models
 from api.read_schemas import RangeQuerySchema, RuleRefSchema, SuggestionSchema
 from api.schemas import Iso, Strict, When
-from domain.values import MUSCLES, SIDES, TENSION_KINDS
+from domain.body import MUSCLES, SIDES, TENSION_KINDS
 from service.insights import HEURISTICS_NOTE
 
 blp = ApiBlueprint("tension", __name__, url_prefix="/v1", description="What the tension observations say")

@@ -8,7 +8,7 @@ import click
 
 from cli.options import emit, json_option, period, when
 from cli.render import local
-from domain.values import MUSCLES, SIDES
+from domain.body import MUSCLES, SIDES
 from service.insights import HEURISTICS_NOTE
 
 

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from domain.body import MUSCLES, SIDES, TENSION_KINDS
 from domain.errors import InvalidValue
 
 STAGES = {1: "lying", 2: "kneeling", 3: "supported", 4: "upright"}
@@ -22,13 +23,6 @@ PATTERNS = (
 )
 PLANES = ("sagittal", "frontal", "transverse", "vertical", "horizontal")
 RANGES = ("partial", "mid", "full")
-MUSCLES = (
-    "paraspinals", "multifidus", "quadratus_lumborum", "hip_flexors",
-    "upper_trapezius", "lower_trapezius", "glutes", "gluteus_medius",
-    "deep_abdominals", "obliques", "rectus_abdominis", "hamstrings",
-)
-SIDES = ("left", "right", "both")
-TENSION_KINDS = ("overactive", "underactive", "guarding", "cramping")
 EXERCISE_KINDS = (
     "segmental_control", "mobility", "strength", "endurance", "stretch",
     "breathing", "other",

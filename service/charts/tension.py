@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from datetime import tzinfo
 from typing import Any
 
-from domain.values import SIDES
+from domain.body import SIDES
 
 TITLE = "Tension by muscle and side"
 ORDER = 4
