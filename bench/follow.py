@@ -34,8 +34,6 @@ for path in (str(HERE), str(ROOT)):
 
 import sync  # noqa: E402  bench/sync.py: workload, stores, server, client
 
-from service.accounts import create_account  # noqa: E402
-from service.application import BackstoryApp  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -51,12 +49,7 @@ def measure(base: str, workers: int, devices: int, seconds: float, batch: int, s
     schema = f"bench_follow_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     stores = sync.Stores(sync._with_schema(base, schema))
     try:
-        app = BackstoryApp(stores.env)
-        try:
-            accounts = [create_account(app, f"follow {i + 1}") for i in range(devices)]
-            table = app.recorder.events_table_name
-        finally:
-            app.close()
+        accounts, table = stores.accounts("follow", devices)
         end = datetime.now(UTC) - timedelta(hours=1)
         works = [sync.Workload(seed * 1000 + i, end) for i in range(devices)]
         server = sync.Server(stores.url, stores.tmp, workers=workers, name=f"follow-w{workers}")

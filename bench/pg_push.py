@@ -15,9 +15,6 @@ from typing import Any
 import follow
 import sync
 
-from service.accounts import create_account
-from service.application import BackstoryApp
-
 
 class LockSampler:
     """Samples ``pg_locks`` on the store's ``stored_events`` table: is the table lock held, how many wait."""
@@ -91,12 +88,7 @@ def concurrent_push(base_url: str, schema: str, workers: int, devices: int, per_
     """
     stores = sync.Stores(sync._with_schema(base_url, schema))
     try:
-        app = BackstoryApp(stores.env)
-        try:
-            accounts = [create_account(app, f"bench {i + 1}") for i in range(devices)]
-            table = app.recorder.events_table_name
-        finally:
-            app.close()
+        accounts, table = stores.accounts("bench", devices)
         end = datetime.now(UTC) - timedelta(hours=1)
         works = [sync.Workload(seed * 1000 + i, end) for i in range(devices)]
         setups = [w.setup() for w in works]

@@ -221,6 +221,15 @@ class Stores:
         self._create(schema)
         return _with_schema(self.url, schema)
 
+    def accounts(self, prefix: str, n: int) -> tuple[list[dict], str]:
+        """``n`` accounts made in this store as ``backstory account create`` makes them (named ``prefix 1``..),
+        and the name of the store's events table."""
+        app = BackstoryApp(self.env)
+        try:
+            return [create_account(app, f"{prefix} {i + 1}") for i in range(n)], app.recorder.events_table_name
+        finally:
+            app.close()
+
     def close(self) -> None:
         if self.schemas:
             try:
